@@ -1,0 +1,121 @@
+import { availableParallelism } from 'node:os';
+import { checkSandboxAvailable, DEFAULT_SANDBOX, forkServerSource, workerCommand, type SandboxOptions } from './sandbox.js';
+import { DEFAULT_LIMITS, type CompareMode, type JudgeResult, type JudgeTask, type Limits, type TestResult } from './types.js';
+import { judgeRun } from './verdict.js';
+import { SandboxWorker, WorkerDiedError, type ServerJob, type ServerReply, type ServerRun } from './worker.js';
+
+export interface JudgeOptions {
+  /** Warm sandboxed workers, one per core by default. */
+  workers: number;
+  limits: Limits;
+  compare: CompareMode;
+  sandbox: SandboxOptions;
+}
+
+/** Largest program accepted; anything longer is judged a syntax error without entering the sandbox. */
+const MAX_PROGRAM_BYTES = 1 << 20;
+
+/**
+ * The judge: a pool of warm fork servers in bubblewrap sandboxes. `judge()` may be called
+ * concurrently; jobs queue until a worker is free. Call `close()` when done.
+ */
+export class Judge {
+  readonly options: JudgeOptions;
+  private readonly workers: SandboxWorker[];
+  private readonly idle: SandboxWorker[];
+  private readonly waiting: ((worker: SandboxWorker) => void)[] = [];
+  private closed = false;
+  /** Test executions so far, for throughput figures. */
+  executions = 0;
+
+  constructor(options: Partial<JudgeOptions> & { sandbox?: Partial<SandboxOptions> } = {}) {
+    const sandbox = { ...DEFAULT_SANDBOX, ...options.sandbox };
+    this.options = {
+      workers: options.workers ?? availableParallelism(),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      compare: options.compare ?? 'default',
+      sandbox,
+    };
+    checkSandboxAvailable(sandbox);
+    const source = forkServerSource();
+    this.workers = Array.from({ length: this.options.workers }, (_, i) => new SandboxWorker(workerCommand(sandbox, i, source)));
+    this.idle = [...this.workers];
+  }
+
+  /** Times a worker was restarted after dying or overrunning its backstop. */
+  get restarts(): number {
+    return this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
+  }
+
+  /** Starts every worker now (otherwise each starts on first use). */
+  async warmUp(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.start()));
+  }
+
+  async judge(task: JudgeTask): Promise<JudgeResult> {
+    if (this.closed) throw new Error('Judge.judge: the judge is closed');
+    if (Buffer.byteLength(task.program, 'utf8') > MAX_PROGRAM_BYTES) {
+      return { syntaxOk: false, syntaxError: `program longer than ${MAX_PROGRAM_BYTES} bytes`, tests: [], passed: 0, total: task.tests.length };
+    }
+    const limits = { ...this.options.limits, ...task.limits };
+    const job: ServerJob = {
+      program: task.program,
+      style: task.style,
+      fn_name: task.fnName ?? null,
+      inputs: task.tests.map((test) => test.input),
+      limits: {
+        cpu_s: limits.cpuSeconds, wall_s: limits.wallSeconds, memory_mb: limits.memoryMb, processes: limits.processes,
+        file_size_mb: limits.fileSizeMb, open_files: limits.openFiles, output_bytes: limits.outputBytes, stderr_bytes: limits.stderrBytes,
+      },
+    };
+    const backstopMs = (task.tests.length + 1) * (limits.wallSeconds + 2) * 1000;
+    const reply = await this.runOnWorker(job, backstopMs);
+    const compare = task.compare ?? this.options.compare;
+    if (reply.compile_error) return { syntaxOk: false, syntaxError: reply.compile_error, tests: [], passed: 0, total: task.tests.length };
+    const tests: TestResult[] = (reply.results ?? []).map((run, i) =>
+      judgeRun(run, task.tests[i], task.style, compare, task.acceptWrappedResult ?? false));
+    this.executions += tests.length;
+    return { syntaxOk: true, tests, passed: tests.filter((t) => t.verdict === 'passed').length, total: task.tests.length };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const worker of this.workers) worker.kill();
+  }
+
+  /** Runs a job on a free worker. A worker that dies is restarted and the job retried once; if it
+   * dies again, the job's tests are reported as runtime errors naming the cause. */
+  private async runOnWorker(job: ServerJob, backstopMs: number): Promise<ServerReply> {
+    for (let attempt = 0; ; attempt++) {
+      const worker = await this.acquire();
+      try {
+        const reply = await worker.run(job, backstopMs);
+        if (reply.error) throw new Error(`judge: the fork server failed on a job: ${reply.error}`);
+        return reply;
+      } catch (error) {
+        if (!(error instanceof WorkerDiedError) || attempt >= 1) {
+          if (!(error instanceof WorkerDiedError)) throw error;
+          return { compile_error: null, results: job.inputs.map(() => diedRun(error.message)) };
+        }
+      } finally {
+        this.release(worker);
+      }
+    }
+  }
+
+  private acquire(): Promise<SandboxWorker> {
+    const worker = this.idle.pop();
+    if (worker) return Promise.resolve(worker);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(worker: SandboxWorker): void {
+    const next = this.waiting.shift();
+    if (next) next(worker);
+    else this.idle.push(worker);
+  }
+}
+
+function diedRun(message: string): ServerRun {
+  return { exit_code: null, signal: null, stdout: '', stderr: message, cpu_s: 0, wall_s: 0, max_rss_kb: 0, limit: null };
+}
