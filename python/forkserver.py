@@ -17,6 +17,7 @@ import math
 import os
 import resource
 import select
+import shutil
 import signal
 import struct
 import sys
@@ -206,6 +207,27 @@ def start_child(job, code, call_entry, test_input, limits):
 
 # ---------------------------------------------------------------- the parent side of one test
 
+WRITABLE_DIRS = ('/tmp', '/dev/shm')
+
+
+def clear_writable_dirs():
+    """Empty the sandbox's writable places so nothing carries over from one run to the next."""
+    for top in WRITABLE_DIRS:
+        try:
+            entries = os.listdir(top)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(top, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
 def kill_leftovers():
     """Kill every process in this PID namespace but us, and reap them all."""
     while True:
@@ -263,6 +285,7 @@ def run_test(job, code, call_entry, test_input, limits):
     _, wait_status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - started
     kill_leftovers()
+    clear_writable_dirs()
     # Every writer is gone now: what is still buffered in the pipes is the rest of the output.
     for fd, buf in streams.items():
         while len(buf) < caps[fd]:
@@ -283,7 +306,9 @@ def run_test(job, code, call_entry, test_input, limits):
         'max_rss_kb': usage.ru_maxrss,
         'limit': outcome,
     }
-    if outcome is None and result['signal'] in (signal.SIGXCPU, signal.SIGKILL) and cpu >= limits['cpu_s']:
+    # SIGXCPU is the soft CPU limit; SIGKILL past the limit is the hard one (the program ignored SIGXCPU).
+    if outcome is None and (result['signal'] == signal.SIGXCPU
+                            or result['signal'] == signal.SIGKILL and cpu >= limits['cpu_s']):
         result['limit'] = 'timeout'
     for line in streams[res_r].decode('utf-8', 'replace').splitlines():
         try:

@@ -28,7 +28,7 @@ export class Judge {
   /** Test executions so far, for throughput figures. */
   executions = 0;
 
-  constructor(options: Partial<JudgeOptions> & { sandbox?: Partial<SandboxOptions> } = {}) {
+  constructor(options: Partial<Omit<JudgeOptions, 'limits' | 'sandbox'>> & { limits?: Partial<Limits>; sandbox?: Partial<SandboxOptions> } = {}) {
     const sandbox = { ...DEFAULT_SANDBOX, ...options.sandbox };
     this.options = {
       workers: options.workers ?? availableParallelism(),
@@ -80,7 +80,7 @@ export class Judge {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const worker of this.workers) worker.kill();
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 
   /** Runs a job on a free worker. A worker that dies is restarted and the job retried once; if it

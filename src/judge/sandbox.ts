@@ -55,6 +55,7 @@ export function workerCommand(options: SandboxOptions, index: number, source: st
     '--proc', '/proc',
     '--dev', '/dev',
     '--size', String(options.tmpfsMb * 1024 * 1024), '--tmpfs', '/tmp',
+    '--remount-ro', '/',
     '--chdir', '/tmp',
     '--hostname', 'sandbox',
     '--clearenv',

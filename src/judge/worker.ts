@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'lossless-json';
 import type { PlainValue, TestStyle } from './types.js';
@@ -36,6 +37,15 @@ export interface ServerReply {
 }
 
 export class WorkerDiedError extends Error {}
+
+/** The direct children of a process, from /proc (empty when it has none or is gone). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
 
 type Pending = { resolve: (reply: ServerReply) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
 
@@ -105,11 +115,33 @@ export class SandboxWorker {
     });
   }
 
-  /** Stops the process; the next run() starts a fresh one. */
+  /** Kills the process; the next run() starts a fresh one. The fork server (bwrap's child) is
+   * killed first so that bwrap reaps it and exits by itself: killing bwrap first would leave the
+   * server a zombie of whatever reaps orphans on the host. */
   kill(): void {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    const child = this.child;
     this.child = null;
     this.ready = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    for (const pid of childPids(child.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
+    setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 1000).unref();
+  }
+
+  /** Asks the server to exit (end of input) and waits for it, killing it after `graceMs`. */
+  async close(graceMs = 2000): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    this.ready = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.stdin.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
   }
 
   private onData(chunk: Buffer): void {
