@@ -29,6 +29,14 @@ import traceback
 import bisect, collections, copy, decimal, fractions, functools, heapq, itertools  # noqa: E401,F401
 import operator, random, re, statistics, string, typing  # noqa: E401,F401
 
+# LeetCode-style call problems assume these names are already imported (as its judge does). Not
+# math's names: `from math import *` would shadow the builtin three-argument pow.
+CALL_PRELUDE = {}
+for module in (typing, collections, heapq, bisect, itertools, functools):
+    CALL_PRELUDE.update({name: getattr(module, name) for name in dir(module) if not name.startswith('_')})
+CALL_PRELUDE.update({m.__name__: m for m in (collections, heapq, bisect, itertools, functools, math,
+                                              string, re, operator, random, copy)})
+
 PROTO_IN, PROTO_OUT = 100, 101      # where the protocol pipes live once fds 0/1 are freed
 RESULT_FD = 3                       # the child's channel for harness messages (return values, MemoryError)
 READ_CHUNK = 65536
@@ -136,7 +144,7 @@ def run_child(job, code, call_entry, test_input):
         fresh_stdio()
         namespace = {'__name__': '__main__', '__builtins__': __builtins__}
         if job['style'] == 'call':
-            namespace.update({k: getattr(typing, k) for k in typing.__all__})
+            namespace.update(CALL_PRELUDE)
         exec(code, namespace)
         if job['style'] == 'call':
             target = resolve_callable(namespace, job['fn_name'])
@@ -348,6 +356,8 @@ def make_undumpable():
 
 
 def main():
+    # Extra import paths (site-packages stay off with -S; this adds, say, Debian's dist-packages).
+    sys.path.extend(path for path in sys.argv[1:] if os.path.isdir(path))
     os.dup2(0, PROTO_IN)
     os.dup2(1, PROTO_OUT)
     devnull = os.open('/dev/null', os.O_RDWR)

@@ -16,6 +16,9 @@ export interface SandboxOptions {
   tmpfsMb: number;
   /** Extra host paths bound read-only (for a Python outside /usr, say). */
   extraReadOnly: string[];
+  /** Import paths added for programs (site-packages are off): Debian's dist-packages by default,
+   * where apt's python3-numpy and python3-scipy live. */
+  importPaths: string[];
 }
 
 export const DEFAULT_SANDBOX: SandboxOptions = {
@@ -25,6 +28,7 @@ export const DEFAULT_SANDBOX: SandboxOptions = {
   uidBase: 61000,
   tmpfsMb: 64,
   extraReadOnly: [],
+  importPaths: ['/usr/lib/python3/dist-packages'],
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,7 +44,7 @@ export function forkServerSource(): string {
 
 /** The argv that starts worker `index`. */
 export function workerCommand(options: SandboxOptions, index: number, source: string): string[] {
-  const python = [options.python, '-I', '-S', '-u', '-c', source];
+  const python = [options.python, '-I', '-S', '-u', '-c', source, ...options.importPaths];
   if (!options.isolation) return python;
   const bwrap = [
     options.bwrap,
@@ -50,7 +54,8 @@ export function workerCommand(options: SandboxOptions, index: number, source: st
     '--symlink', 'usr/lib64', '/lib64',
     '--symlink', 'usr/bin', '/bin',
     '--symlink', 'usr/sbin', '/sbin',
-    ...(existsSync('/etc/ld.so.cache') ? ['--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache'] : []),
+    // The loader's cache, and the alternatives links that Debian's shared libraries (BLAS) go through.
+    ...['/etc/ld.so.cache', '/etc/alternatives'].filter((path) => existsSync(path)).flatMap((path) => ['--ro-bind', path, path]),
     ...options.extraReadOnly.flatMap((path) => ['--ro-bind', path, path]),
     '--proc', '/proc',
     '--dev', '/dev',

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import type { PlainValue, TestCase } from '../judge/types.js';
+import { isPlainObject, parseJson } from './json.js';
+import type { LoadReport, Problem } from './problem.js';
+
+/**
+ * APPS+ conventions (the MPLSandbox release, and our own problem JSONL):
+ * - stdin style: every input is a string; the program is a zero-argument function that reads stdin,
+ *   defined but never called, so the judge calls it (its name comes from the stub).
+ * - call style: each input is the argument list and each output a one-element list wrapping the
+ *   return value; string arguments and string results at the top level are stored as JSON string
+ *   literals (`"\"abc\""`), which we decode.
+ */
+
+/** The last function name defined in a stub (`def name(` or a `Solution` method). */
+export function stubFunctionName(stub: string): string | undefined {
+  const names = [...stub.matchAll(/^\s*def\s+([A-Za-z_]\w*)\s*\(/gmu)].map((m) => m[1]);
+  return names[names.length - 1];
+}
+
+function decodeQuoted(value: PlainValue): PlainValue {
+  if (typeof value === 'string' && value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    try {
+      const decoded = JSON.parse(value);
+      if (typeof decoded === 'string') return decoded;
+    } catch { /* not a JSON literal: keep the text as it is */ }
+  }
+  return value;
+}
+
+function isStdinStyle(inputs: unknown[]): boolean {
+  return inputs.every((input) => typeof input === 'string');
+}
+
+/** Builds a Problem from one APPS+ record; throws an Error naming the bad field. */
+export function problemFromAppsPlus(record: unknown, id: string, source: string): Problem {
+  if (!isPlainObject(record)) throw new Error('expected a JSON object');
+  const { prompt, inputs, outputs } = record;
+  if (typeof prompt !== 'string') throw new Error('field "prompt": expected a string');
+  if (!Array.isArray(inputs)) throw new Error('field "inputs": expected a list');
+  if (!Array.isArray(outputs)) throw new Error('field "outputs": expected a list');
+  if (inputs.length !== outputs.length) throw new Error(`fields "inputs"/"outputs": ${inputs.length} inputs but ${outputs.length} outputs`);
+  const starterCode = typeof record.starter_code === 'string' ? record.starter_code : undefined;
+  const fnName = typeof record.fn_name === 'string' ? record.fn_name : stubFunctionName(starterCode ?? prompt);
+  const stdin = isStdinStyle(inputs);
+  let tests: TestCase[];
+  if (stdin) {
+    tests = inputs.map((input, i) => {
+      if (typeof outputs[i] !== 'string') throw new Error(`field "outputs[${i}]": expected a string for a stdin-style problem`);
+      return { input: input as string, output: outputs[i] as string };
+    });
+  } else {
+    if (!fnName) throw new Error('call-style problem without "fn_name" and without a function in the stub');
+    tests = inputs.map((input, i) => {
+      if (!Array.isArray(input)) throw new Error(`field "inputs[${i}]": expected the argument list`);
+      const output = outputs[i];
+      const expected = Array.isArray(output) && output.length === 1 ? output[0] : output;
+      return { input: (input as PlainValue[]).map(decodeQuoted), output: decodeQuoted(expected as PlainValue) };
+    });
+  }
+  return {
+    id,
+    prompt,
+    style: stdin ? 'stdin' : 'call',
+    fnName,
+    starterCode,
+    tests,
+    canonicalSolution: typeof record.canonical_solution === 'string' ? record.canonical_solution : undefined,
+    difficulty: typeof record.difficulty === 'string' ? record.difficulty : undefined,
+    source,
+  };
+}
+
+/** Reads an APPS+ JSON list (`valid_500.json`, or the full upstream `data.json`). Records without an
+ * `id` are named by their index in the list. */
+export function loadAppsPlus(path: string): LoadReport {
+  const data = parseJson(readFileSync(path, 'utf8'));
+  if (!Array.isArray(data)) throw new Error(`${path}: expected a JSON list of APPS+ problems`);
+  const report: LoadReport = { problems: [], errors: [] };
+  data.forEach((record, index) => {
+    const id = isPlainObject(record) && (typeof record.id === 'string' || typeof record.id === 'number') ? String(record.id) : String(index);
+    try {
+      report.problems.push(problemFromAppsPlus(record, id, `${path}#${index}`));
+    } catch (error) {
+      report.errors.push(`${path}: record ${index}: ${(error as Error).message}`);
+    }
+  });
+  return report;
+}
