@@ -1,0 +1,10 @@
+// The engine's public API: symbolic graphs, the op set, autodiff, ONNX Runtime execution, optimizers.
+
+export * from './tensor.js';
+export { Graph, int, float, ints, str, type Attr, type Node, type GraphOptions } from './graph.js';
+export * from './ops.js';
+export { gradients, defineGrad, sumToShape, type GradRule, type GradientOptions } from './autodiff.js';
+export { encodeModel, prune, OPSET, type EncodeOptions, type EncodedModel } from './onnx-proto.js';
+export { compile, run, releaseSessions, Executable, type SessionOptions, type Feed, type Output } from './session.js';
+export * from './nn.js';
+export { checkGradients, type GradCheckOptions, type GradCheckResult, type TensorCheck } from './check.js';

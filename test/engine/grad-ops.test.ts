@@ -1,0 +1,150 @@
+// Every differentiable op's gradient against central finite differences, in float64, on real ONNX Runtime.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as op from '../../src/engine/ops.js';
+import { crossEntropy, defineGrad, rmsNorm, silu, tokenLogProbs } from '../../src/engine/index.js';
+import { checkOp } from './helpers.js';
+
+const pos = { lo: 0.5, hi: 2 };
+
+describe('elementwise gradients', () => {
+  it('Add with broadcasting', async () => {
+    await checkOp('add', [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [4] }], ([a, b]) => op.add(a, b));
+    await checkOp('add2', [{ name: 'a', shape: [3, 1] }, { name: 'b', shape: [2, 1, 4] }], ([a, b]) => op.add(a, b));
+  });
+  it('Sub, Mul, Div with broadcasting', async () => {
+    await checkOp('sub', [{ name: 'a', shape: [3, 1] }, { name: 'b', shape: [1, 4] }], ([a, b]) => op.sub(a, b));
+    await checkOp('mul', [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 1] }], ([a, b]) => op.mul(a, b));
+    await checkOp('div', [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3], ...pos }], ([a, b]) => op.div(a, b));
+    await checkOp('rsub', [{ name: 'a', shape: [5] }], ([a]) => op.sub(1, op.mul(a, 3)));
+  });
+  it('Pow with constant and tensor exponents', async () => {
+    await checkOp('pow2', [{ name: 'a', shape: [2, 3] }], ([a]) => op.pow(a, 2));
+    await checkOp('pow3', [{ name: 'a', shape: [2, 3], ...pos }], ([a]) => op.pow(a, -1.5));
+    await checkOp('powt', [{ name: 'a', shape: [2, 3], ...pos }, { name: 'b', shape: [3] }], ([a, b]) => op.pow(a, b));
+  });
+  it('unary ops', async () => {
+    const cases: [string, (x: op.Operand & object) => ReturnType<typeof op.neg>, boolean][] = [
+      ['neg', op.neg, false], ['exp', op.exp, false], ['log', op.log, true], ['sqrt', op.sqrt, true],
+      ['reciprocal', op.reciprocal, true], ['sigmoid', op.sigmoid, false], ['tanh', op.tanh, false],
+      ['relu', op.relu, false], ['identity', op.identity, false],
+    ];
+    for (const [name, f, positive] of cases) {
+      await checkOp(name, [{ name: 'x', shape: [3, 4], ...(positive ? pos : {}) }], ([x]) => f(x));
+    }
+  });
+  it('Cast through float32 (loose: float32 rounding)', async () => {
+    await checkOp('cast', [{ name: 'x', shape: [6] }], ([x]) => op.cast(op.mul(op.cast(x, 'float32'), 1), 'float64'), { eps: 1e-3, tol: 1e-3 });
+  });
+  it('Where picks gradients per element and broadcasts', async () => {
+    await checkOp('where', [{ name: 'c', shape: [2, 3], noGrad: true }, { name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }],
+      ([c, a, b]) => op.where(op.greater(c, 0), a, b));
+  });
+});
+
+describe('reduction and normaliser gradients', () => {
+  it('ReduceSum over some, kept and all axes', async () => {
+    await checkOp('sum1', [{ name: 'x', shape: [2, 3, 4] }], ([x]) => op.sum(x, [1]));
+    await checkOp('sum02k', [{ name: 'x', shape: [2, 3, 4] }], ([x]) => op.sum(x, [0, 2], true));
+    await checkOp('sumall', [{ name: 'x', shape: [2, 3] }], ([x]) => op.sum(x));
+  });
+  it('ReduceMax', async () => {
+    await checkOp('max', [{ name: 'x', shape: [3, 5] }], ([x]) => op.max(x, [-1]));
+    await checkOp('maxk', [{ name: 'x', shape: [3, 5] }], ([x]) => op.max(x, [0], true));
+  });
+  it('mean with static and symbolic dims', async () => {
+    await checkOp('mean', [{ name: 'x', shape: [3, 4] }], ([x]) => op.mean(x, [1], true));
+    await checkOp('meansym', [{ name: 'x', shape: ['n', 4], dims: [3, 4] }], ([x]) => op.mean(x, [0]));
+  });
+  it('Softmax and LogSoftmax', async () => {
+    await checkOp('softmax', [{ name: 'x', shape: [2, 3, 5] }], ([x]) => op.softmax(x, -1));
+    await checkOp('softmax1', [{ name: 'x', shape: [2, 3, 5] }], ([x]) => op.softmax(x, 1));
+    await checkOp('logsoftmax', [{ name: 'x', shape: [4, 6] }], ([x]) => op.logSoftmax(x, -1));
+  });
+});
+
+describe('matmul gradients', () => {
+  it('2-D Gemm with every transpose combination and alpha', async () => {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = tA ? [4, 3] : [3, 4], b = tB ? [5, 4] : [4, 5];
+      await checkOp(`gemm${+tA}${+tB}`, [{ name: 'a', shape: a }, { name: 'b', shape: b }],
+        ([x, y]) => op.matmul(x, y, { transA: tA, transB: tB, alpha: 0.5 }));
+    }
+  });
+  it('N-D × 2-D (MatMul and the flattened Gemm with transB)', async () => {
+    await checkOp('nd2', [{ name: 'x', shape: [2, 3, 4] }, { name: 'w', shape: [4, 5] }], ([x, w]) => op.matmul(x, w));
+    await checkOp('nd2t', [{ name: 'x', shape: ['b', 3, 4], dims: [2, 3, 4] }, { name: 'w', shape: [5, 4] }],
+      ([x, w]) => op.matmul(x, w, { transB: true }));
+  });
+  it('batched with transposes, broadcasting and an inexact alpha', async () => {
+    await checkOp('bmm', [{ name: 'q', shape: [2, 2, 3, 4] }, { name: 'k', shape: [2, 2, 5, 4] }],
+      ([q, k]) => op.matmul(q, k, { transB: true, alpha: 1 / 3 }));
+    await checkOp('bmmT', [{ name: 'a', shape: [2, 4, 3] }, { name: 'b', shape: [2, 4, 5] }],
+      ([a, b]) => op.matmul(a, b, { transA: true }));
+    await checkOp('bcast', [{ name: 'a', shape: [2, 1, 3, 4] }, { name: 'b', shape: [3, 4, 5] }], ([a, b]) => op.matmul(a, b));
+  });
+});
+
+describe('shape op gradients', () => {
+  it('Reshape (with -1 and symbolic dims), Transpose, Unsqueeze, Squeeze', async () => {
+    await checkOp('reshape', [{ name: 'x', shape: ['b', 'n', 6], dims: [2, 3, 6] }], ([x]) => op.reshape(x, ['b', 'n', 2, 3]));
+    await checkOp('reshape-1', [{ name: 'x', shape: ['b', 'n', 6], dims: [2, 3, 6] }], ([x]) => op.reshape(x, [-1, 6]));
+    await checkOp('transpose', [{ name: 'x', shape: [2, 3, 4] }], ([x]) => op.transpose(x, [2, 0, 1]));
+    await checkOp('unsq', [{ name: 'x', shape: [2, 3] }], ([x]) => op.squeeze(op.mul(op.unsqueeze(x, [0, -1]), 2), [3]));
+  });
+  it('Concat and Split, also along a symbolic axis', async () => {
+    await checkOp('concat', [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 1] }], ([a, b]) => op.concat([a, b], 1));
+    await checkOp('concatsym', [{ name: 'p', shape: ['past', 4], dims: [2, 4] }, { name: 's', shape: ['seq', 4], dims: [3, 4] }],
+      ([p, s]) => op.concat([p, s], 0));
+    await checkOp('split', [{ name: 'x', shape: [2, 5] }], ([x]) => {
+      const [a, b] = op.split(x, [2, 3], 1);
+      return op.add(op.sum(a, [1]), op.mul(op.sum(b, [1]), 2));
+    });
+  });
+  it('Slice: static, negative starts, and symbolic dims', async () => {
+    await checkOp('slice', [{ name: 'x', shape: [4, 6] }], ([x]) => op.slice(x, [1], [1], [4]));
+    await checkOp('sliceneg', [{ name: 'x', shape: [4, 6] }], ([x]) => op.slice(x, [0, 1], [-3, -4], [-1, Infinity]));
+    await checkOp('slicelast', [{ name: 'x', shape: ['b', 'seq', 3], dims: [2, 4, 3] }], ([x]) => op.slice(x, [1], [-1], [Infinity]));
+    await checkOp('slicerest', [{ name: 'x', shape: ['seq', 3], dims: [5, 3] }], ([x]) => op.slice(x, [0], [2], [Infinity]));
+  });
+  it('Gather (embedding rows, repeated ids accumulate) and GatherElements', async () => {
+    await checkOp('gather', [{ name: 'E', shape: [5, 3] }, { name: 'ids', shape: [2, 3], ints: [0, 4, 4, 1, 4, 0] }],
+      ([E, ids]) => op.gather(E, ids, 0));
+    await checkOp('gatherel', [{ name: 'x', shape: [2, 3, 5] }, { name: 't', shape: [2, 3, 1], ints: [0, 4, 2, 2, 2, 1] }],
+      ([x, t]) => op.gatherElements(x, t, -1));
+  });
+  it('Expand, static and symbolic', async () => {
+    await checkOp('expand', [{ name: 'x', shape: [3, 1] }], ([x]) => op.expand(x, [2, 3, 4]));
+    await checkOp('expandsym', [{ name: 'x', shape: [1, 4] }, { name: 'm', shape: ['n', 1], dims: [3, 1] }],
+      ([x, m]) => op.mul(op.expand(x, ['n', 4]), m));
+  });
+});
+
+describe('composites', () => {
+  it('silu, rmsNorm', async () => {
+    await checkOp('silu', [{ name: 'x', shape: [3, 4] }], ([x]) => silu(x));
+    await checkOp('rmsnorm', [{ name: 'x', shape: [2, 3, 8] }, { name: 'w', shape: [8] }], ([x, w]) => rmsNorm(x, w, 1e-5));
+  });
+  it('cross-entropy (plain and weighted) and token log-probs', async () => {
+    const t = { name: 't', shape: [2, 3], ints: [1, 0, 4, 4, 2, 3] };
+    await checkOp('ce', [{ name: 'z', shape: [2, 3, 5] }, t], ([z, tt]) => crossEntropy(z, tt));
+    await checkOp('cew', [{ name: 'z', shape: [2, 3, 5] }, t, { name: 'w', shape: [2, 3], lo: 0, hi: 1 }],
+      ([z, tt, w]) => crossEntropy(z, tt, w));
+    await checkOp('lp', [{ name: 'z', shape: ['b', 'seq', 5], dims: [2, 3, 5] }, { ...t, shape: ['b', 'seq'], dims: [2, 3] }],
+      ([z, tt]) => tokenLogProbs(z, tt));
+  });
+});
+
+describe('the checker', () => {
+  it('catches a wrong gradient rule', async () => {
+    // Replace Tanh's rule by d·(1 − y) (missing a factor y): the check must fail loudly.
+    const right = defineGrad('Tanh', (n, [d]) => [op.mul(d!, op.sub(1, n.outputs[0]))]);
+    try {
+      await assert.rejects(checkOp('badtanh', [{ name: 'x', shape: [3, 4] }], ([x]) => op.tanh(x)), /relative error/);
+    } finally {
+      defineGrad('Tanh', right!);
+    }
+    await checkOp('tanh-again', [{ name: 'x', shape: [3, 4] }], ([x]) => op.tanh(x));
+  });
+});
