@@ -25,7 +25,7 @@ export interface SessionOptions {
   spinning?: boolean;
   /** Fix symbolic dims (ORT freeDimensionOverrides), letting ORT plan memory for one shape. */
   fixedDims?: Readonly<Record<string, number>>;
-  /** Declare every intermediate shape in the model so ORT cross-checks our shape inference. */
+  /** Declare every intermediate shape in the model and make ORT fail where its inference disagrees. */
   valueInfo?: boolean;
   /** Initializers of at least this many bytes go to an external data file (needed past 2 GiB). */
   externalThreshold?: number;
@@ -98,7 +98,8 @@ export class Executable {
     const out: Record<string, Output> = {};
     for (const name of this.outputs) {
       const r = res[name] as OrtTensor;
-      out[name] = { data: r.data as TypedArray, dims: r.dims };
+      const pre = into?.[name];
+      out[name] = { data: pre ? pre.data : (r.data as TypedArray), dims: r.dims };
     }
     return out;
   }
@@ -143,6 +144,8 @@ function sessionOptions(o: SessionOptions): InferenceSession.SessionOptions {
     set_denormal_as_zero: o.denormalAsZero === false ? '0' : '1',
     'intra_op.allow_spinning': o.spinning === false ? '0' : '1',
   };
+  // With declared intermediate shapes, make ORT fail on any disagreement with its own inference.
+  if (o.valueInfo) config.strict_shape_type_inference = '1';
   for (const [k, v] of Object.entries(o.config ?? {})) config[k.replace(/^session\./, '')] = v;
   return {
     executionProviders: ['cpu'],
