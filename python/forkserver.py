@@ -164,9 +164,10 @@ def run_child(job, code, call_entry, test_input):
     except MemoryError:
         report({'memory_error': True})
         status = 1
-    except BaseException:
+    except BaseException as e:
         try:
-            traceback.print_exc()
+            # Skip our own frame so the traceback starts in the program, as `python program.py` shows it.
+            traceback.print_exception(type(e), e, e.__traceback__.tb_next)
         except BaseException:
             pass
         status = 1

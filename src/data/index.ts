@@ -18,3 +18,4 @@ export function loadProblems(path: string): LoadReport {
   }
   return head === '[' ? loadAppsPlus(path) : loadProblemsJsonl(path);
 }
+export { loadSamples, type Sample } from './samples.js';

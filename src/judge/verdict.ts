@@ -14,18 +14,19 @@ function memoryExhausted(run: ServerRun): boolean {
 export function judgeRun(run: ServerRun, test: TestCase, style: TestStyle, compare: CompareMode, acceptWrapped: boolean): TestResult {
   const returned = style === 'call' && 'return' in run;
   const exitedOk = run.exit_code === 0 && run.limit === null && (style === 'stdin' || returned);
-  const producedOutput = style === 'call' ? returned : run.stdout.trim().length > 0;
+  // Returning None is the call-style analogue of printing nothing.
+  const producedOutput = style === 'call' ? returned && run.return !== null : run.stdout.trim().length > 0;
   let verdict: TestVerdict;
   if (run.limit === 'timeout') verdict = 'timeout';
   else if (run.limit === 'output_limit') verdict = 'output_limit';
   else if (memoryExhausted(run)) verdict = 'memory_limit';
   else if (run.exit_code !== 0) verdict = 'runtime_error';
-  else if (!producedOutput) verdict = 'no_output';
+  else if (style === 'call' ? !returned : !producedOutput) verdict = 'no_output';
   else if (style === 'call') {
     const tolerant = compare === 'float';
     const expected = test.output;
     const match = valuesEqual(run.return, expected, tolerant) || (acceptWrapped && valuesEqual([run.return], expected, tolerant));
-    verdict = match ? 'passed' : 'wrong_output';
+    verdict = match ? 'passed' : producedOutput ? 'wrong_output' : 'no_output';
   } else {
     verdict = outputsMatch(run.stdout, String(test.output ?? ''), compare) ? 'passed' : 'wrong_output';
   }

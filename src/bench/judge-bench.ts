@@ -1,0 +1,137 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { loadAppsPlus, type Problem } from '../data/index.js';
+import { BUNDLED_DATA } from '../eval/demo.js';
+import { Judge } from '../judge/judge.js';
+import type { JudgeTask } from '../judge/types.js';
+import { ReferenceRunner } from './reference-runner.js';
+
+export interface JudgeBenchOptions {
+  /** CPU-time limit for our judge and wall-clock timeout for the baseline, in seconds. */
+  limitSeconds: number;
+  /** A small subset, for a quick check that everything runs. */
+  quick: boolean;
+  python: string;
+  log: (line: string) => void;
+}
+
+export interface ThroughputRow {
+  workload: string;
+  runner: string;
+  executions: number;
+  seconds: number;
+  perSecond: number;
+}
+
+export interface JudgeBenchResult {
+  cores: number;
+  isolation: boolean;
+  limitSeconds: number;
+  rows: ThroughputRow[];
+  ours_per_s: number;
+  baseline_per_s: number;
+  baseline_parallel_per_s: number;
+  ratio: number;
+  ratio_parallel: number;
+  ours_with_timeouts_per_s: number;
+  baseline_with_timeouts_per_s: number;
+  ratio_with_timeouts: number;
+}
+
+/** A reference solution "light" if each of its tests took under this much CPU in the calibration run. */
+const LIGHT_CPU_SECONDS = 0.005;
+
+function taskOf(problem: Problem, program: string): JudgeTask {
+  return { program, style: problem.style, fnName: problem.fnName, tests: problem.tests };
+}
+
+function wrongProgram(problem: Problem): string {
+  return problem.style === 'call' ? `def ${problem.fnName}(*args, **kwargs):\n    return None\n` : 'print(-1)\n';
+}
+
+const CRASHING_PROGRAM = 'import sys\nraise RuntimeError("crash on purpose")\n';
+const LOOPING_PROGRAM = 'while True:\n    pass\n';
+
+/**
+ * `bench judge`: the same workloads through our judge and through the reference-style baseline
+ * (one `python` per test, no sandbox), sequentially and one process per core.
+ * Workload 1 (light): reference solutions whose tests each ran under 5 ms, plus wrong-output and
+ * crashing programs — it measures what a harness adds per test. Workload 2 (full): every reference
+ * solution plus programs that loop until the limit.
+ */
+export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBenchResult> {
+  const cores = availableParallelism();
+  const { problems } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/valid_500.json'));
+  const judge = new Judge({ workers: cores, limits: { cpuSeconds: options.limitSeconds, wallSeconds: options.limitSeconds * 2 + 1 } });
+  await judge.warmUp();
+  const baseline = new ReferenceRunner(options.python, options.limitSeconds);
+  const rows: ThroughputRow[] = [];
+  try {
+    options.log('calibrating: running every reference solution once to find the light ones');
+    const calibration = await Promise.all(problems.map((p) => judge.judge(taskOf(p, p.canonicalSolution ?? ''))));
+    let light = problems.filter((_, i) => calibration[i].passed === calibration[i].total
+      && calibration[i].tests.every((t) => t.cpuSeconds < LIGHT_CPU_SECONDS));
+    let all = problems;
+    if (options.quick) {
+      light = light.slice(0, 40);
+      all = problems.slice(0, 40);
+    }
+    const sideShare = Math.ceil(light.length / 4);
+    const lightTasks = [
+      ...light.map((p) => taskOf(p, p.canonicalSolution ?? '')),
+      ...light.slice(0, sideShare).map((p) => taskOf(p, wrongProgram(p))),
+      ...light.slice(sideShare, 2 * sideShare).map((p) => taskOf(p, CRASHING_PROGRAM)),
+    ];
+    const loopers = options.quick ? 2 : 8;
+    const fullTasks = [
+      ...all.map((p) => taskOf(p, p.canonicalSolution ?? '')),
+      ...all.slice(0, loopers).map((p) => ({ ...taskOf(p, LOOPING_PROGRAM), tests: p.tests.slice(0, 1) })),
+    ];
+    options.log(`workload 1 (light): ${lightTasks.length} programs, ${countTests(lightTasks)} test executions`);
+    options.log(`workload 2 (full):  ${fullTasks.length} programs, ${countTests(fullTasks)} test executions, ${loopers} loop until the ${options.limitSeconds} s limit`);
+
+    const measure = async (workload: string, runner: string, tasks: JudgeTask[], run: (t: JudgeTask) => Promise<number>, concurrency: number) => {
+      const started = process.hrtime.bigint();
+      let executions = 0;
+      let next = 0;
+      const lane = async () => {
+        while (next < tasks.length) executions += await run(tasks[next++]);
+      };
+      await Promise.all(Array.from({ length: concurrency }, lane));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const row = { workload, runner, executions, seconds, perSecond: executions / seconds };
+      rows.push(row);
+      options.log(`  ${workload.padEnd(6)} ${runner.padEnd(22)} ${executions} tests in ${seconds.toFixed(2)} s = ${row.perSecond.toFixed(1)}/s`);
+      return row;
+    };
+    const ours = (t: JudgeTask) => judge.judge(t).then((r) => r.tests.length);
+    const sequential = (t: JudgeTask) => baseline.run(t, 1);
+
+    const oursLight = await measure('light', 'securecoderl judge', lightTasks, ours, cores * 2);
+    const baseLight = await measure('light', 'baseline sequential', lightTasks, sequential, 1);
+    const baseLightParallel = await measure('light', `baseline ${cores} parallel`, lightTasks, sequential, cores);
+    const oursFull = await measure('full', 'securecoderl judge', fullTasks, ours, cores * 2);
+    const baseFull = await measure('full', 'baseline sequential', fullTasks, sequential, 1);
+    return {
+      cores,
+      isolation: judge.options.sandbox.isolation,
+      limitSeconds: options.limitSeconds,
+      rows,
+      ours_per_s: oursLight.perSecond,
+      baseline_per_s: baseLight.perSecond,
+      baseline_parallel_per_s: baseLightParallel.perSecond,
+      ratio: oursLight.perSecond / baseLight.perSecond,
+      ratio_parallel: oursLight.perSecond / baseLightParallel.perSecond,
+      ours_with_timeouts_per_s: oursFull.perSecond,
+      baseline_with_timeouts_per_s: baseFull.perSecond,
+      ratio_with_timeouts: oursFull.perSecond / baseFull.perSecond,
+    };
+  } finally {
+    baseline.close();
+    await judge.close();
+  }
+}
+
+function countTests(tasks: JudgeTask[]): number {
+  return tasks.reduce((sum, t) => sum + t.tests.length, 0);
+}

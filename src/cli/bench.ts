@@ -1,0 +1,33 @@
+import { benchJudge } from '../bench/judge-bench.js';
+import { parse, positiveNumber, UsageError } from './args.js';
+
+export const usage = `securecoderl bench judge [--json] [--quick] [--limit SECONDS] [--python PATH]
+
+Runs the same workloads through the sandboxed judge and through a baseline that does what the
+reference code does (one python process per test, no sandbox), sequentially and one process per
+core, and prints test executions per second and the ratios. --json ends with one JSON line.
+  --limit SECONDS   CPU limit for the judge and wall timeout for the baseline (default 4)
+  --quick           a small subset, to check that it runs
+  --python PATH     interpreter for both sides (default /usr/bin/python3)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [target, ...rest] = argv;
+  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge)`);
+  const values = parse(rest, { json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' } });
+  const result = await benchJudge({
+    limitSeconds: positiveNumber('limit', values.limit) ?? 4,
+    quick: values.quick === true,
+    python: (values.python as string | undefined) ?? '/usr/bin/python3',
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  const x = (r: number) => `${r.toFixed(1)}x`;
+  process.stdout.write([
+    '',
+    `isolation ${result.isolation ? 'on' : 'OFF'}, ${result.cores} cores, limit ${result.limitSeconds} s`,
+    `light: ${result.ours_per_s.toFixed(1)}/s vs baseline ${result.baseline_per_s.toFixed(1)}/s sequential = ${x(result.ratio)}, vs ${result.baseline_parallel_per_s.toFixed(1)}/s parallel = ${x(result.ratio_parallel)}`,
+    `full (with timeouts): ${result.ours_with_timeouts_per_s.toFixed(1)}/s vs ${result.baseline_with_timeouts_per_s.toFixed(1)}/s sequential = ${x(result.ratio_with_timeouts)}`,
+    '',
+  ].join('\n'));
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}

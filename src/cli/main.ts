@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { UsageError } from './args.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ usage: string; run: (argv: string[]) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'score the bundled APPS+ reference solutions and sample completions', load: () => import('./demo.js') },
+  score: { summary: 'score completions against problems in the sandboxed judge', load: () => import('./score.js') },
+  bench: { summary: 'benchmarks: `bench judge`', load: () => import('./bench.js') },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  return [
+    'securecoderl: partial-credit, security-aware RL for small code models',
+    '',
+    'usage: securecoderl <command> [options]      securecoderl <command> --help',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`securecoderl: unknown command '${name}'\n\n${help()}\n`);
+    return 2;
+  }
+  const module = await command.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${module.usage}\n`);
+    return 0;
+  }
+  try {
+    return await module.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`securecoderl ${name}: ${error.message}\n\n${module.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`securecoderl ${name}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

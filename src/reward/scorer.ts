@@ -1,0 +1,159 @@
+import { lintDiagnostics, securityFindings, type Finding, type SecurityBackend } from '../analyze/index.js';
+import type { Problem } from '../data/problem.js';
+import { Judge, type JudgeOptions } from '../judge/judge.js';
+import type { CompareMode, JudgeResult, TestResult, TestVerdict } from '../judge/types.js';
+import { extractProgram, type ExtractionSource } from './extract.js';
+import { ADDITIVE_MIN_PROGRAM_CHARS, functionalReward, stageOf, type RewardMode, type Stage } from './ladder.js';
+import { lintReward } from './lint.js';
+import { securityReward, type SecurityShape } from './security.js';
+
+/** What the reward is made of. R = α·R_func + β·R_sec + γ·R_lint. */
+export interface RewardConfig {
+  mode: RewardMode;
+  /** Where security findings come from; `off` drops the term (then R = (α·R_func + γ·R_lint)/(α + γ)). */
+  security: SecurityBackend | 'off';
+  securityShape: SecurityShape;
+  weights: { func: number; sec: number; lint: number };
+  /** Ruff rules for the lint term (default: Ruff's E4, E7, E9, F). */
+  lintSelect?: string[];
+  /** Overrides the judge's comparison mode for every problem that does not set its own. */
+  compare?: CompareMode;
+}
+
+export const DEFAULT_REWARD: RewardConfig = {
+  mode: 'partial',
+  security: 'ruff',
+  securityShape: 'linear',
+  weights: { func: 0.6, sec: 0.4, lint: 0 },
+};
+
+/** Every component of one sample's reward, and how it was obtained. */
+export interface RewardBreakdown {
+  problemId: string;
+  reward: number;
+  rFunc: number;
+  /** null when the security term is off. */
+  rSec: number | null;
+  /** null when the lint weight is 0. */
+  rLint: number | null;
+  stage: Stage;
+  syntaxOk: boolean;
+  syntaxError?: string;
+  testsPassed: number;
+  testsTotal: number;
+  verdicts: TestVerdict[];
+  findings: Finding[];
+  lintCount: number | null;
+  program: string;
+  extraction: ExtractionSource;
+  tests: TestResult[];
+}
+
+/**
+ * Scores completions: extracts the program, judges it in the sandbox, analyses it, and combines the
+ * terms. One Scorer owns (or borrows) one Judge; `score` may be called concurrently.
+ */
+export class Scorer {
+  readonly config: RewardConfig;
+  readonly judge: Judge;
+  private readonly ownsJudge: boolean;
+
+  constructor(config: Partial<RewardConfig> = {}, judge?: Judge | ConstructorParameters<typeof Judge>[0]) {
+    this.config = { ...DEFAULT_REWARD, ...config, weights: { ...DEFAULT_REWARD.weights, ...config.weights } };
+    this.ownsJudge = !(judge instanceof Judge);
+    this.judge = judge instanceof Judge ? judge : new Judge(judge);
+  }
+
+  async score(problem: Problem, completion: string): Promise<RewardBreakdown> {
+    const { program, source } = extractProgram(completion, problem.prompt, problem.fnName);
+    const { config } = this;
+    const blank = program.trim() === '';
+    const [judged, findings] = await Promise.all([
+      blank ? emptyProgramResult(problem) : this.runTests(problem, program),
+      config.security === 'off' ? Promise.resolve([]) : securityFindings(program, config.security),
+    ]);
+    const rFunc = functionalReward(judged, config.mode);
+    const additive = config.mode === 'additive';
+    // Outside the reference-compatible mode, a program that does not compile earns nothing: the
+    // reference gives it R_sec = 1 (no findings in code that does not parse), i.e. 0.4 for garbage.
+    const rSec = config.security === 'off' ? null : judged.syntaxOk || additive ? securityReward(findings, config.securityShape) : 0;
+    const lintCount = config.weights.lint > 0 && judged.syntaxOk ? lintDiagnostics(program, config.lintSelect).length : null;
+    const rLint = config.weights.lint > 0 ? lintReward(lintCount ?? 0, judged.syntaxOk) : null;
+    const { func, sec, lint } = config.weights;
+    let reward = rSec === null
+      ? (func * rFunc + lint * (rLint ?? 0)) / (func + lint || 1)
+      : func * rFunc + sec * rSec + lint * (rLint ?? 0);
+    if (additive && program.trim().length < ADDITIVE_MIN_PROGRAM_CHARS) reward = 0;
+    return {
+      problemId: problem.id,
+      reward,
+      rFunc,
+      rSec,
+      rLint,
+      stage: stageOf(judged),
+      syntaxOk: judged.syntaxOk,
+      ...(judged.syntaxError ? { syntaxError: judged.syntaxError } : {}),
+      testsPassed: judged.passed,
+      testsTotal: judged.total,
+      verdicts: judged.total > 0 ? judged.tests.map((t) => t.verdict) : [],
+      findings,
+      lintCount,
+      program,
+      extraction: source,
+      tests: judged.tests,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsJudge) await this.judge.close();
+  }
+
+  /** Judges the program on the problem's tests, or (no tests) one smoke run on empty input that can
+   * reach stages 1–3 and counts as no test. */
+  private async runTests(problem: Problem, program: string): Promise<JudgeResult> {
+    const compare = problem.compare ?? this.config.compare;
+    if (problem.tests.length > 0) {
+      return this.judge.judge({
+        program, style: problem.style, fnName: problem.fnName, tests: problem.tests, compare,
+        acceptWrappedResult: problem.acceptWrappedResult,
+      });
+    }
+    const smoke = await this.judge.judge({
+      program, style: 'stdin', fnName: problem.style === 'stdin' ? problem.fnName : undefined, tests: [{ input: '', output: '' }],
+    });
+    return { ...smoke, passed: 0, total: 0 };
+  }
+}
+
+function emptyProgramResult(problem: Problem): JudgeResult {
+  return { syntaxOk: false, syntaxError: 'empty program', tests: [], passed: 0, total: problem.tests.length };
+}
+
+/** The breakdown as one JSON-lines record (snake_case fields, test details trimmed). */
+export function breakdownRecord(b: RewardBreakdown): Record<string, unknown> {
+  return {
+    problem_id: b.problemId,
+    reward: round(b.reward),
+    r_func: round(b.rFunc),
+    r_sec: b.rSec === null ? null : round(b.rSec),
+    r_lint: b.rLint === null ? null : round(b.rLint),
+    stage: b.stage,
+    syntax_ok: b.syntaxOk,
+    ...(b.syntaxError ? { syntax_error: b.syntaxError } : {}),
+    tests_passed: b.testsPassed,
+    tests_total: b.testsTotal,
+    verdicts: b.verdicts,
+    findings: b.findings.map((f) => ({ rule: f.rule, bandit_id: f.banditId, severity: f.severity, cwe: f.cwe, line: f.line, message: f.message })),
+    ...(b.lintCount !== null ? { lint_count: b.lintCount } : {}),
+    program: b.program,
+    extraction: b.extraction,
+    tests: b.tests.map((t) => ({
+      verdict: t.verdict, exit_code: t.exitCode, signal: t.signal, cpu_s: t.cpuSeconds,
+      stdout: t.stdout.slice(0, 500), stderr: t.stderr.slice(-500),
+    })),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
