@@ -8,3 +8,5 @@ export { encodeModel, prune, OPSET, type EncodeOptions, type EncodedModel } from
 export { compile, run, releaseSessions, Executable, type SessionOptions, type Feed, type Output } from './session.js';
 export * from './nn.js';
 export { checkGradients, type GradCheckOptions, type GradCheckResult, type TensorCheck } from './check.js';
+export { AdamW, clipGradNorm, globalNorm, type AdamWConfig, type Param } from './optim.js';
+export { encodeSafetensors, decodeSafetensors, type NamedArray } from './safetensors.js';
