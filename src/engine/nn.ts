@@ -34,3 +34,20 @@ export function crossEntropy(logits: Tensor, targets: Tensor, weights?: Tensor):
   if (!weights) return op.mean(nll);
   return op.div(op.sum(op.mul(nll, weights)), op.sum(weights));
 }
+
+/** Elementwise min / max / clamp, composed from Where so the gradient goes to the selected operand. */
+export function minimum(a: Tensor, b: op.Operand): Tensor {
+  return op.where(op.less(b, a), b, a);
+}
+export function maximum(a: Tensor, b: op.Operand): Tensor {
+  return op.where(op.greater(b, a), b, a);
+}
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  return minimum(maximum(x, lo), hi);
+}
+
+/** Entropy of softmax(logits) over the last axis: −Σ p·log p. */
+export function entropy(logits: Tensor): Tensor {
+  const lp = op.logSoftmax(logits, -1);
+  return op.neg(op.sum(op.mul(op.exp(lp), lp), [-1]));
+}

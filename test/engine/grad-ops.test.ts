@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
-import { crossEntropy, defineGrad, rmsNorm, silu, tokenLogProbs } from '../../src/engine/index.js';
+import { clamp, crossEntropy, defineGrad, entropy, maximum, minimum, rmsNorm, silu, tokenLogProbs } from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
 
 const pos = { lo: 0.5, hi: 2 };
@@ -133,6 +133,23 @@ describe('composites', () => {
       ([z, tt, w]) => crossEntropy(z, tt, w));
     await checkOp('lp', [{ name: 'z', shape: ['b', 'seq', 5], dims: [2, 3, 5] }, { ...t, shape: ['b', 'seq'], dims: [2, 3] }],
       ([z, tt]) => tokenLogProbs(z, tt));
+  });
+});
+
+describe('PPO-style composites', () => {
+  it('minimum, maximum, clamp (gradient to the selected operand), entropy', async () => {
+    await checkOp('min', [{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [4] }], ([a, b]) => minimum(a, b));
+    await checkOp('max', [{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [3, 1] }], ([a, b]) => maximum(a, b));
+    await checkOp('clamp', [{ name: 'x', shape: [4, 5], lo: -2, hi: 2 }], ([x]) => clamp(x, -0.9, 0.7));
+    await checkOp('entropy', [{ name: 'z', shape: [2, 3, 6] }], ([z]) => entropy(z));
+  });
+  it('a clipped PPO objective', async () => {
+    // −mean(min(r·A, clamp(r, 1−ε, 1+ε)·A)) with r = exp(logp − old)
+    await checkOp('ppo', [{ name: 'logp', shape: [8], lo: -0.4, hi: 0.4 }, { name: 'old', shape: [8], noGrad: true, lo: -0.1, hi: 0.1 }, { name: 'adv', shape: [8], noGrad: true }],
+      ([lp, old, adv]) => {
+        const r = op.exp(op.sub(lp, old));
+        return op.neg(op.mean(minimum(op.mul(r, adv), op.mul(clamp(r, 0.8, 1.2), adv))));
+      });
   });
 });
 

@@ -156,6 +156,17 @@ describe('running graphs', () => {
     assert.equal((out.y.data as Float32Array)[2999], 5998);
   });
 
+  it('feeds subarray views without copying the whole buffer (a time-major KV cache prefix)', async () => {
+    const g = new Graph();
+    const past = g.input('past', 'float32', ['t', 2]);
+    g.output('s', op.sum(past, [0]));
+    const cache = Float32Array.from({ length: 20 }, (_, i) => i); // room for 10 steps of 2 values
+    const out = await run(g, ['s'], { past: { data: cache.subarray(0, 6), dims: [3, 2] } });
+    assert.deepEqual([...out.s.data as Float32Array], [0 + 2 + 4, 1 + 3 + 5]);
+    const out2 = await run(g, ['s'], { past: { data: cache.subarray(4, 8), dims: [2, 2] } });
+    assert.deepEqual([...out2.s.data as Float32Array], [4 + 6, 5 + 7]);
+  });
+
   it('fills preallocated output buffers in place', async () => {
     const g = new Graph();
     const x = g.input('x', 'float32', [3]);
