@@ -237,17 +237,37 @@ def clear_writable_dirs():
                 pass
 
 
+IN_SANDBOX = os.getpid() == 1      # PID 1 of bubblewrap's PID namespace: everything else here is a test's
+
+
+def our_children():
+    try:
+        with open('/proc/self/task/%d/children' % os.getpid()) as f:
+            return [int(pid) for pid in f.read().split()]
+    except OSError:
+        return []
+
+
 def kill_leftovers():
-    """Kill every process in this PID namespace but us, and reap them all."""
+    """Kill and reap every process a test left behind. In the sandbox that is every process in the
+    namespace but us. Unsandboxed, kill(-1) would hit the whole machine, so we are a child subreaper
+    instead (orphans of a test become our children) and kill our children until none is left."""
     while True:
         try:
-            os.kill(-1, signal.SIGKILL)
+            if IN_SANDBOX:
+                os.kill(-1, signal.SIGKILL)
+            else:
+                for pid in our_children():
+                    os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        # Unsandboxed, a blocking wait could hang on a grandchild that is not reparented to us yet.
         try:
-            while True:
-                os.waitpid(-1, 0)
+            while os.waitpid(-1, 0 if IN_SANDBOX else os.WNOHANG)[0] != 0:
+                pass
         except ChildProcessError:
+            pass
+        if not our_children():
             return
 
 
@@ -294,7 +314,8 @@ def run_test(job, code, call_entry, test_input, limits):
     _, wait_status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - started
     kill_leftovers()
-    clear_writable_dirs()
+    if IN_SANDBOX:
+        clear_writable_dirs()
     # Every writer is gone now: what is still buffered in the pipes is the rest of the output.
     for fd, buf in streams.items():
         while len(buf) < caps[fd]:
@@ -350,10 +371,13 @@ def run_job(job):
     return {'compile_error': None, 'results': results, 'called_entry': call_entry}
 
 
-def make_undumpable():
+def harden():
+    libc = ctypes.CDLL(None, use_errno=True)
     # Non-dumpable: the children (same uid) cannot ptrace us or open /proc/1/mem or /proc/1/fd.
-    PR_SET_DUMPABLE = 4
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    if not IN_SANDBOX:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def main():
@@ -367,7 +391,7 @@ def main():
     os.close(devnull)
     # SIG_DFL for every catchable signal: init ignores default-action signals from its own namespace.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    make_undumpable()
+    harden()
     write_frame({'ready': True, 'python': sys.version.split()[0]})
     while True:
         job = read_frame()

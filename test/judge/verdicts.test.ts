@@ -1,0 +1,82 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Judge, type JudgeTask, type TestVerdict } from '../../src/judge/index.js';
+
+let judge: Judge;
+before(() => { judge = new Judge({ workers: 2, limits: { cpuSeconds: 1, wallSeconds: 3, memoryMb: 256, outputBytes: 1 << 16 } }); });
+after(() => judge.close());
+
+const add = { input: '2 3\n', output: '5\n' };
+
+async function verdicts(task: Partial<JudgeTask> & { program: string }): Promise<TestVerdict[]> {
+  const result = await judge.judge({ style: 'stdin', tests: [add], ...task });
+  assert.ok(result.syntaxOk, result.syntaxError);
+  return result.tests.map((t) => t.verdict);
+}
+
+test('each per-test verdict', async () => {
+  const sum = 'a, b = map(int, input().split())\n';
+  assert.deepEqual(await verdicts({ program: `${sum}print(a + b)\n` }), ['passed']);
+  assert.deepEqual(await verdicts({ program: `${sum}print(a * b)\n` }), ['wrong_output']);
+  assert.deepEqual(await verdicts({ program: `${sum}` }), ['no_output']);
+  assert.deepEqual(await verdicts({ program: `${sum}print(a + b)\nraise ValueError("late")\n` }), ['runtime_error']);
+  assert.deepEqual(await verdicts({ program: 'while True:\n    pass\n' }), ['timeout']);
+  assert.deepEqual(await verdicts({ program: 'x = " " * (10 ** 9)\n' }), ['memory_limit']);
+  assert.deepEqual(await verdicts({ program: 'print("y" * 100000)\n' }), ['output_limit']);
+});
+
+test('a syntax error is a per-program verdict from CPython\'s compile()', async () => {
+  for (const program of ['def f(:\n    pass\n', 'x = (1,\n', 'print("a"\0)\n', '  indented = 1\n']) {
+    const result = await judge.judge({ program, style: 'stdin', tests: [add] });
+    assert.equal(result.syntaxOk, false, program);
+    assert.match(result.syntaxError ?? '', /Error/);
+    assert.equal(result.tests.length, 0);
+  }
+});
+
+test('the APPS+ stdin convention: the entry function is called once, by us only if the program does not', async () => {
+  const body = 'def solve():\n    a, b = map(int, input().split())\n    print(a + b)\n';
+  assert.deepEqual(await verdicts({ program: body, fnName: 'solve' }), ['passed']);
+  assert.deepEqual(await verdicts({ program: `${body}\nsolve()\n`, fnName: 'solve' }), ['passed']);
+  assert.deepEqual(await verdicts({ program: `${body}\nif __name__ == "__main__":\n    solve()\n`, fnName: 'solve' }), ['passed']);
+  assert.deepEqual(await verdicts({ program: body }), ['no_output'], 'without fn_name nothing calls it');
+});
+
+test('call style: function, Solution method, exceptions, None, wrapped results', async () => {
+  const call = (program: string, tests: JudgeTask['tests'], extra: Partial<JudgeTask> = {}) =>
+    judge.judge({ program, style: 'call', fnName: 'f', tests, ...extra }).then((r) => r.tests.map((t) => t.verdict));
+  assert.deepEqual(await call('def f(xs, k):\n    return sorted(xs)[:k]\n', [{ input: [[3, 1, 2], 2], output: [1, 2] }, { input: [[5], 1], output: [4] }]), ['passed', 'wrong_output']);
+  assert.deepEqual(await call('class Solution:\n    def f(self, s: str) -> List[str]:\n        return list(Counter(s))\n', [{ input: ['aab'], output: ['a', 'b'] }]), ['passed']);
+  assert.deepEqual(await call('def f(x):\n    return (x, x)\n', [{ input: [1], output: [1, 1] }]), ['passed'], 'a tuple compares as a list');
+  assert.deepEqual(await call('def f(x):\n    return 1 / x\n', [{ input: [0], output: 0 }]), ['runtime_error']);
+  assert.deepEqual(await call('def f(x):\n    pass\n', [{ input: [1], output: 1 }, { input: [1], output: null }]), ['no_output', 'passed']);
+  assert.deepEqual(await call('def g(x):\n    return x\n', [{ input: [1], output: 1 }]), ['runtime_error'], 'a missing function is an error');
+  assert.deepEqual(await call('def f(x):\n    return x\n', [{ input: [7], output: [7] }]), ['wrong_output']);
+  assert.deepEqual(await call('def f(x):\n    return x\n', [{ input: [7], output: [7] }], { acceptWrappedResult: true }), ['passed'], 'original APPS accepts [result]');
+  assert.deepEqual(await call('def f(n):\n    return 3 ** n\n', [{ input: [100], output: 515377520732011331036461129765621272702107522001n }]), ['passed'], 'big integers stay exact');
+  assert.deepEqual(await call('def f():\n    return 0.1 + 0.2\n', [{ input: [], output: 0.3 }], { compare: 'float' }), ['passed']);
+});
+
+test('stdout and stderr are captured; CPU time is reported', async () => {
+  const result = await judge.judge({ program: 'import sys\nprint("out")\nprint("err", file=sys.stderr)\nsum(range(10**6))\n', style: 'stdin', tests: [{ input: '', output: 'out' }] });
+  const [t] = result.tests;
+  assert.equal(t.stdout, 'out\n');
+  assert.equal(t.stderr, 'err\n');
+  assert.ok(t.cpuSeconds > 0 && t.cpuSeconds < 1);
+});
+
+test('the comparison mode is chosen per run and per problem', async () => {
+  const program = 'print(" 0.3333333 ")\n';
+  const tests = [{ input: '', output: '0.333333333' }];
+  assert.deepEqual(await verdicts({ program, tests }), ['wrong_output']);
+  assert.deepEqual(await verdicts({ program, tests, compare: 'strict' }), ['wrong_output']);
+  assert.deepEqual(await verdicts({ program, tests, compare: 'float' }), ['passed']);
+  assert.deepEqual(await verdicts({ program: 'print(" 0.333333333 ")\n', tests, compare: 'strict' }), ['passed']);
+});
+
+test('verdicts do not depend on machine load: limits are CPU time', async () => {
+  // Two CPU-bound programs of ~0.3 s each, run 6 at once on the 2 workers: none times out.
+  const program = 'x = 0\nfor i in range(3 * 10**6):\n    x += i\nprint("ok")\n';
+  const results = await Promise.all(Array.from({ length: 6 }, () => verdicts({ program, tests: [{ input: '', output: 'ok' }] })));
+  assert.deepEqual(results.flat(), Array(6).fill('passed'));
+});
