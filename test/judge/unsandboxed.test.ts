@@ -1,0 +1,39 @@
+// The judge without bubblewrap (isolation: false) keeps its own bookkeeping safe: it kills the
+// processes a test leaves behind and nothing else on the machine, and cleans nothing outside.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Judge } from '../../src/judge/index.js';
+
+test('unsandboxed: leftovers are killed, unrelated processes and files survive', async () => {
+  const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'scrl-unsandboxed-'));
+  writeFileSync(join(dir, 'keep.txt'), 'keep');
+  const judge = new Judge({ workers: 1, sandbox: { isolation: false }, limits: { cpuSeconds: 1, wallSeconds: 3 } });
+  try {
+    const program = [
+      'import os, time',
+      'if os.fork() == 0:',
+      '    os.setsid()',
+      '    if os.fork() == 0:',
+      '        os.execvp("sleep", ["sleep", "61.5"])',
+      '    os._exit(0)',
+      'print(os.getpid())',
+    ].join('\n');
+    const result = await judge.judge({ program, style: 'stdin', tests: [{ input: '', output: '' }] });
+    assert.equal(result.tests[0].exitCode, 0);
+    const honest = await judge.judge({ program: 'print(int(input()) + 1)\n', style: 'stdin', tests: [{ input: '1\n', output: '2\n' }] });
+    assert.equal(honest.tests[0].verdict, 'passed');
+    // the daemonised grandchild is gone
+    const sleepers = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('sleep 61.5'));
+    assert.deepEqual(sleepers, []);
+    assert.equal(bystander.exitCode, null, 'a process outside the judge must survive');
+    assert.ok(existsSync(join(dir, 'keep.txt')), 'files outside the judge must survive');
+  } finally {
+    await judge.close();
+    bystander.kill();
+  }
+});
