@@ -26,6 +26,42 @@ export interface GradientOptions {
 }
 
 /**
+ * A rule for a region of nodes built by `withCustomGradient`: gradients of its inputs from its outputs'.
+ */
+export type RegionRule = (inputs: readonly Tensor[], outputs: readonly Tensor[], gOut: readonly (Tensor | null)[],
+  needs: readonly boolean[]) => (Tensor | null)[];
+
+interface Region { name: string; start: number; end: number; inputs: Tensor[]; outputs: Tensor[]; rule: RegionRule }
+const regions = new WeakMap<Graph, Region[]>();
+
+/**
+ * Builds `forward()` (which may only read `inputs`, constants and integer tensors) and gives the nodes
+ * it appends one gradient rule, so autodiff treats them as a single op. This is how a composite gets a
+ * cheaper backward than the chain of its parts' rules (see nn.tokenLogProbs).
+ */
+export function withCustomGradient(name: string, inputs: readonly Tensor[], forward: () => Tensor[], rule: RegionRule): Tensor[] {
+  const g = inputs[0].graph;
+  const start = g.nodes.length;
+  const outputs = forward();
+  const end = g.nodes.length;
+  for (let i = start; i < end; i++) {
+    for (const t of g.nodes[i].inputs) {
+      const inside = t.producer !== null && t.producer.id >= start;
+      if (!inside && isFloat(t.dtype) && t.kind !== 'constant' && !inputs.includes(t)) {
+        throw new Error(`withCustomGradient(${name}): the forward reads ${t.toString()}, which is not among its inputs`);
+      }
+    }
+  }
+  let list = regions.get(g);
+  if (!list) { list = []; regions.set(g, list); }
+  list.push({ name, start, end, inputs: [...inputs], outputs, rule });
+  return outputs;
+}
+
+/** One backward step: a node with its rule, or a region with its rule. */
+interface Step { inputs: readonly Tensor[]; outputs: readonly Tensor[]; apply: (gOut: (Tensor | null)[], needs: boolean[]) => (Tensor | null)[] }
+
+/**
  * Gradients of `loss` with respect to each tensor in `wrt` (usually trainable inputs), appended to the
  * loss's graph. A tensor the loss does not depend on gets zeros.
  */
@@ -35,21 +71,43 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], opts: GradientOp
   for (const t of wrt) if (!isFloat(t.dtype) || t.graph !== g) throw new Error(`gradients: cannot differentiate w.r.t. ${t.toString()}`);
   if (loss.rank !== 0 && !opts.seed) throw new Error(`gradients: loss ${loss.toString()} is not a scalar; pass a seed`);
 
-  // Tensors that depend on a wrt tensor, then the nodes on a path from them to the loss.
+  // Tensors that depend on a wrt tensor, then the steps on a path from them to the loss.
   const dependent = new Set<Tensor>(wrt);
   const end = loss.producer ? loss.producer.id : -1;
   for (const n of g.nodes) {
     if (n.id > end) break;
     if (n.inputs.some((t) => dependent.has(t))) for (const t of n.outputs) if (isFloat(t.dtype)) dependent.add(t);
   }
+  const regionOf = new Map<number, Region>();
+  for (const r of regions.get(g) ?? []) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
   const needed = new Set<Tensor>([loss]);
-  const path: Node[] = [];
+  const path: Step[] = [];
   for (let i = end; i >= 0; i--) {
-    const n = g.nodes[i];
-    if (!n.outputs.some((t) => needed.has(t))) continue;
-    if (!n.inputs.some((t) => dependent.has(t))) continue;
-    path.push(n);
-    for (const t of n.inputs) if (dependent.has(t)) needed.add(t);
+    const r = regionOf.get(i);
+    let step: Step;
+    if (r) {
+      // A gradient arriving at a tensor inside a region (not one of its outputs) would be lost.
+      for (let j = r.start; j < r.end; j++) {
+        for (const t of g.nodes[j].outputs) {
+          if (!r.outputs.includes(t) && (needed.has(t) || wrt.includes(t))) {
+            throw new Error(`gradients: ${t.toString()} inside ${r.name} is used outside it; use the region's outputs`);
+          }
+        }
+      }
+      step = { inputs: r.inputs, outputs: r.outputs, apply: (gOut, needs) => r.rule(r.inputs, r.outputs, gOut, needs) };
+      i = r.start;
+    } else {
+      const n = g.nodes[i];
+      step = { inputs: n.inputs, outputs: n.outputs, apply: (gOut, needs) => {
+        const rule = rules.get(key(n.op, n.domain));
+        if (!rule) throw new Error(`gradients: no rule for ${n.domain ? n.domain + ':' : ''}${n.op} (node ${n.id})`);
+        return rule(n, gOut, needs);
+      } };
+    }
+    if (!step.outputs.some((t) => needed.has(t))) continue;
+    if (!step.inputs.some((t) => dependent.has(t))) continue;
+    path.push(step);
+    for (const t of step.inputs) if (dependent.has(t)) needed.add(t);
   }
 
   const wrtSet = new Set(wrt);
@@ -61,15 +119,13 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], opts: GradientOp
   };
   addGrad(loss, opts.seed ?? g.scalar(1, loss.dtype));
 
-  for (const n of path) { // path is already in reverse topological order
-    const gOut = n.outputs.map((t) => total(g, contributions.get(t)));
+  for (const step of path) { // path is already in reverse topological order
+    const gOut = step.outputs.map((t) => total(g, contributions.get(t)));
     if (gOut.every((x) => x === null)) continue;
-    const needs = n.inputs.map((t) => needed.has(t) && dependent.has(t));
-    const rule = rules.get(key(n.op, n.domain));
-    if (!rule) throw new Error(`gradients: no rule for ${n.domain ? n.domain + ':' : ''}${n.op} (node ${n.id})`);
-    const gIn = rule(n, gOut, needs);
-    n.inputs.forEach((t, i) => { const d = gIn[i]; if (needs[i] && d) addGrad(t, d); });
-    for (const t of n.outputs) if (!wrtSet.has(t)) contributions.delete(t); // consumed; keep the map small
+    const needs = step.inputs.map((t) => needed.has(t) && dependent.has(t));
+    const gIn = step.apply(gOut, needs);
+    step.inputs.forEach((t, i) => { const d = gIn[i]; if (needs[i] && d) addGrad(t, d); });
+    for (const t of step.outputs) if (!wrtSet.has(t)) contributions.delete(t); // consumed; keep the map small
   }
   return wrt.map((t) => total(g, contributions.get(t)) ?? op.zerosLike(t));
 }
@@ -183,6 +239,14 @@ defineGrad('ReduceMax', (n, [d]) => {
   const mask = op.cast(op.equal(x, m), x.dtype);
   const dk = keep ? d! : op.unsqueeze(d!, axes);
   return [op.mul(mask, op.div(dk, op.sum(mask, axes, true)))];
+});
+defineGrad('ReduceLogSumExp', (n, [d]) => {
+  // dx = d · exp(x − y): the softmax over the reduced axes.
+  const x = n.inputs[0], axes = constInts(n.inputs[1], 'ReduceLogSumExp');
+  const keep = intAttr(n, 'keepdims', 1) === 1;
+  const y = keep ? n.outputs[0] : op.unsqueeze(n.outputs[0], axes);
+  const dk = keep ? d! : op.unsqueeze(d!, axes);
+  return [op.mul(op.exp(op.sub(x, y)), dk)];
 });
 defineGrad('Softmax', (n, [d]) => {
   // dx = y ∘ (d − rowsum(d ∘ y))

@@ -1,6 +1,7 @@
 // Small composites shared by the model and the trainers, built only from ops.ts (so their gradients come
 // for free). Layers specific to one architecture (attention, RoPE variants) belong in model/.
 
+import { withCustomGradient } from './autodiff.js';
 import * as op from './ops.js';
 import type { Tensor } from './tensor.js';
 
@@ -19,8 +20,25 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   return op.mul(op.mul(x, op.reciprocal(op.sqrt(op.add(ms, eps)))), weight);
 }
 
-/** log p(target) for each position: logits [..., V], targets [...] (int64) → [...]. */
+/**
+ * log p(target) for each position: logits [..., V], targets [...] (int64) → [...].
+ * Forward: z[t] − logsumexp(z), which reads the logits once and writes nothing of their size. Backward,
+ * as one rule: d·(onehot(t) − softmax(z)) = a softmax, a scale and an in-place scatter-add, instead of the
+ * ~9 logits-sized passes that the LogSoftmax → GatherElements chain rule costs.
+ */
 export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
+  const t = op.unsqueeze(targets, [-1]);
+  return withCustomGradient('tokenLogProbs', [logits], () => {
+    const picked = op.sub(op.gatherElements(logits, t, -1), op.logSumExp(logits, [-1], true));
+    return [op.squeeze(picked, [-1])];
+  }, ([z], _out, [d]) => {
+    const dk = op.unsqueeze(d!, [-1]);
+    return [op.scatterElements(op.mul(op.softmax(z, -1), op.neg(dk)), t, dk, -1, 'add')];
+  })[0];
+}
+
+/** The same by the plain chain rule (LogSoftmax then GatherElements): the reference for tests. */
+export function tokenLogProbsUnfused(logits: Tensor, targets: Tensor): Tensor {
   const lp = op.logSoftmax(logits, -1);
   return op.squeeze(op.gatherElements(lp, op.unsqueeze(targets, [-1]), -1), [-1]);
 }

@@ -4,7 +4,7 @@
 
 import { float, int, ints, str, type Attr, type Graph } from './graph.js';
 import {
-  allocate, broadcastShapes, dimDivide, dimProduct, dimSum, isFloat, normAxis, ONNX_DTYPE, Tensor,
+  allocate, broadcastShapes, dimDivide, dimProduct, dimSum, normAxis, ONNX_DTYPE, Tensor,
   type Dim, type DType, type Shape,
 } from './tensor.js';
 
@@ -108,6 +108,8 @@ function reduce(op: string, x: Tensor, axes0: readonly number[] | undefined, kee
 /** Sum over `axes` (all axes when omitted). */
 export const sum = (x: Tensor, axes?: readonly number[], keepdims = false) => reduce('ReduceSum', x, axes, keepdims);
 export const max = (x: Tensor, axes?: readonly number[], keepdims = false) => reduce('ReduceMax', x, axes, keepdims);
+/** log Σ exp(x) over `axes`, computed stably by ORT (one read of x, nothing the size of x written). */
+export const logSumExp = (x: Tensor, axes?: readonly number[], keepdims = false) => reduce('ReduceLogSumExp', x, axes, keepdims);
 
 /** The number of elements over `axes` as a scalar of x's dtype (read from the shape at run time if symbolic). */
 export function numel(x: Tensor, axes?: readonly number[]): Tensor {
@@ -357,8 +359,4 @@ export function range(g: Graph, start: Operand, limit: Operand, delta: Operand =
   const len: Dim = typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number'
     ? Math.max(0, Math.ceil((limit - start) / delta)) : `range(${s.name},${l.name})`;
   return node1(g, 'Range', [s, l, d], {}, s.dtype, [len]);
-}
-
-export function isDifferentiable(t: Tensor): boolean {
-  return isFloat(t.dtype);
 }

@@ -44,17 +44,21 @@ export class AdamW {
     const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this.config;
     const t = ++this.step;
     const stepSize = lr / (1 - b1 ** t);
-    const sqrtBc2 = Math.sqrt(1 - b2 ** t);
+    const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** t);
+    const c1 = 1 - b1, c2 = 1 - b2;
     this.params.forEach((p, k) => {
       const g = Array.isArray(grads) ? (grads as Float32Array[])[k] : (grads as Record<string, Float32Array>)[p.name];
       if (!g || g.length !== p.data.length) throw new Error(`AdamW: gradient for '${p.name}' missing or of length ${g?.length} (want ${p.data.length})`);
       const x = p.data, m = this.m[k], v = this.v[k];
       const decay = p.decay === false ? 1 : 1 - lr * wd;
-      for (let i = 0; i < x.length; i++) {
+      // p ← p·(1 − lr·wd) − lr/(1−β1ᵗ) · m / (sqrt(v/(1−β2ᵗ)) + eps), in float64, stored as float32.
+      for (let i = 0, n = x.length; i < n; i++) {
         const gi = g[i];
-        const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
-        const vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
-        x[i] = x[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+        const mi = b1 * m[i] + c1 * gi;
+        const vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        x[i] = x[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
       }
     });
   }

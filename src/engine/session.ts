@@ -29,6 +29,8 @@ export interface SessionOptions {
   valueInfo?: boolean;
   /** Initializers of at least this many bytes go to an external data file (needed past 2 GiB). */
   externalThreshold?: number;
+  /** Write ORT's per-node profile (JSON, chrome-trace format) to files starting with this prefix. */
+  profile?: string;
   /** Extra ORT session config entries, e.g. { 'session.disable_prepacking': '1' }. */
   config?: Readonly<Record<string, string>>;
 }
@@ -104,6 +106,11 @@ export class Executable {
     return out;
   }
 
+  /** Ends ORT profiling (see SessionOptions.profile), writing the profile file. */
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
   }
@@ -155,6 +162,7 @@ function sessionOptions(o: SessionOptions): InferenceSession.SessionOptions {
     graphOptimizationLevel: o.optimization ?? 'all',
     freeDimensionOverrides: o.fixedDims,
     logSeverityLevel: 3,
+    ...(o.profile ? { enableProfiling: true, profileFilePrefix: o.profile } : {}),
     extra: { session: config },
   };
 }

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
-import { clamp, crossEntropy, defineGrad, entropy, maximum, minimum, rmsNorm, silu, tokenLogProbs } from '../../src/engine/index.js';
+import {
+  Graph, clamp, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
+  tokenLogProbsUnfused, withCustomGradient, type Tensor,
+} from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
 
 const pos = { lo: 0.5, hi: 2 };
@@ -56,6 +59,15 @@ describe('reduction and normaliser gradients', () => {
   it('mean with static and symbolic dims', async () => {
     await checkOp('mean', [{ name: 'x', shape: [3, 4] }], ([x]) => op.mean(x, [1], true));
     await checkOp('meansym', [{ name: 'x', shape: ['n', 4], dims: [3, 4] }], ([x]) => op.mean(x, [0]));
+  });
+  it('ReduceLogSumExp, and its forward is stable for large logits', async () => {
+    await checkOp('lse', [{ name: 'x', shape: [3, 5] }], ([x]) => op.logSumExp(x, [-1]));
+    await checkOp('lsek', [{ name: 'x', shape: [3, 5] }], ([x]) => op.logSumExp(x, [0], true));
+    const g = new Graph();
+    const x = g.input('x', 'float32', [3]);
+    g.output('y', op.logSumExp(x, [0]));
+    const y = (await run(g, ['y'], { x: Float32Array.from([1000, 1001, 999]) })).y.data[0] as number;
+    assert.ok(Math.abs(y - (1001 + Math.log(1 + Math.exp(-1) + Math.exp(-2)))) < 1e-3, `logsumexp = ${y}`);
   });
   it('Softmax and LogSoftmax', async () => {
     await checkOp('softmax', [{ name: 'x', shape: [2, 3, 5] }], ([x]) => op.softmax(x, -1));
@@ -133,6 +145,34 @@ describe('composites', () => {
       ([z, tt, w]) => crossEntropy(z, tt, w));
     await checkOp('lp', [{ name: 'z', shape: ['b', 'seq', 5], dims: [2, 3, 5] }, { ...t, shape: ['b', 'seq'], dims: [2, 3] }],
       ([z, tt]) => tokenLogProbs(z, tt));
+  });
+});
+
+describe('custom-gradient regions', () => {
+  it('the fused token log-prob matches the plain chain rule, values and gradients', async () => {
+    const t = { name: 't', shape: ['b', 'seq'], dims: [2, 3], ints: [1, 0, 4, 4, 2, 3] };
+    await checkOp('lp-unfused', [{ name: 'z', shape: ['b', 'seq', 5], dims: [2, 3, 5] }, t], ([z, tt]) => tokenLogProbsUnfused(z, tt));
+    const g = new Graph();
+    const z = g.input('z', 'float64', [2, 3, 5]), tt = g.input('t', 'int64', [2, 3]);
+    const a = tokenLogProbs(z, tt), b = tokenLogProbsUnfused(z, tt);
+    const w = g.constant([1, -2, 3, 0.5, 1, 2], 'float64', [2, 3]);
+    g.output('a', a); g.output('b', b);
+    g.output('da', gradients(op.sum(op.mul(a, w)), [z])[0]);
+    g.output('db', gradients(op.sum(op.mul(b, w)), [z])[0]);
+    const zs = Float64Array.from({ length: 30 }, (_, i) => Math.sin(i) * 3);
+    const out = await run(g, ['a', 'b', 'da', 'db'], { z: zs, t: BigInt64Array.from([1, 0, 4, 4, 2, 3].map(BigInt)) }, { optimization: 'basic' });
+    for (const [p, q] of [['a', 'b'], ['da', 'db']]) {
+      const x = out[p].data as Float64Array, y = out[q].data as Float64Array;
+      x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) < 1e-12, `${p}[${i}] ${v} vs ${q} ${y[i]}`));
+    }
+  });
+  it('refuses a forward that reads undeclared tensors, or internals used outside', () => {
+    const g = new Graph();
+    const x = g.input('x', 'float64', [3]), y = g.input('y', 'float64', [3]);
+    assert.throws(() => withCustomGradient('leaky', [x], () => [op.mul(x, y)], () => [null]), /reads y/);
+    let inner: Tensor | undefined;
+    const [out] = withCustomGradient('sq', [x], () => { inner = op.mul(x, x); return [op.mul(inner, 2)]; }, (_i, _o, [d]) => [d]);
+    assert.throws(() => gradients(op.sum(op.add(out, inner!)), [x]), /inside sq is used outside it/);
   });
 });
 

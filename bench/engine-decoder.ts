@@ -1,0 +1,110 @@
+// How fast is a training step of a graph the engine builds? A Llama-style decoder with the prototype's
+// config in DESIGN.md ("Engine notes": 6 layers, d 256, 4 heads, SwiGLU 688, vocab 4096, batch 8 × 512),
+// all weights trainable, forward + backward in one session run, then AdamW in JS; utilisation counted as
+// 6 × params × tokens over the in-graph matmul rate measured in the same process.
+// Run: npx tsc -p . && node dist/bench/engine-decoder.js [--layers N] [--batch N] [--seq N] [--steps N] [--json]
+// This is a measurement of the engine, not the model module's decoder (which owns the real one).
+
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import {
+  AdamW, Graph, compile, crossEntropy, gradients, linear, measureMatmulGflops, rmsNorm, silu,
+  type Feed, type Tensor,
+} from '../src/engine/index.js';
+import * as op from '../src/engine/ops.js';
+
+const args = process.argv.slice(2);
+const num = (name: string, d: number) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : d; };
+const json = args.includes('--json');
+const cfg = { layers: num('layers', 6), d: 256, heads: 4, ff: 688, vocab: 4096, batch: num('batch', 8), seq: num('seq', 512), steps: num('steps', 3) };
+const dh = cfg.d / cfg.heads, half = dh / 2;
+
+function build(contribOps: boolean) {
+  const g = new Graph({ name: 'decoder-bench', contribOps });
+  const ids = g.input('ids', 'int64', ['batch', 'seq']), targets = g.input('targets', 'int64', ['batch', 'seq']);
+  const cos = g.input('cos', 'float32', ['seq', dh]), sin = g.input('sin', 'float32', ['seq', dh]);
+  const mask = g.input('mask', 'float32', ['seq', 'seq']);
+  const shapes: [string, number[]][] = [['embed', [cfg.vocab, cfg.d]], ['head', [cfg.vocab, cfg.d]], ['norm_f', [cfg.d]]];
+  for (let l = 0; l < cfg.layers; l++) {
+    shapes.push([`l${l}.n1`, [cfg.d]], [`l${l}.q`, [cfg.d, cfg.d]], [`l${l}.k`, [cfg.d, cfg.d]], [`l${l}.v`, [cfg.d, cfg.d]], [`l${l}.o`, [cfg.d, cfg.d]],
+      [`l${l}.n2`, [cfg.d]], [`l${l}.gate`, [cfg.ff, cfg.d]], [`l${l}.up`, [cfg.ff, cfg.d]], [`l${l}.down`, [cfg.d, cfg.ff]]);
+  }
+  const w = new Map<string, Tensor>(shapes.map(([n, s]) => [n, g.input(n, 'float32', s)]));
+  const W = (n: string) => w.get(n)!;
+  const rope = (t: Tensor) => op.add(op.mul(t, cos), op.mul(op.concat([op.neg(op.slice(t, [-1], [half], [dh])), op.slice(t, [-1], [0], [half])], -1), sin));
+  const heads = (t: Tensor) => op.transpose(op.reshape(t, ['batch', 'seq', cfg.heads, dh]), [0, 2, 1, 3]);
+  let x = op.gather(W('embed'), ids, 0);
+  for (let l = 0; l < cfg.layers; l++) {
+    const h = rmsNorm(x, W(`l${l}.n1`), 1e-5);
+    const q = rope(heads(linear(h, W(`l${l}.q`)))), k = rope(heads(linear(h, W(`l${l}.k`)))), v = heads(linear(h, W(`l${l}.v`)));
+    const p = op.softmax(op.add(op.matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(dh) }), mask), -1);
+    const o = op.reshape(op.transpose(op.matmul(p, v), [0, 2, 1, 3]), ['batch', 'seq', cfg.d]);
+    x = op.add(x, linear(o, W(`l${l}.o`)));
+    const h2 = rmsNorm(x, W(`l${l}.n2`), 1e-5);
+    x = op.add(x, linear(op.mul(silu(linear(h2, W(`l${l}.gate`))), linear(h2, W(`l${l}.up`))), W(`l${l}.down`)));
+  }
+  const loss = crossEntropy(linear(rmsNorm(x, W('norm_f'), 1e-5), W('head')), targets);
+  const params = [...w.values()];
+  gradients(loss, params).forEach((d, i) => g.output(`grad:${params[i].name}`, d));
+  g.output('loss', loss);
+  return { g, params, shapes };
+}
+
+function fill(n: number, s: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; a[i] = (x / 2 ** 32 * 2 - 1) * s; }
+  return a;
+}
+
+const log = (s: string) => { if (!json) console.log(s); };
+const load0 = loadavg()[0];
+const matmul = await measureMatmulGflops();
+log(`in-graph matmul rate: ${matmul.gflops.toFixed(1)} GFLOP/s`);
+
+const results: Record<string, unknown> = { config: cfg, matmul_gflops: matmul.gflops };
+for (const contrib of [false, true]) {
+  const { g, params, shapes } = build(contrib);
+  const names = ['loss', ...params.map((t) => `grad:${t.name}`)];
+  const t0 = performance.now();
+  const exe = await compile(g, names);
+  const compileMs = performance.now() - t0;
+  const B = cfg.batch, S = cfg.seq;
+  const feeds: Record<string, Feed> = {
+    ids: { data: BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 7919) % cfg.vocab)), dims: [B, S] },
+    targets: { data: BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 104729 + 1) % cfg.vocab)), dims: [B, S] },
+  };
+  const cos = new Float32Array(S * dh), sin = new Float32Array(S * dh), mask = new Float32Array(S * S);
+  for (let p = 0; p < S; p++) {
+    for (let i = 0; i < dh; i++) { const a = p / 10000 ** ((2 * (i % half)) / dh); cos[p * dh + i] = Math.cos(a); sin[p * dh + i] = Math.sin(a); }
+    for (let j = p + 1; j < S; j++) mask[p * S + j] = -1e9;
+  }
+  feeds.cos = { data: cos, dims: [S, dh] }; feeds.sin = { data: sin, dims: [S, dh] }; feeds.mask = { data: mask, dims: [S, S] };
+  const data = shapes.map(([n, s], i) => {
+    const size = s.reduce((p, q) => p * q, 1);
+    const arr = s.length === 1 ? new Float32Array(size).fill(1) : fill(size, 0.02 * Math.sqrt(3), i + 1);
+    feeds[n] = arr;
+    return { name: n, data: arr, decay: s.length > 1 };
+  });
+  const nParams = data.reduce((p, d) => p + d.data.length, 0);
+  const adam = new AdamW(data, { lr: 1e-3 });
+  let fb = 0, opt = 0, lossV = 0;
+  for (let step = 0; step <= cfg.steps; step++) { // step 0 warms up
+    const a = performance.now();
+    const out = await exe.run(feeds);
+    const b = performance.now();
+    adam.update(params.map((t) => out[`grad:${t.name}`].data as Float32Array));
+    const c = performance.now();
+    lossV = Number(out.loss.data[0]);
+    if (step > 0) { fb += b - a; opt += c - b; }
+  }
+  fb /= cfg.steps; opt /= cfg.steps;
+  const tokens = B * S, flops = 6 * nParams * tokens;
+  const util = flops / ((fb + opt) * 1e6) / matmul.gflops;
+  const key = contrib ? 'contrib' : 'standard';
+  results[key] = { params: nParams, compile_ms: compileMs, fwd_bwd_ms: fb, adamw_ms: opt, tokens_per_s: tokens / ((fb + opt) / 1000), utilization: util, loss: lossV };
+  log(`${key.padEnd(8)} ${(nParams / 1e6).toFixed(2)}M params: compile ${compileMs.toFixed(0)} ms; step ${fb.toFixed(0)} ms fwd+bwd + ${opt.toFixed(0)} ms AdamW = ${(tokens / ((fb + opt) / 1000)).toFixed(0)} tokens/s, ${(100 * util).toFixed(1)}% of the matmul rate (loss ${lossV.toFixed(3)})`);
+}
+results.loadavg = [load0, loadavg()[0]];
+log(`load average (1 min) before/after: ${load0.toFixed(2)} / ${loadavg()[0].toFixed(2)}`);
+if (json) console.log(JSON.stringify(results));
