@@ -108,7 +108,7 @@ function reduce(op: string, x: Tensor, axes0: readonly number[] | undefined, kee
 /** Sum over `axes` (all axes when omitted). */
 export const sum = (x: Tensor, axes?: readonly number[], keepdims = false) => reduce('ReduceSum', x, axes, keepdims);
 export const max = (x: Tensor, axes?: readonly number[], keepdims = false) => reduce('ReduceMax', x, axes, keepdims);
-/** log Σ exp(x) over `axes`, computed stably by ORT (one read of x, nothing the size of x written). */
+/** log Σ exp(x) over `axes`, computed stably by ORT (but its CPU kernel is ~5× slower than LogSoftmax). */
 export const logSumExp = (x: Tensor, axes?: readonly number[], keepdims = false) => reduce('ReduceLogSumExp', x, axes, keepdims);
 
 /** The number of elements over `axes` as a scalar of x's dtype (read from the shape at run time if symbolic). */
