@@ -95,7 +95,10 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       let executions = 0;
       let next = 0;
       const lane = async () => {
-        while (next < tasks.length) executions += await run(tasks[next++]);
+        while (next < tasks.length) {
+          const done = await run(tasks[next++]);
+          executions += done;
+        }
       };
       await Promise.all(Array.from({ length: concurrency }, lane));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
