@@ -5,7 +5,9 @@
 // Run: npx tsc -p . && node dist/bench/engine-decoder.js [--layers N] [--batch N] [--seq N] [--steps N] [--json]
 // This is a measurement of the engine, not the model module's decoder (which owns the real one).
 
-import { loadavg } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   AdamW, Graph, compile, crossEntropy, gradients, linear, measureMatmulGflops, rmsNorm, silu,
@@ -16,6 +18,7 @@ import * as op from '../src/engine/ops.js';
 const args = process.argv.slice(2);
 const num = (name: string, d: number) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : d; };
 const json = args.includes('--json');
+const profile = args.includes('--profile'); // print ORT's time per op type
 const cfg = { layers: num('layers', 6), d: 256, heads: 4, ff: 688, vocab: 4096, batch: num('batch', 8), seq: num('seq', 512), steps: num('steps', 3) };
 const dh = cfg.d / cfg.heads, half = dh / 2;
 
@@ -67,7 +70,8 @@ for (const contrib of [false, true]) {
   const { g, params, shapes } = build(contrib);
   const names = ['loss', ...params.map((t) => `grad:${t.name}`)];
   const t0 = performance.now();
-  const exe = await compile(g, names);
+  const prefix = join(tmpdir(), `engine-decoder-${process.pid}-${contrib ? 'contrib' : 'standard'}`);
+  const exe = await compile(g, names, profile ? { profile: prefix } : {});
   const compileMs = performance.now() - t0;
   const B = cfg.batch, S = cfg.seq;
   const feeds: Record<string, Feed> = {
@@ -99,6 +103,11 @@ for (const contrib of [false, true]) {
     if (step > 0) { fb += b - a; opt += c - b; }
   }
   fb /= cfg.steps; opt /= cfg.steps;
+  if (profile) {
+    exe.endProfiling(); // ORT appends a timestamp to the prefix
+    const base = prefix.slice(tmpdir().length + 1);
+    for (const f of readdirSync(tmpdir()).filter((f) => f.startsWith(base))) printProfile(join(tmpdir(), f), cfg.steps + 1);
+  }
   const tokens = B * S, flops = 6 * nParams * tokens;
   const util = flops / ((fb + opt) * 1e6) / matmul.gflops;
   const key = contrib ? 'contrib' : 'standard';
@@ -108,3 +117,18 @@ for (const contrib of [false, true]) {
 results.loadavg = [load0, loadavg()[0]];
 log(`load average (1 min) before/after: ${load0.toFixed(2)} / ${loadavg()[0].toFixed(2)}`);
 if (json) console.log(JSON.stringify(results));
+
+function printProfile(file: string, runs: number): void {
+  let events: { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+  try { events = JSON.parse(readFileSync(file, 'utf8')); } catch { console.log(`(no profile at ${file})`); return; }
+  rmSync(file, { force: true });
+  const byOp = new Map<string, number>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const k = e.args?.op_name ?? '?';
+    byOp.set(k, (byOp.get(k) ?? 0) + e.dur / 1000 / runs);
+  }
+  const total = [...byOp.values()].reduce((a, b) => a + b, 0);
+  console.log(`  ORT kernel time per run: ${total.toFixed(0)} ms; by op: ` +
+    [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', '));
+}
