@@ -2,6 +2,7 @@
 // and general lint diagnostics. Workspaces are created on first use and reused (~0.3 ms a check).
 
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
 import type * as RuffWasm from '@astral-sh/ruff-wasm-nodejs';
 import { ROW_BY_NAME, ROW_BY_RULE } from './bandit-table.js';
 import { type Finding, sortFindings } from './finding.js';
@@ -22,12 +23,23 @@ const TARGET = 'py311';
 let ruff: typeof RuffWasm | undefined;
 const workspaces = new Map<string, RuffWasm.Workspace>();
 
+/**
+ * Loads Ruff's wasm with V8's baseline compiler only. With tier-up, V8 keeps optimising Ruff's hot
+ * functions in the background and the process grew by ~300 MB over 30,000 checks (measured; with
+ * Liftoff only, by 6 MB) for checks ~35% slower (0.09 vs 0.07 ms on a 3 kB program). The flag only
+ * concerns WebAssembly, and nothing else in this process runs any.
+ */
+function loadRuff(): typeof RuffWasm {
+  v8.setFlagsFromString('--liftoff-only');
+  return createRequire(import.meta.url)('@astral-sh/ruff-wasm-nodejs') as typeof RuffWasm;
+}
+
 // Loading the wasm costs ~50 ms, so it waits until the first check rather than the first import.
 function workspace(select: readonly string[], preview: boolean): RuffWasm.Workspace {
   const key = `${preview}:${select.join(',')}`;
   let ws = workspaces.get(key);
   if (!ws) {
-    ruff ??= createRequire(import.meta.url)('@astral-sh/ruff-wasm-nodejs') as typeof RuffWasm;
+    ruff ??= loadRuff();
     const settings = { 'target-version': TARGET, lint: { select: [...select], preview } };
     ws = new ruff.Workspace(settings, ruff.PositionEncoding.Utf16);
     workspaces.set(key, ws);

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { endsInFunctionStub, extractProgram, firstFencedBlock } from '../../src/reward/index.js';
+
+test('the first python or untagged fenced block wins', () => {
+  const text = 'Intro\n```bash\nls\n```\n```python\nprint(1)\n```\nthen\n```\nprint(2)\n```';
+  assert.equal(firstFencedBlock(text), 'print(1)\n');
+  assert.equal(firstFencedBlock('```\nprint(2)\n```'), 'print(2)\n');
+  assert.equal(firstFencedBlock('```py\nx=1\n```'), 'x=1\n');
+  assert.equal(firstFencedBlock('```python\nunterminated = 1\n'), 'unterminated = 1\n', 'a block cut off by max tokens still counts');
+  assert.equal(firstFencedBlock('no code here'), null);
+  assert.equal(firstFencedBlock('```js\nx\n```'), null);
+});
+
+test('without a fence the whole completion is the program', () => {
+  assert.deepEqual(extractProgram('print(1)\n'), { program: 'print(1)\n', source: 'whole' });
+  assert.deepEqual(extractProgram('Sure!\n```python\nprint(1)\n```'), { program: 'print(1)\n', source: 'fenced' });
+});
+
+test('a prompt ending in a function stub is prepended to a body-only completion', () => {
+  const prompt = '\ndef solve():\n    """Read n and print n+1.\n    """\n';
+  assert.ok(endsInFunctionStub(prompt));
+  assert.ok(endsInFunctionStub('def f(a,\n      b):  # note\n    # comment\n'));
+  assert.ok(!endsInFunctionStub('def f():\n    return 1\n'));
+  assert.ok(!endsInFunctionStub('Write a program that reads n.'));
+  const body = '    n = int(input())\n    print(n + 1)\n';
+  assert.deepEqual(extractProgram(body, prompt, 'solve'), { program: prompt + body, source: 'stub+completion' });
+  const full = 'def solve():\n    print(int(input()) + 1)\n';
+  assert.deepEqual(extractProgram(full, prompt, 'solve'), { program: full, source: 'whole' }, 'a full function is taken as it is');
+  assert.deepEqual(extractProgram('', prompt, 'solve'), { program: '', source: 'whole' }, 'an empty answer stays empty');
+});
