@@ -151,6 +151,7 @@ export class Graph {
       pieces.push(this.dimTensor(d));
     });
     flush();
+    if (pieces.length === 0) return this.constant([], 'int64', [0]); // a scalar's shape
     if (pieces.length === 1) return pieces[0];
     return this.addNode('Concat', pieces, { axis: int(0) }, [{ dtype: 'int64', shape: [dims.length] }])[0];
   }

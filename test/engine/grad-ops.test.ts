@@ -102,6 +102,7 @@ describe('shape op gradients', () => {
   it('Reshape (with -1 and symbolic dims), Transpose, Unsqueeze, Squeeze', async () => {
     await checkOp('reshape', [{ name: 'x', shape: ['b', 'n', 6], dims: [2, 3, 6] }], ([x]) => op.reshape(x, ['b', 'n', 2, 3]));
     await checkOp('reshape-1', [{ name: 'x', shape: ['b', 'n', 6], dims: [2, 3, 6] }], ([x]) => op.reshape(x, [-1, 6]));
+    await checkOp('toscalar', [{ name: 'x', shape: [1, 1] }], ([x]) => op.mul(op.reshape(x, []), op.reshape(x, [1])));
     await checkOp('transpose', [{ name: 'x', shape: [2, 3, 4] }], ([x]) => op.transpose(x, [2, 0, 1]));
     await checkOp('unsq', [{ name: 'x', shape: [2, 3] }], ([x]) => op.squeeze(op.mul(op.unsqueeze(x, [0, -1]), 2), [3]));
   });
