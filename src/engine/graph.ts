@@ -126,6 +126,7 @@ export class Graph {
     if (cur && cur !== t) throw new Error(`graph ${this.name}: output '${name}' is already bound to ${cur.name}`);
     if (this.names.has(name) && !cur && t.name !== name) throw new Error(`graph ${this.name}: output name '${name}' is already a tensor name`);
     this.outputs.set(name, t);
+    this.names.add(name); // an ONNX value name from now on
     return t;
   }
 

@@ -311,7 +311,8 @@ export function squeeze(x: Tensor, axes: readonly number[]): Tensor {
 export function expand(x: Tensor, dims: readonly Dim[]): Tensor {
   const shape = broadcastShapes(x.shape, dims, 'Expand');
   if (shape.length === x.rank && shape.every((d, i) => d === x.shape[i])) return x;
-  const like = [...new Array<null>(dims.length - x.rank).fill(null), ...x.shape].slice(-dims.length);
+  // x's dims aligned to the right of `dims`, for the "broadcast this one" shortcut.
+  const like = [...new Array<null>(Math.max(0, dims.length - x.rank)).fill(null), ...x.shape].slice(-dims.length);
   return node1(x.graph, 'Expand', [x, x.graph.shapeTensor(dims, like, 1)], {}, x.dtype, shape);
 }
 

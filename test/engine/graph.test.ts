@@ -44,6 +44,9 @@ describe('shape inference', () => {
     assert.throws(() => op.reshape(a, [3, 4]), /cannot become/);
     assert.throws(() => op.add(a, g.input('c', 'float64', [4])), /dtypes differ/);
     assert.throws(() => g.input('a', 'float32', [1]), /already used/);
+    g.output('out', op.exp(a));
+    assert.throws(() => g.input('out', 'float32', [1]), /already used/);
+    assert.throws(() => g.output('out', op.neg(a)), /already bound/);
     assert.throws(() => new Graph().dimTensor('nope'), /no tensor carries symbolic dimension 'nope'/);
   });
   it('is confirmed by ONNX Runtime (strict shape inference over declared value_info)', async () => {
