@@ -1,7 +1,7 @@
 // Small composites shared by the model and the trainers, built only from ops.ts (so their gradients come
 // for free). Layers specific to one architecture (attention, RoPE variants) belong in model/.
 
-import { withCustomGradient } from './autodiff.js';
+import { sumToShape, withCustomGradient } from './autodiff.js';
 import * as op from './ops.js';
 import type { Tensor } from './tensor.js';
 
@@ -69,4 +69,44 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
 export function entropy(logits: Tensor): Tensor {
   const lp = op.logSoftmax(logits, -1);
   return op.neg(op.sum(op.mul(op.exp(lp), lp), [-1]));
+}
+
+export interface AttentionOptions {
+  /** Added to the scores before the softmax (0 / −1e9 for causal and padding masks); gets no gradient. */
+  mask?: Tensor;
+  /** Score scale (default 1/sqrt(head_dim)). */
+  scale?: number;
+}
+
+/**
+ * softmax(q·kᵀ·scale + mask)·v over the last two axes, batched with broadcasting (grouped-query heads:
+ * q [b, kv, rep, s, d] against k, v [b, kv, 1, t, d]). One gradient rule for the whole block, using
+ * rowsum(dP∘P) = rowsum(dO∘O): the softmax backward then reads [.., s, d]-sized tensors for its row sums
+ * instead of two more [.., s, t]-sized passes.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const scale = opts.scale ?? 1 / Math.sqrt(Number(q.shape[q.rank - 1]));
+  const mask = opts.mask;
+  let P: Tensor;
+  return withCustomGradient('attention', mask ? [q, k, v, mask] : [q, k, v], () => {
+    const scores = op.matmul(q, k, { transB: true, alpha: scale });
+    P = op.softmax(mask ? op.add(scores, mask) : scores, -1);
+    return [op.matmul(P, v)];
+  }, (_in, [o], [dO], needs) => {
+    // dV = Pᵀ·dO; dP = dO·vᵀ; dS = P∘(dP − rowsum(dO∘O)); dq = dS·k·scale; dk = dSᵀ·q·scale
+    const dS = op.mul(P, op.sub(op.matmul(dO!, v, { transB: true }), op.sum(op.mul(dO!, o), [-1], true)));
+    return [
+      needs[0] ? sumToShape(op.matmul(dS, k, { alpha: scale }), q) : null,
+      needs[1] ? sumToShape(op.matmul(dS, q, { transA: true, alpha: scale }), k) : null,
+      needs[2] ? sumToShape(op.matmul(P, dO!, { transA: true }), v) : null,
+      null,
+    ];
+  })[0];
+}
+
+/** The same attention by the plain chain rule: the reference for tests. */
+export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const scale = opts.scale ?? 1 / Math.sqrt(Number(q.shape[q.rank - 1]));
+  const scores = op.matmul(q, k, { transB: true, alpha: scale });
+  return op.matmul(op.softmax(opts.mask ? op.add(scores, opts.mask) : scores, -1), v);
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Graph, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, silu,
+  Graph, attention, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, silu,
   type DType, type Feed, type Tensor, type TypedArray,
 } from '../../src/engine/index.js';
 import * as op from '../../src/engine/ops.js';
@@ -61,8 +61,7 @@ function buildBlock(dtype: DType, contribOps: boolean): { g: Graph; loss: Tensor
   // Grouped-query attention: query heads [b, KV, H/KV, s, DH] against shared k, v [b, KV, 1, s, DH].
   const q5 = op.reshape(q, ['batch', KV, H / KV, 'seq', DH]);
   const k5 = op.unsqueeze(k, [2]), v5 = op.unsqueeze(v, [2]);
-  const scores = op.add(op.matmul(q5, k5, { transB: true, alpha: 1 / Math.sqrt(DH) }), mask);
-  const o = op.matmul(op.softmax(scores, -1), v5); // [b, KV, H/KV, s, DH]
+  const o = attention(q5, k5, v5, { mask }); // [b, KV, H/KV, s, DH]
   const o2 = op.reshape(op.transpose(op.reshape(o, ['batch', H, 'seq', DH]), [0, 2, 1, 3]), ['batch', 'seq', H * DH]);
   const x1 = op.add(x, linear(o2, w.Wo));
   const h2 = rmsNorm(x1, w.n2, 1e-6);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
 import {
-  Graph, clamp, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
+  Graph, attention, attentionUnfused, clamp, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
   tokenLogProbsUnfused, withCustomGradient, type Tensor,
 } from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
@@ -165,6 +165,27 @@ describe('custom-gradient regions', () => {
     for (const [p, q] of [['a', 'b'], ['da', 'db']]) {
       const x = out[p].data as Float64Array, y = out[q].data as Float64Array;
       x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) < 1e-12, `${p}[${i}] ${v} vs ${q} ${y[i]}`));
+    }
+  });
+  it('fused attention: finite differences with grouped-query broadcasting and a mask; equal to the chain rule', async () => {
+    const specs = [
+      { name: 'q', shape: [2, 1, 2, 3, 4] }, { name: 'k', shape: [2, 1, 1, 5, 4] }, { name: 'v', shape: [2, 1, 1, 5, 4] },
+      { name: 'mask', shape: [3, 5], noGrad: true, lo: -3, hi: 0 },
+    ];
+    await checkOp('attn', specs, ([q, k, v, m]) => attention(q, k, v, { mask: m }));
+    await checkOp('attn-nomask', specs.slice(0, 3), ([q, k, v]) => attention(q, k, v, { scale: 0.3 }));
+    const g = new Graph();
+    const [q, k, v] = specs.slice(0, 3).map((p) => g.input(p.name, 'float64', p.shape));
+    const w = g.input('w', 'float64', [2, 1, 2, 3, 4]);
+    const a = attention(q, k, v), b = attentionUnfused(q, k, v);
+    const ga = gradients(op.sum(op.mul(a, w)), [q, k, v]), gb = gradients(op.sum(op.mul(b, w)), [q, k, v]);
+    ga.forEach((t, i) => { g.output(`a${i}`, t); g.output(`b${i}`, gb[i]); });
+    g.output('a', a); g.output('b', b);
+    const f = (n: number, s: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(i * s));
+    const out = await run(g, ['a', 'b', 'a0', 'b0', 'a1', 'b1', 'a2', 'b2'], { q: f(48, 1.3), k: f(40, 0.7), v: f(40, 2.1), w: f(48, 0.9) }, { optimization: 'basic' });
+    for (const [x, y] of [['a', 'b'], ['a0', 'b0'], ['a1', 'b1'], ['a2', 'b2']]) {
+      const p = out[x].data as Float64Array, r = out[y].data as Float64Array;
+      p.forEach((val, i) => assert.ok(Math.abs(val - r[i]) < 1e-12, `${x}[${i}] ${val} vs ${r[i]}`));
     }
   });
   it('refuses a forward that reads undeclared tensors, or internals used outside', () => {
