@@ -101,14 +101,12 @@ def to_plain(value, depth=0):
 
 def program_calls(tree, name):
     """True if the module calls `name` anywhere outside the body of `def name` itself."""
-    def visit(node, inside):
+    inside = set()
+    for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            inside = True
-        if not inside and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id == name:
-            return True
-        return any(visit(child, inside) for child in ast.iter_child_nodes(node))
-    return visit(tree, False)
+            inside.update(id(n) for n in ast.walk(node))
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+               and id(node) not in inside for node in ast.walk(tree))
 
 
 def set_limits(limits):
@@ -268,7 +266,8 @@ def kill_leftovers():
             while os.waitpid(-1, 0 if IN_SANDBOX else os.WNOHANG)[0] != 0:
                 pass
         except ChildProcessError:
-            pass
+            if IN_SANDBOX:      # every orphan here is our child, so none is left
+                return
         if not our_children():
             return
 
@@ -361,15 +360,26 @@ def run_job(job):
     program = job['program']
     try:
         code = compile(program, '<program>', 'exec', dont_inherit=True)
-        tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as e:
         return {'compile_error': '%s: %s' % (type(e).__name__, e)}
-    call_entry = (job['style'] == 'stdin' and bool(job.get('fn_name'))
-                  and not program_calls(tree, job['fn_name'])
-                  and any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                          and node.name == job['fn_name'] and not node.args.args for node in tree.body))
-    results = [run_test(job, code, call_entry, test_input, job['limits']) for test_input in job['inputs']]
-    return {'compile_error': None, 'results': results, 'called_entry': call_entry}
+    call_entry = calls_entry(job, program)
+    return {'compile_error': None,
+            'results': [run_test(job, code, call_entry, test_input, job['limits']) for test_input in job['inputs']]}
+
+
+def calls_entry(job, program):
+    """APPS+ stdin convention: call the stub's zero-argument function after the program is defined,
+    unless the program calls it itself. The text is checked first; the AST only when the name is
+    mentioned more than once (walking it cost more than running a light test)."""
+    fn_name = job.get('fn_name')
+    if job['style'] != 'stdin' or not fn_name:
+        return False
+    name = re.escape(fn_name)
+    if not re.search(r'^def\s+%s\s*\(\s*\)' % name, program, re.M):
+        return False
+    if len(re.findall(r'\b%s\s*\(' % name, program)) <= 1:
+        return True
+    return not program_calls(ast.parse(program), fn_name)
 
 
 def harden():

@@ -62,7 +62,7 @@ const LOOPING_PROGRAM = 'while True:\n    pass\n';
 export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBenchResult> {
   const cores = availableParallelism();
   const { problems } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/valid_500.json'));
-  const judge = new Judge({ workers: cores, limits: { cpuSeconds: options.limitSeconds, wallSeconds: options.limitSeconds * 2 + 1 } });
+  const judge = new Judge({ limits: { cpuSeconds: options.limitSeconds, wallSeconds: options.limitSeconds * 3 + 2 } });
   await judge.warmUp();
   const baseline = new ReferenceRunner(options.python, options.limitSeconds);
   const rows: ThroughputRow[] = [];
@@ -110,10 +110,11 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
     const ours = (t: JudgeTask) => judge.judge(t).then((r) => r.tests.length);
     const sequential = (t: JudgeTask) => baseline.run(t, 1);
 
-    const oursLight = await measure('light', 'securecoderl judge', lightTasks, ours, cores * 2);
+    const lanes = judge.options.workers * 2;
+    const oursLight = await measure('light', 'securecoderl judge', lightTasks, ours, lanes);
     const baseLight = await measure('light', 'baseline sequential', lightTasks, sequential, 1);
     const baseLightParallel = await measure('light', `baseline ${cores} parallel`, lightTasks, sequential, cores);
-    const oursFull = await measure('full', 'securecoderl judge', fullTasks, ours, cores * 2);
+    const oursFull = await measure('full', 'securecoderl judge', fullTasks, ours, lanes);
     const baseFull = await measure('full', 'baseline sequential', fullTasks, sequential, 1);
     return {
       cores,

@@ -45,7 +45,9 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   cpuSeconds: 4,
-  wallSeconds: 10,
+  // Only a backstop for programs that sleep or block: with two workers per core a CPU-bound test
+  // may get half a core, so it must sit well above twice the CPU limit.
+  wallSeconds: 15,
   memoryMb: 1024,
   processes: 32,
   fileSizeMb: 16,

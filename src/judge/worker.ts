@@ -47,13 +47,23 @@ function childPids(pid: number): number[] {
   }
 }
 
-type Pending = { resolve: (reply: ServerReply) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+type Pending = {
+  resolve: (reply: ServerReply) => void;
+  reject: (error: Error) => void;
+  backstopMs: number;
+  describe: string;
+  timer?: NodeJS.Timeout;
+};
 
-/** One warm fork server in its sandbox, running one job at a time over length-prefixed JSON frames. */
+/**
+ * One warm fork server in its sandbox, running jobs in order over length-prefixed JSON frames. Jobs
+ * may be queued while one runs (the server reads the next frame when it is done), which hides the
+ * round trip to Node; each job's backstop starts when it reaches the head of the queue.
+ */
 export class SandboxWorker {
   private child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
   private buffered: Buffer = Buffer.alloc(0);
-  private pending: Pending | null = null;
+  private readonly queue: Pending[] = [];
   private ready: Promise<void> | null = null;
   private stderrTail = '';
   private nextId = 1;
@@ -61,8 +71,9 @@ export class SandboxWorker {
 
   constructor(private readonly argv: string[]) {}
 
-  get busy(): boolean {
-    return this.pending !== null;
+  /** Jobs sent and not yet answered. */
+  get inFlight(): number {
+    return this.queue.length;
   }
 
   /** Starts the process if it is not running; resolves when the server says it is ready. */
@@ -73,11 +84,7 @@ export class SandboxWorker {
       this.child = child;
       this.buffered = Buffer.alloc(0);
       let started = false;
-      this.pending = {
-        resolve: () => { started = true; resolve(); },
-        reject,
-        timer: setTimeout(() => this.fail(new WorkerDiedError('sandbox worker did not start within 30 s')), 30_000),
-      };
+      this.enqueue({ resolve: () => { started = true; resolve(); }, reject, backstopMs: 30_000, describe: 'start within 30 s' });
       // Events from a process we already replaced are ignored.
       const current = () => this.child === child;
       child.stdout.on('data', (chunk: Buffer) => { if (current()) this.onData(chunk); });
@@ -95,22 +102,15 @@ export class SandboxWorker {
     return this.ready;
   }
 
-  /** Runs one job; `backstopMs` bounds the whole job, after which the worker is killed and restarted. */
+  /** Runs one job; `backstopMs` bounds it once it starts, after which the worker is killed and
+   * restarted and every job queued on it fails with WorkerDiedError. */
   async run(job: ServerJob, backstopMs: number): Promise<ServerReply> {
     await this.start();
-    if (this.pending) throw new Error('SandboxWorker.run: worker is busy');
-    const id = this.nextId++;
-    const body = Buffer.from(stringify({ ...job, id }) ?? '', 'utf8');
+    const body = Buffer.from(stringify({ ...job, id: this.nextId++ }) ?? '', 'utf8');
     const head = Buffer.alloc(4);
     head.writeUInt32BE(body.length);
     return new Promise<ServerReply>((resolve, reject) => {
-      this.pending = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.fail(new WorkerDiedError(`sandbox worker exceeded the job backstop of ${backstopMs} ms`));
-        }, backstopMs),
-      };
+      this.enqueue({ resolve, reject, backstopMs, describe: `finish a job within its backstop of ${backstopMs} ms` });
       this.child!.stdin.write(Buffer.concat([head, body]));
     });
   }
@@ -144,6 +144,18 @@ export class SandboxWorker {
     clearTimeout(timer);
   }
 
+  private enqueue(entry: Pending): void {
+    this.queue.push(entry);
+    if (this.queue.length === 1) this.armHead();
+  }
+
+  private armHead(): void {
+    const head = this.queue[0];
+    if (head && !head.timer) {
+      head.timer = setTimeout(() => this.fail(new WorkerDiedError(`sandbox worker did not ${head.describe}`)), head.backstopMs);
+    }
+  }
+
   private onData(chunk: Buffer): void {
     this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
     while (this.buffered.length >= 4) {
@@ -151,25 +163,24 @@ export class SandboxWorker {
       if (this.buffered.length < 4 + length) return;
       const frame = JSON.parse(this.buffered.subarray(4, 4 + length).toString('utf8')) as ServerReply;
       this.buffered = this.buffered.subarray(4 + length);
-      const pending = this.pending;
-      this.pending = null;
-      if (pending) {
-        clearTimeout(pending.timer);
-        pending.resolve(frame);
+      const done = this.queue.shift();
+      if (done) {
+        clearTimeout(done.timer);
+        this.armHead();
+        done.resolve(frame);
       }
     }
   }
 
   private fail(error: Error): void {
-    const pending = this.pending;
-    this.pending = null;
+    const failed = this.queue.splice(0);
     if (this.child) {
       this.restarts++;
       this.kill();
     }
-    if (pending) {
-      clearTimeout(pending.timer);
-      pending.reject(error);
+    for (const entry of failed) {
+      clearTimeout(entry.timer);
+      entry.reject(error);
     }
   }
 }
