@@ -11,7 +11,10 @@ export interface JudgeBenchOptions {
   limitSeconds: number;
   /** A small subset, for a quick check that everything runs. */
   quick: boolean;
+  /** The interpreter inside our sandbox and, unless `baselinePython` is set, the baseline's. */
   python: string;
+  /** The baseline's interpreter, e.g. `python` from PATH as the reference code starts it. */
+  baselinePython?: string;
   log: (line: string) => void;
 }
 
@@ -26,6 +29,8 @@ export interface ThroughputRow {
 export interface JudgeBenchResult {
   cores: number;
   isolation: boolean;
+  python: string;
+  baseline_python: string;
   limitSeconds: number;
   rows: ThroughputRow[];
   ours_per_s: number;
@@ -62,9 +67,9 @@ const LOOPING_PROGRAM = 'while True:\n    pass\n';
 export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBenchResult> {
   const cores = availableParallelism();
   const { problems } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/valid_500.json'));
-  const judge = new Judge({ limits: { cpuSeconds: options.limitSeconds, wallSeconds: options.limitSeconds * 3 + 2 } });
+  const judge = new Judge({ sandbox: { python: options.python }, limits: { cpuSeconds: options.limitSeconds, wallSeconds: options.limitSeconds * 3 + 2 } });
   await judge.warmUp();
-  const baseline = new ReferenceRunner(options.python, options.limitSeconds);
+  const baseline = new ReferenceRunner(options.baselinePython ?? options.python, options.limitSeconds);
   const rows: ThroughputRow[] = [];
   try {
     options.log('calibrating: running every reference solution once to find the light ones');
@@ -119,6 +124,8 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
     return {
       cores,
       isolation: judge.options.sandbox.isolation,
+      python: options.python,
+      baseline_python: options.baselinePython ?? options.python,
       limitSeconds: options.limitSeconds,
       rows,
       ours_per_s: oursLight.perSecond,

@@ -1,29 +1,34 @@
 import { benchJudge } from '../bench/judge-bench.js';
 import { parse, positiveNumber, UsageError } from './args.js';
 
-export const usage = `securecoderl bench judge [--json] [--quick] [--limit SECONDS] [--python PATH]
+export const usage = `securecoderl bench judge [--json] [--quick] [--limit SECONDS] [--python PATH] [--baseline-python PATH]
 
 Runs the same workloads through the sandboxed judge and through a baseline that does what the
 reference code does (one python process per test, no sandbox), sequentially and one process per
 core, and prints test executions per second and the ratios. --json ends with one JSON line.
   --limit SECONDS   CPU limit for the judge and wall timeout for the baseline (default 4)
   --quick           a small subset, to check that it runs
-  --python PATH     interpreter for both sides (default /usr/bin/python3)`;
+  --python PATH     interpreter for both sides (default /usr/bin/python3)
+  --baseline-python PATH   the baseline's interpreter, if it should differ (the reference code runs
+                    \`python\` from PATH)`;
 
 export async function run(argv: string[]): Promise<number> {
   const [target, ...rest] = argv;
   if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge)`);
-  const values = parse(rest, { json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' } });
+  const values = parse(rest, {
+    json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' }, 'baseline-python': { type: 'string' },
+  });
   const result = await benchJudge({
     limitSeconds: positiveNumber('limit', values.limit) ?? 4,
     quick: values.quick === true,
     python: (values.python as string | undefined) ?? '/usr/bin/python3',
+    baselinePython: values['baseline-python'] as string | undefined,
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const x = (r: number) => `${r.toFixed(1)}x`;
   process.stdout.write([
     '',
-    `isolation ${result.isolation ? 'on' : 'OFF'}, ${result.cores} cores, limit ${result.limitSeconds} s`,
+    `isolation ${result.isolation ? 'on' : 'OFF'}, ${result.cores} cores, limit ${result.limitSeconds} s, ours ${result.python}, baseline ${result.baseline_python}`,
     `light: ${result.ours_per_s.toFixed(1)}/s vs baseline ${result.baseline_per_s.toFixed(1)}/s sequential = ${x(result.ratio)}, vs ${result.baseline_parallel_per_s.toFixed(1)}/s parallel = ${x(result.ratio_parallel)}`,
     `full (with timeouts): ${result.ours_with_timeouts_per_s.toFixed(1)}/s vs ${result.baseline_with_timeouts_per_s.toFixed(1)}/s sequential = ${x(result.ratio_with_timeouts)}`,
     '',
