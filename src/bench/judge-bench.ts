@@ -41,6 +41,10 @@ export interface JudgeBenchResult {
   ours_with_timeouts_per_s: number;
   baseline_with_timeouts_per_s: number;
   ratio_with_timeouts: number;
+  /** Workload 2 again with per-problem limits derived from the reference solutions' run times. */
+  ours_derived_limits_per_s: number;
+  baseline_derived_limits_per_s: number;
+  ratio_with_timeouts_derived_limits: number;
 }
 
 /** A reference solution "light" if each of its tests took under this much CPU in the calibration run. */
@@ -88,10 +92,18 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       ...light.slice(sideShare, 2 * sideShare).map((p) => taskOf(p, CRASHING_PROGRAM)),
     ];
     const loopers = options.quick ? 2 : 8;
-    const fullTasks = [
-      ...all.map((p) => taskOf(p, p.canonicalSolution ?? '')),
-      ...all.slice(0, loopers).map((p) => ({ ...taskOf(p, LOOPING_PROGRAM), tests: p.tests.slice(0, 1) })),
+    // Each workload-2 task with the problem it belongs to, for per-problem limits.
+    const fullEntries: [Problem, JudgeTask][] = [
+      ...all.map((p): [Problem, JudgeTask] => [p, taskOf(p, p.canonicalSolution ?? '')]),
+      ...all.slice(0, loopers).map((p): [Problem, JudgeTask] => [p, { ...taskOf(p, LOOPING_PROGRAM), tests: p.tests.slice(0, 1) }]),
     ];
+    const fullTasks = fullEntries.map(([, task]) => task);
+    // EvalPlus-style limits: 4x the reference solution's slowest test, at least 1 s, at most the fixed
+    // limit; the same per-problem limit on both sides.
+    const slowest = new Map(problems.map((p, i) => [p.id, Math.max(0, ...calibration[i].tests.map((t) => t.cpuSeconds))]));
+    const derivedTasks = fullEntries.map(([p, task]) => ({
+      ...task, limits: { cpuSeconds: Math.min(options.limitSeconds, Math.max(1, 4 * slowest.get(p.id)!)) },
+    }));
     options.log(`workload 1 (light): ${lightTasks.length} programs, ${countTests(lightTasks)} test executions`);
     options.log(`workload 2 (full):  ${fullTasks.length} programs, ${countTests(fullTasks)} test executions, ${loopers} loop until the ${options.limitSeconds} s limit`);
 
@@ -121,6 +133,8 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
     const baseLightParallel = await measure('light', `baseline ${cores} parallel`, lightTasks, sequential, cores);
     const oursFull = await measure('full', 'securecoderl judge', fullTasks, ours, lanes);
     const baseFull = await measure('full', 'baseline sequential', fullTasks, sequential, 1);
+    const oursDerived = await measure('full*', 'securecoderl judge', derivedTasks, ours, lanes);
+    const baseDerived = await measure('full*', 'baseline sequential', derivedTasks, sequential, 1);
     return {
       cores,
       isolation: judge.options.sandbox.isolation,
@@ -136,6 +150,9 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       ours_with_timeouts_per_s: oursFull.perSecond,
       baseline_with_timeouts_per_s: baseFull.perSecond,
       ratio_with_timeouts: oursFull.perSecond / baseFull.perSecond,
+      ours_derived_limits_per_s: oursDerived.perSecond,
+      baseline_derived_limits_per_s: baseDerived.perSecond,
+      ratio_with_timeouts_derived_limits: oursDerived.perSecond / baseDerived.perSecond,
     };
   } finally {
     baseline.close();

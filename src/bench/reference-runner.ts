@@ -17,14 +17,16 @@ export class ReferenceRunner {
 
   constructor(private readonly python: string, private readonly timeoutSeconds: number) {}
 
-  /** Runs every test of a task, `parallel` processes at a time; returns the number of executions. */
+  /** Runs every test of a task, `parallel` processes at a time, with the task's CPU limit (if it has
+   * one) as the wall-clock timeout; returns the number of executions. */
   async run(task: JudgeTask, parallel: number): Promise<number> {
     const file = join(this.dir, `p${this.counter++}.py`);
     writeFileSync(file, withHarness(task));
     const inputs = task.tests.map((t) => (task.style === 'call' ? stringify(t.input) ?? '[]' : String(t.input)));
+    const timeout = task.limits?.cpuSeconds ?? this.timeoutSeconds;
     let next = 0;
     const lane = async () => {
-      while (next < inputs.length) await this.once(file, inputs[next++]);
+      while (next < inputs.length) await this.once(file, inputs[next++], timeout);
     };
     await Promise.all(Array.from({ length: Math.min(parallel, inputs.length) }, lane));
     return inputs.length;
@@ -34,10 +36,10 @@ export class ReferenceRunner {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private once(file: string, input: string): Promise<void> {
+  private once(file: string, input: string, timeoutSeconds: number): Promise<void> {
     return new Promise((resolve) => {
       const child = spawn(this.python, [file], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutSeconds * 1000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
       child.stdout.on('data', () => {});
       child.stderr.on('data', () => {});
       child.stdin.on('error', () => {});

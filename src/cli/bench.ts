@@ -31,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     `isolation ${result.isolation ? 'on' : 'OFF'}, ${result.cores} cores, limit ${result.limitSeconds} s, ours ${result.python}, baseline ${result.baseline_python}`,
     `light: ${result.ours_per_s.toFixed(1)}/s vs baseline ${result.baseline_per_s.toFixed(1)}/s sequential = ${x(result.ratio)}, vs ${result.baseline_parallel_per_s.toFixed(1)}/s parallel = ${x(result.ratio_parallel)}`,
     `full (with timeouts): ${result.ours_with_timeouts_per_s.toFixed(1)}/s vs ${result.baseline_with_timeouts_per_s.toFixed(1)}/s sequential = ${x(result.ratio_with_timeouts)}`,
+    `full, per-problem limits (4x reference, 1 s floor): ${result.ours_derived_limits_per_s.toFixed(1)}/s vs ${result.baseline_derived_limits_per_s.toFixed(1)}/s sequential = ${x(result.ratio_with_timeouts_derived_limits)}`,
     '',
   ].join('\n'));
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
