@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  AdamW, Graph, attention, attentionUnfused, compile, crossEntropy, gradients, linear, measureMatmulGflops, rmsNorm, silu,
+  AdamW, Graph, attention, attentionUnfused, compile, crossEntropy, gradients, linear, measureMatmulGflops, rmsNorm, rope, silu,
   type Feed, type Tensor,
 } from '../src/engine/index.js';
 import * as op from '../src/engine/ops.js';
@@ -36,12 +36,12 @@ function build(contribOps: boolean) {
   }
   const w = new Map<string, Tensor>(shapes.map(([n, s]) => [n, g.input(n, 'float32', s)]));
   const W = (n: string) => w.get(n)!;
-  const rope = (t: Tensor) => op.add(op.mul(t, cos), op.mul(op.concat([op.neg(op.slice(t, [-1], [half], [dh])), op.slice(t, [-1], [0], [half])], -1), sin));
+  const rot = (t: Tensor) => rope(t, cos, sin);
   const heads = (t: Tensor) => op.transpose(op.reshape(t, ['batch', 'seq', cfg.heads, dh]), [0, 2, 1, 3]);
   let x = op.gather(W('embed'), ids, 0);
   for (let l = 0; l < cfg.layers; l++) {
     const h = rmsNorm(x, W(`l${l}.n1`), 1e-5);
-    const q = rope(heads(linear(h, W(`l${l}.q`)))), k = rope(heads(linear(h, W(`l${l}.k`)))), v = heads(linear(h, W(`l${l}.v`)));
+    const q = rot(heads(linear(h, W(`l${l}.q`)))), k = rot(heads(linear(h, W(`l${l}.k`)))), v = heads(linear(h, W(`l${l}.v`)));
     const o = op.reshape(op.transpose((fusedAttention ? attention : attentionUnfused)(q, k, v, { mask }), [0, 2, 1, 3]), ['batch', 'seq', cfg.d]);
     x = op.add(x, linear(o, W(`l${l}.o`)));
     const h2 = rmsNorm(x, W(`l${l}.n2`), 1e-5);

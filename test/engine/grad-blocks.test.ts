@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Graph, attention, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, silu,
+  Graph, attention, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, rope, silu,
   type DType, type Feed, type Tensor, type TypedArray,
 } from '../../src/engine/index.js';
 import * as op from '../../src/engine/ops.js';
@@ -37,10 +37,6 @@ const weightShapes: Record<string, number[]> = {
   n2: [D], Wg: [FF, D], Wu: [FF, D], Wd: [D, FF], nf: [D],
 };
 
-function rotateHalf(x: Tensor): Tensor {
-  const half = DH / 2;
-  return op.concat([op.neg(op.slice(x, [-1], [half], [DH])), op.slice(x, [-1], [0], [half])], -1);
-}
 
 function buildBlock(dtype: DType, contribOps: boolean): { g: Graph; loss: Tensor; weights: Tensor[] } {
   const g = new Graph({ name: `block-${dtype}`, contribOps });
@@ -54,9 +50,9 @@ function buildBlock(dtype: DType, contribOps: boolean): { g: Graph; loss: Tensor
   const x = op.gather(w.E, ids, 0); // [b, s, D]
   const h = rmsNorm(x, w.n1, 1e-6);
   const heads = (t: Tensor, n: number) => op.transpose(op.reshape(t, ['batch', 'seq', n, DH]), [0, 2, 1, 3]);
-  const rope = (t: Tensor) => op.add(op.mul(t, cos), op.mul(rotateHalf(t), sin));
-  const q = rope(heads(linear(h, w.Wq), H)); // [b, H, s, DH]
-  const k = rope(heads(linear(h, w.Wk), KV)); // [b, KV, s, DH]
+  const rot = (t: Tensor) => rope(t, cos, sin);
+  const q = rot(heads(linear(h, w.Wq), H)); // [b, H, s, DH]
+  const k = rot(heads(linear(h, w.Wk), KV)); // [b, KV, s, DH]
   const v = heads(linear(h, w.Wv), KV);
   // Grouped-query attention: query heads [b, KV, H/KV, s, DH] against shared k, v [b, KV, 1, s, DH].
   const q5 = op.reshape(q, ['batch', KV, H / KV, 'seq', DH]);

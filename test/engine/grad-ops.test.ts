@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
 import {
-  Graph, attention, attentionUnfused, clamp, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
+  Graph, attention, attentionUnfused, clamp, rope, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
   tokenLogProbsUnfused, withCustomGradient, type Tensor,
 } from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
@@ -138,6 +138,18 @@ describe('composites', () => {
   it('silu, rmsNorm', async () => {
     await checkOp('silu', [{ name: 'x', shape: [3, 4] }], ([x]) => silu(x));
     await checkOp('rmsnorm', [{ name: 'x', shape: [2, 3, 8] }, { name: 'w', shape: [8] }], ([x, w]) => rmsNorm(x, w, 1e-5));
+  });
+  it('rope: finite differences, and equal to the slice-negate-concat form', async () => {
+    const specs = [{ name: 'x', shape: [2, 3, 4, 6] }, { name: 'cos', shape: [4, 6], noGrad: true }, { name: 'sin', shape: [4, 6], noGrad: true }];
+    await checkOp('rope', specs, ([x, c, s]) => rope(x, c, s));
+    const g = new Graph();
+    const x = g.input('x', 'float64', [2, 3]), c = g.input('c', 'float64', [3]), s = g.input('s', 'float64', [3]);
+    assert.throws(() => rope(x, c, s), /fixed even number/);
+    const y = g.input('y', 'float64', ['n', 4]), c4 = g.input('c4', 'float64', [4]), s4 = g.input('s4', 'float64', [4]);
+    const ref = op.add(op.mul(y, c4), op.mul(op.concat([op.neg(op.slice(y, [-1], [2], [4])), op.slice(y, [-1], [0], [2])], -1), s4));
+    g.output('a', rope(y, c4, s4)); g.output('b', ref);
+    const out = await run(g, ['a', 'b'], { y: { data: Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8]), dims: [2, 4] }, c4: Float64Array.from([0.1, 0.2, 0.3, 0.4]), s4: Float64Array.from([1, -1, 2, -2]) });
+    assert.deepEqual([...out.a.data as Float64Array], [...out.b.data as Float64Array]);
   });
   it('cross-entropy (plain and weighted) and token log-probs', async () => {
     const t = { name: 't', shape: [2, 3], ints: [1, 0, 4, 4, 2, 3] };
