@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  AdamW, Graph, attention, attentionUnfused, compile, crossEntropy, gradients, linear, measureMatmulGflops, rmsNorm, rope, silu,
+  AdamW, Graph, attention, attentionUnfused, compile, crossEntropy, gradients, linear, measureMatmulGflops, rmsNorm, rope, swiglu,
   type Feed, type Tensor,
 } from '../src/engine/index.js';
 import * as op from '../src/engine/ops.js';
@@ -45,7 +45,7 @@ function build(contribOps: boolean) {
     const o = op.reshape(op.transpose((fusedAttention ? attention : attentionUnfused)(q, k, v, { mask }), [0, 2, 1, 3]), ['batch', 'seq', cfg.d]);
     x = op.add(x, linear(o, W(`l${l}.o`)));
     const h2 = rmsNorm(x, W(`l${l}.n2`), 1e-5);
-    x = op.add(x, linear(op.mul(silu(linear(h2, W(`l${l}.gate`))), linear(h2, W(`l${l}.up`))), W(`l${l}.down`)));
+    x = op.add(x, linear(swiglu(linear(h2, W(`l${l}.gate`)), linear(h2, W(`l${l}.up`))), W(`l${l}.down`)));
   }
   const loss = crossEntropy(linear(rmsNorm(x, W('norm_f'), 1e-5), W('head')), targets);
   const params = [...w.values()];

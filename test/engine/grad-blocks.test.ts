@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Graph, attention, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, rope, silu,
+  Graph, attention, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, rope, swiglu,
   type DType, type Feed, type Tensor, type TypedArray,
 } from '../../src/engine/index.js';
 import * as op from '../../src/engine/ops.js';
@@ -61,7 +61,7 @@ function buildBlock(dtype: DType, contribOps: boolean): { g: Graph; loss: Tensor
   const o2 = op.reshape(op.transpose(op.reshape(o, ['batch', H, 'seq', DH]), [0, 2, 1, 3]), ['batch', 'seq', H * DH]);
   const x1 = op.add(x, linear(o2, w.Wo));
   const h2 = rmsNorm(x1, w.n2, 1e-6);
-  const x2 = op.add(x1, linear(op.mul(silu(linear(h2, w.Wg)), linear(h2, w.Wu)), w.Wd));
+  const x2 = op.add(x1, linear(swiglu(linear(h2, w.Wg), linear(h2, w.Wu)), w.Wd));
   const logits = linear(rmsNorm(x2, w.nf, 1e-6), w.E); // tied embeddings
   const loss = crossEntropy(logits, targets);
   return { g, loss, weights: Object.values(w) };

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
 import {
-  Graph, attention, attentionUnfused, clamp, rope, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
+  Graph, attention, attentionUnfused, clamp, rope, swiglu, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
   tokenLogProbsUnfused, withCustomGradient, type Tensor,
 } from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
@@ -135,9 +135,26 @@ describe('shape op gradients', () => {
 });
 
 describe('composites', () => {
-  it('silu, rmsNorm', async () => {
+  it('silu, rmsNorm, swiglu (custom rules: finite differences, and equal to the chained rules)', async () => {
     await checkOp('silu', [{ name: 'x', shape: [3, 4] }], ([x]) => silu(x));
     await checkOp('rmsnorm', [{ name: 'x', shape: [2, 3, 8] }, { name: 'w', shape: [8] }], ([x, w]) => rmsNorm(x, w, 1e-5));
+    await checkOp('swiglu', [{ name: 'a', shape: [2, 3, 5] }, { name: 'b', shape: [2, 3, 5] }], ([a, b]) => swiglu(a, b));
+    await checkOp('swiglu-bcast', [{ name: 'a', shape: [2, 3, 5] }, { name: 'b', shape: [5] }], ([a, b]) => swiglu(a, b));
+    const g = new Graph();
+    const x = g.input('x', 'float64', [2, 3, 8]), w = g.input('w', 'float64', [8]), b = g.input('b', 'float64', [2, 3, 8]);
+    const chainRms = op.mul(op.mul(x, op.reciprocal(op.sqrt(op.add(op.mean(op.mul(x, x), [-1], true), 1e-5)))), w);
+    const pairs: [Tensor, Tensor][] = [[rmsNorm(x, w, 1e-5), chainRms], [swiglu(x, b), op.mul(silu(x), b)]];
+    const names: string[] = [];
+    pairs.forEach(([p, q], i) => {
+      const gp = gradients(op.sum(op.mul(p, b)), [x, w]), gq = gradients(op.sum(op.mul(q, b)), [x, w]);
+      [p, ...gp].forEach((t, j) => { g.output(`p${i}_${j}`, t); g.output(`q${i}_${j}`, [q, ...gq][j]); names.push(`${i}_${j}`); });
+    });
+    const f = (n: number, s: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(i * s) + 0.2);
+    const out = await run(g, names.flatMap((n) => [`p${n}`, `q${n}`]), { x: f(48, 1.1), w: f(8, 2.3), b: f(48, 0.7) }, { optimization: 'basic' });
+    for (const n of names) {
+      const p = out[`p${n}`].data as Float64Array, q = out[`q${n}`].data as Float64Array;
+      p.forEach((v, i) => assert.ok(Math.abs(v - q[i]) < 1e-12 * Math.max(1, Math.abs(v)), `${n}[${i}]: ${v} vs ${q[i]}`));
+    }
   });
   it('rope: finite differences, and equal to the slice-negate-concat form', async () => {
     const specs = [{ name: 'x', shape: [2, 3, 4, 6] }, { name: 'cos', shape: [4, 6], noGrad: true }, { name: 'sin', shape: [4, 6], noGrad: true }];
