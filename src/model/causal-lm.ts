@@ -1,0 +1,141 @@
+// A loaded model ready for inference: the decoder graph (with cache inputs) compiled into ONNX Runtime
+// sessions, full-sequence logits, and prefill / one-token decode steps against a JS-owned KV cache.
+
+import { compile, Graph, type Executable, type Feed, type SessionOptions } from '../engine/index.js';
+import type { ModelConfig } from './config.js';
+import { appendDecoder, attentionBias, decoderInputs, leftPad, type DecoderTensors } from './decoder.js';
+import { KVCache } from './kv-cache.js';
+import type { LoraAdapter } from './lora.js';
+import { loadAdapter } from './peft.js';
+import { loadCheckpoint, type Checkpoint } from './weights.js';
+
+export interface CausalLMOptions {
+  /** A LoRA adapter applied unmerged (its A/B arrays are fed each run, so training updates show at once). */
+  adapter?: LoraAdapter;
+  /** ONNX Runtime session options (threads, …). */
+  session?: SessionOptions;
+}
+
+export class CausalLM {
+  readonly config: ModelConfig;
+  readonly graph: Graph;
+  private readonly t: DecoderTensors;
+  private decodeExe: Promise<Executable> | null = null;
+  private fullExe: Promise<Executable> | null = null;
+
+  constructor(readonly checkpoint: Checkpoint, readonly opts: CausalLMOptions = {}) {
+    this.config = checkpoint.config;
+    const g = new Graph({ name: 'causal-lm', contribOps: true });
+    this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config });
+    g.output('logits', this.t.logits);
+    g.output('logits_last', this.t.lastLogits);
+    this.t.newK.forEach((k, i) => g.output(`new_k.${i}`, k));
+    this.t.newV.forEach((v, i) => g.output(`new_v.${i}`, v));
+    this.graph = g;
+  }
+
+  /** Loads DIR (config.json + safetensors), optionally with a PEFT adapter folder. */
+  static load(dir: string, o: { adapter?: string; session?: SessionOptions } = {}): CausalLM {
+    const ck = loadCheckpoint(dir);
+    const adapter = o.adapter ? loadAdapter(o.adapter, ck.config) : undefined;
+    return new CausalLM(ck, { adapter, session: o.session });
+  }
+
+  get adapter(): LoraAdapter | undefined { return this.opts.adapter; }
+
+  private decode(): Promise<Executable> {
+    const names = ['logits_last', ...this.t.newK.map((_, i) => `new_k.${i}`), ...this.t.newV.map((_, i) => `new_v.${i}`)];
+    this.decodeExe ??= compile(this.graph, names, this.opts.session);
+    return this.decodeExe;
+  }
+
+  private loraFeeds(): Record<string, Feed> {
+    return this.opts.adapter ? this.opts.adapter.feeds() : {};
+  }
+
+  /**
+   * Logits at every position of each row (rows of different lengths are left-padded into one batch):
+   * for each row a Float32Array [len, vocab], row-major.
+   */
+  async logits(rows: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    this.checkTokens(rows);
+    const p = leftPad(rows);
+    this.fullExe ??= compile(this.graph, ['logits'], this.opts.session);
+    const exe = await this.fullExe;
+    const c = this.config;
+    const emptyPast = new Float32Array(0);
+    const feeds: Record<string, Feed> = {
+      input_ids: { data: p.ids, dims: [p.batch, p.seq] },
+      position_ids: { data: p.positions, dims: [p.batch, p.seq] },
+      attn_bias: { data: attentionBias(p.valid, p.seq, p.batch, 0, p.seq), dims: [p.batch, 1, 1, p.seq, p.seq] },
+      ...this.loraFeeds(),
+    };
+    for (let i = 0; i < c.numLayers; i++) {
+      feeds[`past_k.${i}`] = { data: emptyPast, dims: [0, p.batch, c.numKvHeads, c.headDim] };
+      feeds[`past_v.${i}`] = { data: emptyPast, dims: [0, p.batch, c.numKvHeads, c.headDim] };
+    }
+    const out = await exe.run(feeds);
+    const all = out.logits.data as Float32Array;
+    const V = c.vocabSize;
+    return rows.map((r, b) => all.slice((b * p.seq + p.pad[b]) * V, (b + 1) * p.seq * V));
+  }
+
+  /** A cache for `batch` rows with room for `capacity` tokens (it grows if needed). */
+  newCache(batch: number, capacity: number): KVCache {
+    return new KVCache(this.config, batch, capacity);
+  }
+
+  /**
+   * Runs the prompts (left-padded to one length) into an empty cache; returns the last position's logits
+   * [batch, vocab].
+   */
+  async prefill(cache: KVCache, rows: readonly (readonly number[])[]): Promise<Float32Array> {
+    if (cache.length !== 0) throw new Error('prefill: the cache is not empty');
+    if (rows.length !== cache.batch) throw new Error(`prefill: ${rows.length} rows for a cache of batch ${cache.batch}`);
+    this.checkTokens(rows);
+    const p = leftPad(rows);
+    cache.reserve(p.seq);
+    for (let b = 0; b < p.batch; b++) {
+      cache.valid.set(p.valid.subarray(b * p.seq, (b + 1) * p.seq), b * cache.capacity);
+      cache.nextPosition[b] = p.seq - p.pad[b];
+    }
+    return this.run(cache, p.ids, p.positions, p.seq);
+  }
+
+  /** Appends one token per row and returns the next logits [batch, vocab]. */
+  async step(cache: KVCache, tokens: readonly number[]): Promise<Float32Array> {
+    if (tokens.length !== cache.batch) throw new Error(`step: ${tokens.length} tokens for a cache of batch ${cache.batch}`);
+    this.checkTokens([tokens]);
+    cache.reserve(1);
+    const ids = new BigInt64Array(cache.batch), pos = new BigInt64Array(cache.batch);
+    for (let b = 0; b < cache.batch; b++) {
+      ids[b] = BigInt(tokens[b]);
+      pos[b] = BigInt(cache.nextPosition[b]++);
+      cache.valid[b * cache.capacity + cache.length] = 1;
+    }
+    return this.run(cache, ids, pos, 1);
+  }
+
+  private async run(cache: KVCache, ids: BigInt64Array, positions: BigInt64Array, seq: number): Promise<Float32Array> {
+    const exe = await this.decode();
+    const B = cache.batch, past = cache.length;
+    const logits = new Float32Array(B * this.config.vocabSize);
+    const feeds: Record<string, Feed> = {
+      input_ids: { data: ids, dims: [B, seq] },
+      position_ids: { data: positions, dims: [B, seq] },
+      attn_bias: { data: attentionBias(cache.valid, cache.capacity, B, past, seq), dims: [B, 1, 1, seq, past + seq] },
+      ...cache.pastFeeds(),
+      ...this.loraFeeds(),
+    };
+    await exe.run(feeds, { ...cache.newRowOutputs(seq), logits_last: { data: logits, dims: [B, this.config.vocabSize] } });
+    cache.length += seq;
+    return logits;
+  }
+
+  private checkTokens(rows: readonly (readonly number[])[]): void {
+    const V = this.config.vocabSize;
+    for (const r of rows) for (const t of r) {
+      if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`token id ${t} is outside the vocabulary (0..${V - 1})`);
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// The Llama-family decoder as an engine graph: token embedding, N blocks of (RMSNorm → grouped-query
+// attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual), a final RMSNorm and the LM head.
+// Variants by config: q/k/v (and o) biases, per-head q/k RMSNorm (Qwen3), tied embeddings, RoPE scaling.
+// Frozen weights are initializers; LoRA matrices, dropout masks and the value head are graph inputs.
+//
+// Layouts: activations [batch, seq, ...]; attention [batch, kv_heads, rep, seq, head_dim] against keys and
+// values [batch, kv_heads, 1, past+seq, head_dim]; the KV cache time-major [past, batch, kv_heads, head_dim]
+// per layer, so that the first `past` steps of a JS buffer are one contiguous subarray fed without a copy,
+// and each step returns only its new rows [seq, batch, kv_heads, head_dim].
+
+import { Graph, linear, rmsNorm, silu, attention, type Tensor } from '../engine/index.js';
+import * as op from '../engine/ops.js';
+import type { ModelConfig } from './config.js';
+import { loraInputName, modulePath, moduleShape, type LoraConfig, type LoraModule, loraLayers } from './lora.js';
+import { applyRope, ropeTables } from './rope.js';
+import type { Checkpoint } from './weights.js';
+
+/** Additive mask value for a key a query may not see. */
+export const MASKED = -1e9;
+
+export interface DecoderInputs {
+  /** int64 [batch, seq] */
+  ids: Tensor;
+  /** int64 [batch, seq]: each token's position (left padding shifts them) */
+  positions: Tensor;
+  /** float32 [batch, 1, 1, seq, past+seq] (or [batch, 1, 1, seq, seq] without a cache): 0 or MASKED */
+  mask: Tensor;
+  /** Per layer, float32 [past, batch, kv_heads, head_dim] (time-major cache rows). */
+  pastK?: Tensor[];
+  pastV?: Tensor[];
+}
+
+export interface DecoderOptions {
+  /** LoRA on these modules: A/B (and, with `dropout`, masks) become graph inputs named by loraInputName. */
+  lora?: LoraConfig;
+  /** Feed LoRA dropout masks ([batch, seq, in] per module, values 0 or 1/(1−p)). Training only. */
+  dropout?: boolean;
+  /** Add a scalar value head (inputs `v_head.summary.weight` [1, D] and `v_head.summary.bias` [1]). */
+  valueHead?: boolean;
+}
+
+export interface DecoderTensors {
+  /** [batch, seq, vocab] */
+  logits: Tensor;
+  /** [batch, vocab]: the last position's logits (the LM head runs on that row only) */
+  lastLogits: Tensor;
+  /** [batch, seq, hidden] after the final norm */
+  hidden: Tensor;
+  /** Per layer, the new cache rows [seq, batch, kv_heads, head_dim] (keys after RoPE). */
+  newK: Tensor[];
+  newV: Tensor[];
+  /** [batch, seq] when `valueHead` */
+  values?: Tensor;
+  /** Graph inputs that are trainable (LoRA A/B, value head), by name. */
+  trainable: Map<string, Tensor>;
+}
+
+/**
+ * Appends the decoder to `g`, reading `inputs`. Weights from `ck` become initializers (shared if the graph
+ * already has them, so two decoders in one graph — policy and reference — can share a checkpoint).
+ */
+export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, opts: DecoderOptions = {}): DecoderTensors {
+  const c = ck.config;
+  const H = c.numHeads, KV = c.numKvHeads, hd = c.headDim, rep = H / KV;
+  const trainable = new Map<string, Tensor>();
+  const init = (name: string): Tensor => {
+    let byName = initializers.get(g);
+    if (!byName) { byName = new Map(); initializers.set(g, byName); }
+    const existing = byName.get(name);
+    if (existing) return existing;
+    const w = ck.weights.get(name);
+    if (!w) throw new Error(`decoder: weights lack '${name}'`);
+    const t = g.initializer(name, w.data, w.shape);
+    byName.set(name, t);
+    return t;
+  };
+  const loraSet = new Set<string>();
+  if (opts.lora) for (const l of loraLayers(opts.lora, c)) for (const m of opts.lora.targetModules) loraSet.add(modulePath(l, m));
+  const loraScale = opts.lora ? opts.lora.alpha / opts.lora.r : 0;
+
+  const proj = (x: Tensor, layer: number, m: LoraModule, bias: boolean): Tensor => {
+    const path = modulePath(layer, m);
+    const y = linear(x, init(`${path}.weight`), bias ? init(`${path}.bias`) : undefined);
+    if (!loraSet.has(path)) return y;
+    const [out, inF] = moduleShape(c, m);
+    const r = opts.lora!.r;
+    const A = g.input(loraInputName(path, 'A'), 'float32', [r, inF]);
+    const B = g.input(loraInputName(path, 'B'), 'float32', [out, r]);
+    trainable.set(A.name, A); trainable.set(B.name, B);
+    const xd = opts.dropout ? op.mul(x, g.input(loraInputName(path, 'mask'), 'float32', ['batch', 'seq', inF])) : x;
+    return op.add(y, op.mul(linear(linear(xd, A), B), loraScale));
+  };
+
+  const { cos, sin } = ropeTables(g, inputs.positions, c);
+  let x = op.gather(init('model.embed_tokens.weight'), inputs.ids, 0); // [b, s, D]
+  const newK: Tensor[] = [], newV: Tensor[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    const h = rmsNorm(x, init(`${p}.input_layernorm.weight`), c.rmsNormEps);
+    let q = op.reshape(proj(h, i, 'q_proj', c.qkvBias), ['batch', 'seq', H, hd]);
+    let k = op.reshape(proj(h, i, 'k_proj', c.qkvBias), ['batch', 'seq', KV, hd]);
+    const v = op.reshape(proj(h, i, 'v_proj', c.qkvBias), ['batch', 'seq', KV, hd]);
+    if (c.qkNorm) {
+      q = rmsNorm(q, init(`${p}.self_attn.q_norm.weight`), c.rmsNormEps);
+      k = rmsNorm(k, init(`${p}.self_attn.k_norm.weight`), c.rmsNormEps);
+    }
+    q = applyRope(q, cos, sin, hd);
+    k = applyRope(k, cos, sin, hd);
+    const q5 = op.transpose(op.reshape(q, ['batch', 'seq', KV, rep, hd]), [0, 2, 3, 1, 4]); // [b, KV, rep, s, hd]
+    let k5: Tensor, v5: Tensor;
+    if (inputs.pastK && inputs.pastV) {
+      const kT = op.transpose(k, [1, 0, 2, 3]); // [s, b, KV, hd]
+      const vT = op.transpose(v, [1, 0, 2, 3]);
+      newK.push(kT); newV.push(vT);
+      const kAll = op.concat([inputs.pastK[i], kT], 0); // [past+s, b, KV, hd]
+      const vAll = op.concat([inputs.pastV[i], vT], 0);
+      k5 = op.unsqueeze(op.transpose(kAll, [1, 2, 0, 3]), [2]); // [b, KV, 1, t, hd]
+      v5 = op.unsqueeze(op.transpose(vAll, [1, 2, 0, 3]), [2]);
+    } else {
+      k5 = op.unsqueeze(op.transpose(k, [0, 2, 1, 3]), [2]);
+      v5 = op.unsqueeze(op.transpose(v, [0, 2, 1, 3]), [2]);
+      newK.push(op.transpose(k, [1, 0, 2, 3])); newV.push(op.transpose(v, [1, 0, 2, 3]));
+    }
+    const o = attention(q5, k5, v5, { mask: inputs.mask }); // [b, KV, rep, s, hd]
+    const o2 = op.reshape(op.transpose(o, [0, 3, 1, 2, 4]), ['batch', 'seq', H * hd]);
+    x = op.add(x, proj(o2, i, 'o_proj', c.oBias));
+    const h2 = rmsNorm(x, init(`${p}.post_attention_layernorm.weight`), c.rmsNormEps);
+    const gate = silu(proj(h2, i, 'gate_proj', c.mlpBias));
+    const up = proj(h2, i, 'up_proj', c.mlpBias);
+    x = op.add(x, proj(op.mul(gate, up), i, 'down_proj', c.mlpBias));
+  }
+  const hidden = rmsNorm(x, init('model.norm.weight'), c.rmsNormEps);
+  const head = init(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+  const logits = linear(hidden, head);
+  const last = op.squeeze(op.slice(hidden, [1], [-1], [Number.MAX_SAFE_INTEGER]), [1]); // [b, D]
+  const lastLogits = linear(last, head);
+  const out: DecoderTensors = { logits, lastLogits, hidden, newK, newV, trainable };
+  if (opts.valueHead) {
+    const w = g.input('v_head.summary.weight', 'float32', [1, c.hiddenSize]);
+    const b = g.input('v_head.summary.bias', 'float32', [1]);
+    trainable.set(w.name, w); trainable.set(b.name, b);
+    out.values = op.squeeze(linear(hidden, w, b), [-1]);
+  }
+  return out;
+}
+
+const initializers = new WeakMap<Graph, Map<string, Tensor>>();
+
+/** The standard inputs of a decoder graph (names fed by CausalLM and the trainers). */
+export function decoderInputs(g: Graph, c: ModelConfig, cache: boolean): DecoderInputs {
+  const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
+  const positions = g.input('position_ids', 'int64', ['batch', 'seq']);
+  if (!cache) return { ids, positions, mask: g.input('attn_bias', 'float32', ['batch', 1, 1, 'seq', 'seq']) };
+  const pastK: Tensor[] = [], pastV: Tensor[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    pastK.push(g.input(`past_k.${i}`, 'float32', ['past', 'batch', c.numKvHeads, c.headDim]));
+    pastV.push(g.input(`past_v.${i}`, 'float32', ['past', 'batch', c.numKvHeads, c.headDim]));
+  }
+  const mask = g.input('attn_bias', 'float32', ['batch', 1, 1, 'seq', 'past+seq']);
+  return { ids, positions, mask, pastK, pastV };
+}
+
+// ---- feeds built in JS ---------------------------------------------------------------------------
+
+/**
+ * The additive attention mask [batch, 1, 1, seq, past+seq] for `seq` new tokens after `past` cached ones:
+ * query i (at cache index past+i) sees key j iff j ≤ past+i and `valid[b·stride + j]` (0 marks padding).
+ */
+export function attentionBias(valid: Uint8Array, stride: number, batch: number, past: number, seq: number): Float32Array {
+  const t = past + seq;
+  const out = new Float32Array(batch * seq * t);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < seq; i++) {
+      const row = (b * seq + i) * t;
+      for (let j = 0; j < t; j++) out[row + j] = j <= past + i && valid[b * stride + j] ? 0 : MASKED;
+    }
+  }
+  return out;
+}
+
+/** A batch of token lists left-padded to one length: ids, positions (HF's cumsum − 1) and validity. */
+export interface PaddedBatch {
+  batch: number;
+  seq: number;
+  ids: BigInt64Array;
+  positions: BigInt64Array;
+  /** 1 for real tokens, 0 for padding, [batch, seq] */
+  valid: Uint8Array;
+  /** Left padding per row. */
+  pad: number[];
+}
+
+export function leftPad(rows: readonly (readonly number[])[], padId = 0): PaddedBatch {
+  const batch = rows.length;
+  if (batch === 0) throw new Error('leftPad: empty batch');
+  const seq = Math.max(...rows.map((r) => r.length));
+  if (seq === 0) throw new Error('leftPad: every row is empty');
+  const ids = new BigInt64Array(batch * seq), positions = new BigInt64Array(batch * seq), valid = new Uint8Array(batch * seq);
+  const pad: number[] = [];
+  rows.forEach((r, b) => {
+    const p = seq - r.length;
+    pad.push(p);
+    for (let j = 0; j < seq; j++) {
+      const real = j >= p;
+      ids[b * seq + j] = BigInt(real ? r[j - p] : padId);
+      positions[b * seq + j] = BigInt(real ? j - p : 1); // HF fills padded positions with 1
+      valid[b * seq + j] = real ? 1 : 0;
+    }
+  });
+  return { batch, seq, ids, positions, valid, pad };
+}
