@@ -10,6 +10,7 @@ const COMMANDS: Record<string, Command> = {
   demo: { summary: 'score the bundled APPS+ reference solutions and sample completions', load: () => import('./demo.js') },
   score: { summary: 'score completions against problems in the sandboxed judge', load: () => import('./score.js') },
   bench: { summary: 'benchmarks: `bench judge`', load: () => import('./bench.js') },
+  logits: { summary: 'print a model\'s float32 logits at every position for given token ids', load: () => import('./logits.js') },
   serve: { summary: 'HTTP reward service for trainers (/v1/score, OpenRLHF /openrlhf, /metrics)', load: () => import('./serve.js') },
 };
 
