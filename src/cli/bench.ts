@@ -10,11 +10,16 @@ core, and prints test executions per second and the ratios. --json ends with one
   --quick           a small subset, to check that it runs
   --python PATH     interpreter for both sides (default /usr/bin/python3)
   --baseline-python PATH   the baseline's interpreter, if it should differ (the reference code runs
-                    \`python\` from PATH)`;
+                    \`python\` from PATH)
+
+securecoderl bench models --config FILE
+  several models on one prompt set, the paper's Table 2 and 3 columns with intervals
+  (\`securecoderl bench models --help\` is this text; see docs/eval.md for FILE)`;
 
 export async function run(argv: string[]): Promise<number> {
   const [target, ...rest] = argv;
-  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge)`);
+  if (target === 'models') return (await import('./bench-models.js')).run(rest);
+  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, models)`);
   const values = parse(rest, {
     json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' }, 'baseline-python': { type: 'string' },
   });
