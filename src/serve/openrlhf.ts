@@ -108,7 +108,7 @@ function problemOfLabel(label: unknown, prompt: string | undefined, field: strin
 }
 
 /**
- * The answer: `rewards` = the joint reward R (0 for a sample not scored in time), `scores` = all tests
+ * The answer (numbers rounded to six decimals, as in the records): `rewards` = the joint reward R (0 for a sample not scored in time), `scores` = all tests
  * passed (0/1), and in `extra_logs` each component: `r_func`, `r_sec` (when the security term is on),
  * `r_lint` (when its weight is not 0), `stage`, `tests_passed_frac`, `syntax_ok`, `timed_out`.
  */
@@ -120,15 +120,15 @@ export function openRlhfResponse(outcomes: readonly SampleOutcome[]): OpenRlhfRe
   for (const outcome of outcomes) {
     if (outcome.status === 'done') {
       const b = outcome.value;
-      rewards.push(b.reward);
+      rewards.push(round(b.reward));
       scores.push(allPass(b));
-      logs.r_func.push(b.rFunc);
-      logs.r_sec.push(b.rSec ?? 0);
-      logs.r_lint.push(b.rLint ?? 0);
+      logs.r_func.push(round(b.rFunc));
+      logs.r_sec.push(round(b.rSec ?? 0));
+      logs.r_lint.push(round(b.rLint ?? 0));
       anySec ||= b.rSec !== null;
       anyLint ||= b.rLint !== null;
       logs.stage.push(b.stage);
-      logs.tests_passed_frac.push(b.testsTotal > 0 ? b.testsPassed / b.testsTotal : 0);
+      logs.tests_passed_frac.push(b.testsTotal > 0 ? round(b.testsPassed / b.testsTotal) : 0);
       logs.syntax_ok.push(b.syntaxOk ? 1 : 0);
       logs.timed_out.push(0);
     } else {
@@ -141,4 +141,9 @@ export function openRlhfResponse(outcomes: readonly SampleOutcome[]): OpenRlhfRe
   if (!anySec) delete logs.r_sec;
   if (!anyLint) delete logs.r_lint;
   return { rewards, scores, extra_logs: logs };
+}
+
+/** Six decimals, as the `score` command's records. */
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }

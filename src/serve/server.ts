@@ -126,7 +126,7 @@ export class RewardServer {
 
   private routes(): void {
     const { app } = this;
-    app.removeContentTypeParser('application/json');
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
       try {
         done(null, parseBody(body as string));

@@ -13,7 +13,7 @@ export class ServeMetrics {
   readonly requestSeconds = this.registry.add(new Histogram('securecoderl_http_request_duration_seconds', 'Time from receiving a request to answering it, by route.', LATENCY_BUCKETS));
   /** By status: scored, timed_out, error. */
   readonly samples = this.registry.add(new Counter('securecoderl_samples_total', 'Samples answered, by status (scored, timed_out, error).'));
-  readonly rejected = this.registry.add(new Counter('securecoderl_samples_rejected_total', 'Samples in requests refused with 429 because the queue was full.'));
+  readonly rejected = this.registry.add(new Counter('securecoderl_samples_rejected_total', 'Samples in requests refused with 429 (a request refused before its body was read, because the queue was already full, counts only in securecoderl_http_requests_total).'));
   readonly sampleSeconds = this.registry.add(new Histogram('securecoderl_sample_latency_seconds', 'Time from admitting a sample to answering it (queue wait included).', LATENCY_BUCKETS));
   readonly rewards = this.registry.add(new Histogram('securecoderl_sample_reward', 'Rewards of scored samples.', REWARD_BUCKETS));
   readonly promptNotFound = this.registry.add(new Counter('securecoderl_openrlhf_prompt_not_found_total', 'OpenRLHF samples whose prompt was not found in the query (the whole query was scored).'));
