@@ -4,6 +4,7 @@
 // 6 × params × tokens (all parameters, the embedding included, as DESIGN.md counts) over the in-graph
 // matmul rate measured in the same process.
 // Run: npx tsc -p . && node dist/bench/engine-decoder.js [--layers N] [--batch N] [--seq N] [--steps N] [--json]
+//      [--profile] [--unfused-attention] [--no-spinning]
 // This is a measurement of the engine, not the model module's decoder (which owns the real one).
 
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +22,9 @@ const num = (name: string, d: number) => { const i = args.indexOf(`--${name}`); 
 const json = args.includes('--json');
 const profile = args.includes('--profile'); // print ORT's time per op type
 const fusedAttention = !args.includes('--unfused-attention'); // the chain-rule attention backward instead
+// ORT's worker threads spin between ops by default; without spinning, the process's CPU time per step
+// is close to the work done and barely moves with other people's jobs — a steadier figure to compare.
+const spinning = !args.includes('--no-spinning');
 const cfg = { layers: num('layers', 6), d: 256, heads: 4, ff: 688, vocab: 4096, batch: num('batch', 8), seq: num('seq', 512), steps: num('steps', 4) };
 const dh = cfg.d / cfg.heads, half = dh / 2;
 
@@ -68,15 +72,15 @@ const load0 = loadavg()[0];
 let matmulBest = 0;
 const probe = async () => { matmulBest = Math.max(matmulBest, (await measureMatmulGflops({ iters: 5 })).gflopsBest); };
 
-const results: Record<string, unknown> = { config: cfg, fusedAttention };
-const rows: { key: string; params: number; flops: number; tokens: number; compileMs: number; fb: number; fbMedian: number; opt: number; lossV: number }[] = [];
+const results: Record<string, unknown> = { config: cfg, fusedAttention, spinning };
+const rows: { key: string; params: number; flops: number; tokens: number; compileMs: number; fb: number; fbMedian: number; opt: number; lossV: number; cpu: number }[] = [];
 for (const contrib of [false, true]) {
   await probe();
   const { g, params, shapes } = build(contrib);
   const names = ['loss', ...params.map((t) => `grad:${t.name}`)];
   const t0 = performance.now();
   const prefix = join(tmpdir(), `engine-decoder-${process.pid}-${contrib ? 'contrib' : 'standard'}`);
-  const exe = await compile(g, names, profile ? { profile: prefix } : {});
+  const exe = await compile(g, names, { spinning, ...(profile ? { profile: prefix } : {}) });
   const compileMs = performance.now() - t0;
   const B = cfg.batch, S = cfg.seq;
   const feeds: Record<string, Feed> = {
@@ -97,16 +101,18 @@ for (const contrib of [false, true]) {
   });
   const nParams = data.reduce((p, d) => p + d.data.length, 0);
   const adam = new AdamW(data, { lr: 1e-3 });
-  const fbs: number[] = [], opts: number[] = [];
+  const fbs: number[] = [], opts: number[] = [], cpus: number[] = [];
   let lossV = 0;
   for (let step = 0; step <= cfg.steps; step++) { // step 0 warms up
+    const c0 = process.cpuUsage();
     const a = performance.now();
     const out = await exe.run(feeds);
     const b = performance.now();
+    const cu = process.cpuUsage(c0);
     adam.update(params.map((t) => out[`grad:${t.name}`].data as Float32Array));
     const c = performance.now();
     lossV = Number(out.loss.data[0]);
-    if (step > 0) { fbs.push(b - a); opts.push(c - b); }
+    if (step > 0) { fbs.push(b - a); opts.push(c - b); cpus.push((cu.user + cu.system) / 1000); }
   }
   const fb = Math.min(...fbs), opt = Math.min(...opts);
   const fbMedian = [...fbs].sort((p, q) => p - q)[Math.floor(fbs.length / 2)];
@@ -118,17 +124,17 @@ for (const contrib of [false, true]) {
   await probe();
   const tokens = B * S;
   const key = contrib ? 'contrib' : 'standard';
-  rows.push({ key, params: nParams, flops: 6 * nParams * tokens, tokens, compileMs, fb, fbMedian, opt, lossV });
+  rows.push({ key, params: nParams, flops: 6 * nParams * tokens, tokens, compileMs, fb, fbMedian, opt, lossV, cpu: Math.min(...cpus) });
 }
 results.matmul_gflops = matmulBest;
 log(`reference in-graph matmul rate (fastest of the probes): ${matmulBest.toFixed(1)} GFLOP/s`);
 for (const r of rows) {
   const util = r.flops / ((r.fb + r.opt) * 1e6) / matmulBest, tps = r.tokens / ((r.fb + r.opt) / 1000);
   results[r.key] = {
-    params: r.params, compile_ms: r.compileMs, fwd_bwd_ms: r.fb, fwd_bwd_ms_median: r.fbMedian, adamw_ms: r.opt,
+    params: r.params, compile_ms: r.compileMs, fwd_bwd_ms: r.fb, fwd_bwd_ms_median: r.fbMedian, fwd_bwd_cpu_ms: r.cpu, adamw_ms: r.opt,
     tokens_per_s: tps, utilization: util, loss: r.lossV,
   };
-  log(`${r.key.padEnd(8)} ${(r.params / 1e6).toFixed(2)}M params: compile ${r.compileMs.toFixed(0)} ms; step ${r.fb.toFixed(0)} ms fwd+bwd (median ${r.fbMedian.toFixed(0)}) + ${r.opt.toFixed(0)} ms AdamW = ${tps.toFixed(0)} tokens/s, ${(100 * util).toFixed(1)}% of the matmul rate (loss ${r.lossV.toFixed(3)})`);
+  log(`${r.key.padEnd(8)} ${(r.params / 1e6).toFixed(2)}M params: compile ${r.compileMs.toFixed(0)} ms; step ${r.fb.toFixed(0)} ms fwd+bwd (median ${r.fbMedian.toFixed(0)}, CPU ${r.cpu.toFixed(0)}) + ${r.opt.toFixed(0)} ms AdamW = ${tps.toFixed(0)} tokens/s, ${(100 * util).toFixed(1)}% of the matmul rate (loss ${r.lossV.toFixed(3)})`);
 }
 results.loadavg = [load0, loadavg()[0]];
 log(`load average (1 min) before/after: ${load0.toFixed(2)} / ${loadavg()[0].toFixed(2)}`);
