@@ -69,6 +69,7 @@ export class Tokenizer {
   }
 
   decode(ids: readonly number[], o: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return ''; // the library refuses an empty list
     return this.impl.decode([...ids], { skip_special_tokens: o.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false });
   }
 
