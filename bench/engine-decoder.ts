@@ -73,7 +73,7 @@ let matmulBest = 0;
 const probe = async () => { matmulBest = Math.max(matmulBest, (await measureMatmulGflops({ iters: 5 })).gflopsBest); };
 
 const results: Record<string, unknown> = { config: cfg, fusedAttention, spinning };
-const rows: { key: string; params: number; flops: number; tokens: number; compileMs: number; fb: number; fbMedian: number; opt: number; lossV: number; cpu: number }[] = [];
+const rows: { key: string; params: number; flops: number; tokens: number; compileMs: number; fb: number; fbMedian: number; opt: number; lossV: number; cpu: number; nodes: number }[] = [];
 for (const contrib of [false, true]) {
   await probe();
   const { g, params, shapes } = build(contrib);
@@ -124,17 +124,17 @@ for (const contrib of [false, true]) {
   await probe();
   const tokens = B * S;
   const key = contrib ? 'contrib' : 'standard';
-  rows.push({ key, params: nParams, flops: 6 * nParams * tokens, tokens, compileMs, fb, fbMedian, opt, lossV, cpu: Math.min(...cpus) });
+  rows.push({ key, params: nParams, flops: 6 * nParams * tokens, tokens, compileMs, fb, fbMedian, opt, lossV, cpu: Math.min(...cpus), nodes: g.nodes.length });
 }
 results.matmul_gflops = matmulBest;
 log(`reference in-graph matmul rate (fastest of the probes): ${matmulBest.toFixed(1)} GFLOP/s`);
 for (const r of rows) {
   const util = r.flops / ((r.fb + r.opt) * 1e6) / matmulBest, tps = r.tokens / ((r.fb + r.opt) / 1000);
   results[r.key] = {
-    params: r.params, compile_ms: r.compileMs, fwd_bwd_ms: r.fb, fwd_bwd_ms_median: r.fbMedian, fwd_bwd_cpu_ms: r.cpu, adamw_ms: r.opt,
+    params: r.params, nodes: r.nodes, compile_ms: r.compileMs, fwd_bwd_ms: r.fb, fwd_bwd_ms_median: r.fbMedian, fwd_bwd_cpu_ms: r.cpu, adamw_ms: r.opt,
     tokens_per_s: tps, utilization: util, loss: r.lossV,
   };
-  log(`${r.key.padEnd(8)} ${(r.params / 1e6).toFixed(2)}M params: compile ${r.compileMs.toFixed(0)} ms; step ${r.fb.toFixed(0)} ms fwd+bwd (median ${r.fbMedian.toFixed(0)}, CPU ${r.cpu.toFixed(0)}) + ${r.opt.toFixed(0)} ms AdamW = ${tps.toFixed(0)} tokens/s, ${(100 * util).toFixed(1)}% of the matmul rate (loss ${r.lossV.toFixed(3)})`);
+  log(`${r.key.padEnd(8)} ${(r.params / 1e6).toFixed(2)}M params, ${r.nodes} nodes: compile ${r.compileMs.toFixed(0)} ms; step ${r.fb.toFixed(0)} ms fwd+bwd (median ${r.fbMedian.toFixed(0)}, CPU ${r.cpu.toFixed(0)}) + ${r.opt.toFixed(0)} ms AdamW = ${tps.toFixed(0)} tokens/s, ${(100 * util).toFixed(1)}% of the matmul rate (loss ${r.lossV.toFixed(3)})`);
 }
 results.loadavg = [load0, loadavg()[0]];
 log(`load average (1 min) before/after: ${load0.toFixed(2)} / ${loadavg()[0].toFixed(2)}`);
