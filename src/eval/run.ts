@@ -288,9 +288,16 @@ function checkResumable(path: string, resolved: Record<string, unknown>): void {
   } catch (error) {
     throw new Error(`${path}: not valid JSON (${(error as Error).message}); remove the run folder or choose another --out`);
   }
+  // The endpoint's address may change between attempts (a restarted server); the model name may not.
+  const identity = (config: Record<string, unknown>, field: string) => {
+    const value = config[field];
+    if (field !== 'backend' || typeof value !== 'object' || value === null) return JSON.stringify(value);
+    const { endpoint: _endpoint, ...rest } = value as Record<string, unknown>;
+    return JSON.stringify(rest);
+  };
   for (const field of ['data', 'n', 'samples_per_prompt', 'seed', 'template', 'backend', 'reward', 'judge', 'visible_tests', 'prompts_sha']) {
-    const a = JSON.stringify(previous[field]);
-    const b = JSON.stringify(resolved[field]);
+    const a = identity(previous, field);
+    const b = identity(resolved, field);
     if (a !== b) throw new Error(`${path}: the run folder holds a run with a different ${field} (${a} there, ${b} now); choose another --out or remove the folder`);
   }
 }

@@ -93,3 +93,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }
+
+/** A loopback port with nothing listening on it (for "unreachable endpoint" tests). */
+export async function closedPort(): Promise<number> {
+  const { createServer: createTcpServer } = await import('node:net');
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -89,11 +89,12 @@ export class OpenAIBackend implements GenerationBackend {
    * before any generation. A server that does not implement the route (404/405) passes. */
   async check(): Promise<void> {
     const url = `${this.base}/models`;
+    const timeoutMs = Math.min(this.options.timeoutMs, 30_000);
     let response: Response;
     try {
-      response = await fetch(url, { headers: this.headers(), signal: AbortSignal.timeout(Math.min(this.options.timeoutMs, 30_000)) });
+      response = await fetch(url, { headers: this.headers(), signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      throw this.networkError(url, error);
+      throw this.networkError(url, error, timeoutMs);
     }
     if (response.status === 401 || response.status === 403) throw await this.httpError(url, response);
     await response.body?.cancel();
@@ -200,9 +201,9 @@ export class OpenAIBackend implements GenerationBackend {
     return new BackendError('http', `${url}: HTTP ${response.status} ${response.statusText}${detail ? `: ${detail}` : ''}`, response.status);
   }
 
-  private networkError(url: string, error: unknown): BackendError {
+  private networkError(url: string, error: unknown, timeoutMs = this.options.timeoutMs): BackendError {
     const e = error as Error & { cause?: { code?: string; message?: string } };
-    if (e?.name === 'TimeoutError') return new BackendError('timeout', `${url}: no answer within ${(this.options.timeoutMs / 1000).toFixed(0)} s (raise --timeout if the model is slow)`);
+    if (e?.name === 'TimeoutError') return new BackendError('timeout', `${url}: no answer within ${+(timeoutMs / 1000).toFixed(1)} s (raise --timeout if the model is slow)`);
     const code = e?.cause?.code ?? (e as { code?: string }).code;
     const why = code === 'ECONNREFUSED' ? 'connection refused'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
