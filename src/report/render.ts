@@ -17,8 +17,15 @@ export function tableToHtml(t: Table): string {
   const head = `<h2 id="${t.id}">${escapeXml(t.title)}</h2>${t.note ? `<p class="note">${escapeXml(t.note)}</p>` : ''}`;
   if (t.rows.length === 0) return `<section>${head}</section>`;
   const ths = t.headers.map((h) => `<th>${escapeXml(h)}</th>`).join('');
-  const trs = t.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${escapeXml(c)}</th>` : `<td>${escapeXml(c)}</td>`)).join('')}</tr>`).join('\n');
+  const trs = t.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${escapeXml(c)}</th>` : `<td>${cellHtml(c)}</td>`)).join('')}</tr>`).join('\n');
   return `<section>${head}<div class="scroll"><table data-table="${t.id}"><thead><tr>${ths}</tr></thead><tbody>\n${trs}\n</tbody></table></div></section>`;
+}
+
+/** "63.0 [53.0, 72.0]" as the value with its interval on a second, smaller line. */
+function cellHtml(text: string): string {
+  const m = /^(\S+) (\[[^\]]*\])(.*)$/.exec(text);
+  if (!m) return escapeXml(text);
+  return `${escapeXml(m[1])}<br><span class="ci">${escapeXml(m[2])}${escapeXml(m[3])}</span>`;
 }
 
 export interface Chart {
@@ -42,6 +49,7 @@ th,td{padding:5px 9px;border-bottom:1px solid #eceff3;text-align:right;white-spa
 thead th{background:#f0f3f7;font-weight:600;border-bottom:2px solid #d5dbe3}
 tbody th,thead th:first-child{text-align:left}
 tbody tr:hover{background:#fafbfd}
+span.ci{font-size:11px;color:#6b7482}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:12px}
 figure{margin:0;background:#fff;border:1px solid #e0e4ea;border-radius:6px;padding:8px}
 figure svg{width:100%;height:auto;display:block}

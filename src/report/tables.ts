@@ -17,8 +17,8 @@ const FAILURE_NAMES: Record<string, string> = { wrong_output: 'wrong output', no
 
 export const pctCi = (v: number | null | undefined, ci: Interval | null | undefined) =>
   v === null || v === undefined ? 'n/a' : `${v.toFixed(1)} [${ci ? `${ci[0].toFixed(1)}, ${ci[1].toFixed(1)}` : '–'}]`;
-export const numCi = (v: number | null | undefined, ci: Interval | null | undefined) =>
-  v === null || v === undefined ? 'n/a' : `${v.toFixed(3)} [${ci ? `${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}` : '–'}]`;
+export const numCi = (v: number | null | undefined, ci: Interval | null | undefined, digits = 3) =>
+  v === null || v === undefined ? 'n/a' : `${v.toFixed(digits)} [${ci ? `${ci[0].toFixed(digits)}, ${ci[1].toFixed(digits)}` : '–'}]`;
 const signed = (x: number, digits: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
 
 function pairedCell(r: PairedResult, digits: number): string {
@@ -114,7 +114,7 @@ export function buildTables(runs: LoadedRun[], options: { seed?: number; resampl
     id: 'length',
     title: 'Completion length',
     headers: ['Model', 'mean chars', 'median chars', 'p90 chars', 'mean tokens', 'mean program lines'],
-    rows: runs.map((r) => [r.label, numCi(s(r).length.mean_chars, s(r).length.mean_chars_ci).replace(/\.000/g, ''), s(r).length.median_chars.toFixed(0), s(r).length.p90_chars.toFixed(0), s(r).length.mean_tokens === null ? 'n/a' : s(r).length.mean_tokens!.toFixed(1), s(r).length.mean_program_lines.toFixed(1)]),
+    rows: runs.map((r) => [r.label, numCi(s(r).length.mean_chars, s(r).length.mean_chars_ci, 1), s(r).length.median_chars.toFixed(0), s(r).length.p90_chars.toFixed(0), s(r).length.mean_tokens === null ? 'n/a' : s(r).length.mean_tokens!.toFixed(1), s(r).length.mean_program_lines.toFixed(1)]),
   });
   const ruleRows = runs.flatMap((r) => s(r).findings.by_rule.map((f) => [r.label, f.rule, f.bandit_id || '–', f.severity, f.cwe === null ? '–' : `CWE-${f.cwe}`, String(f.count), f.samples_pct.toFixed(1)]));
   tables.push({
