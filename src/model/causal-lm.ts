@@ -67,12 +67,12 @@ export class CausalLM {
     const feeds: Record<string, Feed> = {
       input_ids: { data: p.ids, dims: [p.batch, p.seq] },
       position_ids: { data: p.positions, dims: [p.batch, p.seq] },
-      attn_bias: { data: attentionBias(p.valid, p.seq, p.batch, 0, p.seq), dims: [p.batch, 1, 1, p.seq, p.seq] },
+      attn_bias: { data: attentionBias(p.batch, p.seq, 0, null, 0, p.valid), dims: [p.batch, 1, 1, p.seq, p.seq] },
       ...this.loraFeeds(),
     };
     for (let i = 0; i < c.numLayers; i++) {
-      feeds[`past_k.${i}`] = { data: emptyPast, dims: [0, p.batch, c.numKvHeads, c.headDim] };
-      feeds[`past_v.${i}`] = { data: emptyPast, dims: [0, p.batch, c.numKvHeads, c.headDim] };
+      feeds[`past_k.${i}`] = { data: emptyPast, dims: [p.batch, c.numKvHeads, 0, c.headDim] };
+      feeds[`past_v.${i}`] = { data: emptyPast, dims: [p.batch, c.numKvHeads, 0, c.headDim] };
     }
     const out = await exe.run(feeds);
     const all = out.logits.data as Float32Array;
@@ -95,11 +95,8 @@ export class CausalLM {
     this.checkTokens(rows);
     const p = leftPad(rows);
     cache.reserve(p.seq);
-    for (let b = 0; b < p.batch; b++) {
-      cache.valid.set(p.valid.subarray(b * p.seq, (b + 1) * p.seq), b * cache.capacity);
-      cache.nextPosition[b] = p.seq - p.pad[b];
-    }
-    return this.run(cache, p.ids, p.positions, p.seq);
+    for (let b = 0; b < p.batch; b++) cache.nextPosition[b] = p.seq - p.pad[b];
+    return this.run(cache, p.ids, p.positions, p.seq, p.valid);
   }
 
   /** Appends one token per row and returns the next logits [batch, vocab]. */
@@ -111,25 +108,28 @@ export class CausalLM {
     for (let b = 0; b < cache.batch; b++) {
       ids[b] = BigInt(tokens[b]);
       pos[b] = BigInt(cache.nextPosition[b]++);
-      cache.valid[b * cache.capacity + cache.length] = 1;
     }
-    return this.run(cache, ids, pos, 1);
+    return this.run(cache, ids, pos, 1, new Uint8Array(cache.batch).fill(1));
   }
 
-  private async run(cache: KVCache, ids: BigInt64Array, positions: BigInt64Array, seq: number): Promise<Float32Array> {
+  private async run(cache: KVCache, ids: BigInt64Array, positions: BigInt64Array, seq: number, newValid: Uint8Array): Promise<Float32Array> {
     const exe = await this.decode();
-    const B = cache.batch, past = cache.length;
-    const logits = new Float32Array(B * this.config.vocabSize);
+    const B = cache.batch;
+    const { feeds: past, rows } = cache.pastFeeds();
     const feeds: Record<string, Feed> = {
       input_ids: { data: ids, dims: [B, seq] },
       position_ids: { data: positions, dims: [B, seq] },
-      attn_bias: { data: attentionBias(cache.valid, cache.capacity, B, past, seq), dims: [B, 1, 1, seq, past + seq] },
-      ...cache.pastFeeds(),
+      attn_bias: { data: attentionBias(B, seq, rows, cache.valid, cache.capacity, newValid), dims: [B, 1, 1, seq, rows + seq] },
+      ...past,
       ...this.loraFeeds(),
     };
-    await exe.run(feeds, { ...cache.newRowOutputs(seq), logits_last: { data: logits, dims: [B, this.config.vocabSize] } });
-    cache.length += seq;
-    return logits;
+    const out = await exe.run(feeds);
+    const L = this.config.numLayers;
+    const at = cache.length;
+    cache.append(Array.from({ length: L }, (_, i) => out[`new_k.${i}`].data as Float32Array),
+      Array.from({ length: L }, (_, i) => out[`new_v.${i}`].data as Float32Array), seq);
+    for (let b = 0; b < B; b++) cache.valid.set(newValid.subarray(b * seq, (b + 1) * seq), b * cache.capacity + at);
+    return out.logits_last.data as Float32Array;
   }
 
   private checkTokens(rows: readonly (readonly number[])[]): void {

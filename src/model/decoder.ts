@@ -4,9 +4,9 @@
 // Frozen weights are initializers; LoRA matrices, dropout masks and the value head are graph inputs.
 //
 // Layouts: activations [batch, seq, ...]; attention [batch, kv_heads, rep, seq, head_dim] against keys and
-// values [batch, kv_heads, 1, past+seq, head_dim]; the KV cache time-major [past, batch, kv_heads, head_dim]
-// per layer, so that the first `past` steps of a JS buffer are one contiguous subarray fed without a copy,
-// and each step returns only its new rows [seq, batch, kv_heads, head_dim].
+// values [batch, kv_heads, 1, ·, head_dim]. The KV cache is fed per layer as [batch, kv_heads, past,
+// head_dim] (a JS buffer passed without a copy, `past` its capacity, unused rows masked); a step returns only
+// its new rows [batch, kv_heads, seq, head_dim], which JS writes into the buffer.
 
 import { Graph, linear, rmsNorm, silu, attention, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
@@ -25,7 +25,7 @@ export interface DecoderInputs {
   positions: Tensor;
   /** float32 [batch, 1, 1, seq, past+seq] (or [batch, 1, 1, seq, seq] without a cache): 0 or MASKED */
   mask: Tensor;
-  /** Per layer, float32 [past, batch, kv_heads, head_dim] (time-major cache rows). */
+  /** Per layer, float32 [batch, kv_heads, past, head_dim]: the cache rows (keys after RoPE). */
   pastK?: Tensor[];
   pastV?: Tensor[];
 }
@@ -46,7 +46,7 @@ export interface DecoderTensors {
   lastLogits: Tensor;
   /** [batch, seq, hidden] after the final norm */
   hidden: Tensor;
-  /** Per layer, the new cache rows [seq, batch, kv_heads, head_dim] (keys after RoPE). */
+  /** Per layer, the new cache rows [batch, kv_heads, seq, head_dim] (keys after RoPE). */
   newK: Tensor[];
   newV: Tensor[];
   /** [batch, seq] when `valueHead` */
@@ -107,21 +107,23 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     q = applyRope(q, cos, sin, hd);
     k = applyRope(k, cos, sin, hd);
     const q5 = op.transpose(op.reshape(q, ['batch', 'seq', KV, rep, hd]), [0, 2, 3, 1, 4]); // [b, KV, rep, s, hd]
-    let k5: Tensor, v5: Tensor;
+    const kN = op.transpose(k, [0, 2, 1, 3]); // [b, KV, s, hd]
+    const vN = op.transpose(v, [0, 2, 1, 3]);
+    newK.push(kN); newV.push(vN);
+    let o: Tensor;
     if (inputs.pastK && inputs.pastV) {
-      const kT = op.transpose(k, [1, 0, 2, 3]); // [s, b, KV, hd]
-      const vT = op.transpose(v, [1, 0, 2, 3]);
-      newK.push(kT); newV.push(vT);
-      const kAll = op.concat([inputs.pastK[i], kT], 0); // [past+s, b, KV, hd]
-      const vAll = op.concat([inputs.pastV[i], vT], 0);
-      k5 = op.unsqueeze(op.transpose(kAll, [1, 2, 0, 3]), [2]); // [b, KV, 1, t, hd]
-      v5 = op.unsqueeze(op.transpose(vAll, [1, 2, 0, 3]), [2]);
+      // Split attention: scores against the cached rows and against the new rows are computed separately
+      // and softmaxed together, so the cache is only read (never concatenated or transposed: no copy).
+      const pk = op.unsqueeze(inputs.pastK[i], [2]), pv = op.unsqueeze(inputs.pastV[i], [2]); // [b, KV, 1, past, hd]
+      const scale = 1 / Math.sqrt(hd);
+      const sPast = op.matmul(q5, pk, { transB: true, alpha: scale }); // [b, KV, rep, s, past]
+      const sNew = op.matmul(q5, op.unsqueeze(kN, [2]), { transB: true, alpha: scale }); // [b, KV, rep, s, s]
+      const P = op.softmax(op.add(op.concat([sPast, sNew], -1), inputs.mask), -1);
+      const [pPast, pNew] = op.split(P, ['past', 'seq'], -1);
+      o = op.add(op.matmul(pPast, pv), op.matmul(pNew, op.unsqueeze(vN, [2])));
     } else {
-      k5 = op.unsqueeze(op.transpose(k, [0, 2, 1, 3]), [2]);
-      v5 = op.unsqueeze(op.transpose(v, [0, 2, 1, 3]), [2]);
-      newK.push(op.transpose(k, [1, 0, 2, 3])); newV.push(op.transpose(v, [1, 0, 2, 3]));
+      o = attention(q5, op.unsqueeze(kN, [2]), op.unsqueeze(vN, [2]), { mask: inputs.mask }); // [b, KV, rep, s, hd]
     }
-    const o = attention(q5, k5, v5, { mask: inputs.mask }); // [b, KV, rep, s, hd]
     const o2 = op.reshape(op.transpose(o, [0, 3, 1, 2, 4]), ['batch', 'seq', H * hd]);
     x = op.add(x, proj(o2, i, 'o_proj', c.oBias));
     const h2 = rmsNorm(x, init(`${p}.post_attention_layernorm.weight`), c.rmsNormEps);
@@ -153,8 +155,8 @@ export function decoderInputs(g: Graph, c: ModelConfig, cache: boolean): Decoder
   if (!cache) return { ids, positions, mask: g.input('attn_bias', 'float32', ['batch', 1, 1, 'seq', 'seq']) };
   const pastK: Tensor[] = [], pastV: Tensor[] = [];
   for (let i = 0; i < c.numLayers; i++) {
-    pastK.push(g.input(`past_k.${i}`, 'float32', ['past', 'batch', c.numKvHeads, c.headDim]));
-    pastV.push(g.input(`past_v.${i}`, 'float32', ['past', 'batch', c.numKvHeads, c.headDim]));
+    pastK.push(g.input(`past_k.${i}`, 'float32', ['batch', c.numKvHeads, 'past', c.headDim]));
+    pastV.push(g.input(`past_v.${i}`, 'float32', ['batch', c.numKvHeads, 'past', c.headDim]));
   }
   const mask = g.input('attn_bias', 'float32', ['batch', 1, 1, 'seq', 'past+seq']);
   return { ids, positions, mask, pastK, pastV };
@@ -163,16 +165,18 @@ export function decoderInputs(g: Graph, c: ModelConfig, cache: boolean): Decoder
 // ---- feeds built in JS ---------------------------------------------------------------------------
 
 /**
- * The additive attention mask [batch, 1, 1, seq, past+seq] for `seq` new tokens after `past` cached ones:
- * query i (at cache index past+i) sees key j iff j ≤ past+i and `valid[b·stride + j]` (0 marks padding).
+ * The additive attention mask [batch, 1, 1, seq, past+seq] for `seq` new tokens after `past` fed cache rows:
+ * cache row j is visible iff `pastValid[b·pastStride + j]`; new token j is visible to new token i iff j ≤ i
+ * and `newValid[b·seq + j]` (0 marks padding).
  */
-export function attentionBias(valid: Uint8Array, stride: number, batch: number, past: number, seq: number): Float32Array {
+export function attentionBias(batch: number, seq: number, past: number, pastValid: Uint8Array | null, pastStride: number, newValid: Uint8Array): Float32Array {
   const t = past + seq;
   const out = new Float32Array(batch * seq * t);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < seq; i++) {
       const row = (b * seq + i) * t;
-      for (let j = 0; j < t; j++) out[row + j] = j <= past + i && valid[b * stride + j] ? 0 : MASKED;
+      for (let j = 0; j < past; j++) out[row + j] = pastValid![b * pastStride + j] ? 0 : MASKED;
+      for (let j = 0; j < seq; j++) out[row + past + j] = j <= i && newValid[b * seq + j] ? 0 : MASKED;
     }
   }
   return out;

@@ -169,7 +169,7 @@ describe('LoRA', () => {
     const vw = loaded.weight, vb = loaded.bias;
     const base: Record<string, Feed> = {
       input_ids: { data: p.ids, dims: [2, p.seq] }, position_ids: { data: p.positions, dims: [2, p.seq] },
-      attn_bias: { data: attentionBias(p.valid, p.seq, 2, 0, p.seq), dims: [2, 1, 1, p.seq, p.seq] },
+      attn_bias: { data: attentionBias(2, p.seq, 0, null, 0, p.valid), dims: [2, 1, 1, p.seq, p.seq] },
       targets: { data: p.ids, dims: [2, p.seq] }, ...loaded.feeds(), ...a.feeds(),
     };
     const names = ['loss', 'values', 'hidden', ...wrt.map((w) => `grad:${w.name}`)];
