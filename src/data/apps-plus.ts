@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { PlainValue, TestCase } from '../judge/types.js';
 import { isPlainObject, parseJson } from './json.js';
 import type { LoadReport, Problem } from './problem.js';
+import { detectStyle } from './style.js';
 
 /**
  * APPS+ conventions (the MPLSandbox release, and our own problem JSONL):
@@ -28,12 +29,15 @@ function decodeQuoted(value: PlainValue): PlainValue {
   return value;
 }
 
-function isStdinStyle(inputs: unknown[]): boolean {
-  return inputs.every((input) => typeof input === 'string');
+/** Options shared by the loaders. */
+export interface LoadOptions {
+  /** Keep at most this many tests per problem (the first ones). Unlimited unless given. */
+  maxTests?: number;
 }
 
-/** Builds a Problem from one APPS+ record; throws an Error naming the bad field. */
-export function problemFromAppsPlus(record: unknown, id: string, source: string): Problem {
+/** Builds a Problem from one APPS+ record; throws an Error naming the bad field. Style comes from
+ * `detectStyle` (argument-list inputs, `fn_name`, or a stub with parameters that never reads stdin). */
+export function problemFromAppsPlus(record: unknown, id: string, source: string, options: LoadOptions = {}): Problem {
   if (!isPlainObject(record)) throw new Error('expected a JSON object');
   const { prompt, inputs, outputs } = record;
   if (typeof prompt !== 'string') throw new Error('field "prompt": expected a string');
@@ -41,8 +45,12 @@ export function problemFromAppsPlus(record: unknown, id: string, source: string)
   if (!Array.isArray(outputs)) throw new Error('field "outputs": expected a list');
   if (inputs.length !== outputs.length) throw new Error(`fields "inputs"/"outputs": ${inputs.length} inputs but ${outputs.length} outputs`);
   const starterCode = typeof record.starter_code === 'string' ? record.starter_code : undefined;
-  const fnName = typeof record.fn_name === 'string' ? record.fn_name : stubFunctionName(starterCode ?? prompt);
-  const stdin = isStdinStyle(inputs);
+  if (record.fn_name !== undefined && typeof record.fn_name !== 'string') throw new Error('field "fn_name": expected a string');
+  const explicitFn = typeof record.fn_name === 'string' ? record.fn_name : undefined;
+  const canonicalSolution = typeof record.canonical_solution === 'string' ? record.canonical_solution : undefined;
+  const decision = detectStyle({ fnName: explicitFn, inputs, stub: `${prompt}\n${starterCode ?? ''}`, solution: canonicalSolution });
+  const fnName = explicitFn ?? stubFunctionName(starterCode ?? prompt) ?? stubFunctionName(prompt);
+  const stdin = decision.style === 'stdin';
   let tests: TestCase[];
   if (stdin) {
     tests = inputs.map((input, i) => {
@@ -51,13 +59,16 @@ export function problemFromAppsPlus(record: unknown, id: string, source: string)
     });
   } else {
     if (!fnName) throw new Error('call-style problem without "fn_name" and without a function in the stub');
-    tests = inputs.map((input, i) => {
+    const args = decision.decodedInputs ?? inputs;
+    tests = args.map((input, i) => {
       if (!Array.isArray(input)) throw new Error(`field "inputs[${i}]": expected the argument list`);
       const output = outputs[i];
       const expected = Array.isArray(output) && output.length === 1 ? output[0] : output;
       return { input: (input as PlainValue[]).map(decodeQuoted), output: decodeQuoted(expected as PlainValue) };
     });
   }
+  const total = tests.length;
+  if (options.maxTests !== undefined) tests = tests.slice(0, options.maxTests);
   return {
     id,
     prompt,
@@ -65,22 +76,23 @@ export function problemFromAppsPlus(record: unknown, id: string, source: string)
     fnName,
     starterCode,
     tests,
-    canonicalSolution: typeof record.canonical_solution === 'string' ? record.canonical_solution : undefined,
+    canonicalSolution,
     difficulty: typeof record.difficulty === 'string' ? record.difficulty : undefined,
     source,
+    ...(total > tests.length || decision.decodedInputs ? { meta: { testsAvailable: total, style: decision.reason } } : {}),
   };
 }
 
 /** Reads an APPS+ JSON list (`valid_500.json`, or the full upstream `data.json`). Records without an
  * `id` are named by their index in the list. */
-export function loadAppsPlus(path: string): LoadReport {
+export function loadAppsPlus(path: string, options: LoadOptions = {}): LoadReport {
   const data = parseJson(readFileSync(path, 'utf8'));
   if (!Array.isArray(data)) throw new Error(`${path}: expected a JSON list of APPS+ problems`);
   const report: LoadReport = { problems: [], errors: [] };
   data.forEach((record, index) => {
     const id = isPlainObject(record) && (typeof record.id === 'string' || typeof record.id === 'number') ? String(record.id) : String(index);
     try {
-      report.problems.push(problemFromAppsPlus(record, id, `${path}#${index}`));
+      report.problems.push({ ...problemFromAppsPlus(record, id, `${path}#${index}`, options), dataset: 'apps-plus' });
     } catch (error) {
       report.errors.push(`${path}: record ${index}: ${(error as Error).message}`);
     }

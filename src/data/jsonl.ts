@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { problemFromAppsPlus } from './apps-plus.js';
+import { problemFromAppsPlus, type LoadOptions } from './apps-plus.js';
 import { isPlainObject, parseJson } from './json.js';
 import type { LoadReport } from './problem.js';
 import type { CompareMode } from '../judge/types.js';
@@ -18,7 +18,7 @@ const COMPARE_MODES = new Set(['default', 'strict', 'float']);
  * Our problem JSONL: one problem a line with `id`, `prompt`, `inputs`, `outputs`, optional `fn_name`,
  * `starter_code`, `compare` and `canonical_solution`; inputs and outputs follow the APPS+ conventions.
  */
-export function loadProblemsJsonl(path: string): LoadReport {
+export function loadProblemsJsonl(path: string, options: LoadOptions = {}): LoadReport {
   const report: LoadReport = { problems: [], errors: [] };
   const seen = new Set<string>();
   for (const { line, text } of jsonlLines(readFileSync(path, 'utf8'))) {
@@ -33,7 +33,7 @@ export function loadProblemsJsonl(path: string): LoadReport {
       if (typeof record.id !== 'string' && typeof record.id !== 'number') throw new Error('field "id": missing (a string or number)');
       const id = String(record.id);
       if (seen.has(id)) throw new Error(`field "id": duplicate id ${JSON.stringify(id)}`);
-      const problem = problemFromAppsPlus(record, id, `${path}:${line}`);
+      const problem = problemFromAppsPlus(record, id, `${path}:${line}`, options);
       if (record.compare !== undefined) {
         if (typeof record.compare !== 'string' || !COMPARE_MODES.has(record.compare)) throw new Error('field "compare": expected default, strict or float');
         problem.compare = record.compare as CompareMode;
