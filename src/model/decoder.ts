@@ -37,6 +37,12 @@ export interface DecoderOptions {
   dropout?: boolean;
   /** Add a scalar value head (inputs `v_head.summary.weight` [1, D] and `v_head.summary.bias` [1]). */
   valueHead?: boolean;
+  /**
+   * 'inputs' makes every base weight a trainable graph input named as in the checkpoint (full training,
+   * e.g. from scratch: feed `checkpoint.weights` arrays, which AdamW then updates in place). Default
+   * 'initializers' (frozen, baked into the model).
+   */
+  weightsAs?: 'initializers' | 'inputs';
 }
 
 export interface DecoderTensors {
@@ -51,7 +57,7 @@ export interface DecoderTensors {
   newV: Tensor[];
   /** [batch, seq] when `valueHead` */
   values?: Tensor;
-  /** Graph inputs that are trainable (LoRA A/B, value head), by name. */
+  /** Graph inputs that are trainable (LoRA A/B, value head, base weights with weightsAs 'inputs'), by name. */
   trainable: Map<string, Tensor>;
 }
 
@@ -70,7 +76,13 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     if (existing) return existing;
     const w = ck.weights.get(name);
     if (!w) throw new Error(`decoder: weights lack '${name}'`);
-    const t = g.initializer(name, w.data, w.shape);
+    let t: Tensor;
+    if (opts.weightsAs === 'inputs') {
+      t = g.input(name, 'float32', w.shape);
+      trainable.set(name, t);
+    } else {
+      t = g.initializer(name, w.data, w.shape);
+    }
     byName.set(name, t);
     return t;
   };
