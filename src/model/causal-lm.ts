@@ -18,13 +18,19 @@ export interface CausalLMOptions {
 
 export class CausalLM {
   readonly config: ModelConfig;
+  readonly opts: CausalLMOptions;
   readonly graph: Graph;
   private readonly t: DecoderTensors;
   private decodeExe: Promise<Executable> | null = null;
   private fullExe: Promise<Executable> | null = null;
 
-  constructor(readonly checkpoint: Checkpoint, readonly opts: CausalLMOptions = {}) {
+  constructor(readonly checkpoint: Checkpoint, opts: CausalLMOptions = {}) {
     this.config = checkpoint.config;
+    // Past ~1.5 GiB of weights the ONNX protobuf (2 GiB limit) needs them as external data.
+    let bytes = 0;
+    for (const w of checkpoint.weights.values()) bytes += w.data.byteLength;
+    this.opts = bytes > 1.5 * 2 ** 30 && opts.session?.externalThreshold === undefined
+      ? { ...opts, session: { ...opts.session, externalThreshold: 1 << 20 } } : opts;
     const g = new Graph({ name: 'causal-lm', contribOps: true });
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config });
     g.output('logits', this.t.logits);

@@ -24,6 +24,7 @@ function tokenContent(v: unknown): string | null {
 export class Tokenizer {
   private readonly impl: HfTokenizerImpl;
   private template: Template | null = null;
+  private size: number | null = null;
   /** The parsed tokenizer.json and tokenizer_config.json. */
   readonly json: Json;
   readonly config: Json;
@@ -83,9 +84,11 @@ export class Tokenizer {
 
   /** Number of ids (the largest id + 1, counting added tokens). */
   get vocabSize(): number {
+    if (this.size !== null) return this.size;
     let max = -1;
     for (const id of this.impl.get_vocab(true).values()) if (id > max) max = id;
-    return max + 1;
+    this.size = max + 1;
+    return this.size;
   }
 
   get bosId(): number | null { return this.bosToken === null ? null : this.tokenToId(this.bosToken) ?? null; }
