@@ -3,10 +3,12 @@
 //        [--rounds 2] [--workers N] [--max-seconds 600] [--no-overload] [--json]
 //
 // The workload is the 500 bundled APPS+ reference solutions, cycled to --samples. Each round scores it
-// twice, interleaved: in process with `scoreFiles` (what the `score` command does), and through a
-// `securecoderl serve` child process with --clients concurrent keep-alive clients sending batches of
-// --batch samples by problem id. It prints sustained samples/s, request latency p50/p99, errors, the
-// ratio to the in-process figure, and checks that both paths gave every sample the same reward.
+// three times, interleaved: in process with `scoreFiles` (what the `score` command does); in process
+// with a Scorer kept busy by a free-running pool of two samples per judge worker (the server's own
+// dispatch without HTTP: the in-process ceiling); and through a `securecoderl serve` child process
+// with --clients concurrent keep-alive clients sending batches of --batch samples by problem id. It
+// prints sustained samples/s, request latency p50/p99, errors, the ratios of the served figure to both
+// in-process ones, and checks that all paths gave every sample the same reward.
 // Then an overload phase: a server whose queue holds fewer samples than the clients send, clients that
 // retry after Retry-After; every 429 is counted and every sample must still be scored.
 
@@ -17,8 +19,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { loadAppsPlus, type Problem } from '../src/data/index.js';
 import { BUNDLED_DATA } from '../src/eval/demo.js';
 import { scoreFiles } from '../src/eval/score-files.js';
+import { Scorer } from '../src/reward/scorer.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -83,6 +87,14 @@ async function stopServer(child: ChildProcessByStdio<null, Readable, Readable>):
   child.kill('SIGTERM');
   await exited;
 }
+
+/** User + system CPU seconds of a process so far (Linux). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const ownCpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -158,6 +170,28 @@ async function health(url: string): Promise<boolean> {
   });
 }
 
+/** The in-process ceiling: one Scorer, `2 × workers` samples in flight, a new one as soon as any ends. */
+async function pooled(samples: Sample[], byId: ReadonlyMap<string, Problem>): Promise<{ perSecond: number; seconds: number; rewards: number[]; cpu: number }> {
+  const started = performance.now();
+  const scorer = new Scorer({}, { workers });
+  const rewards = new Array<number>(samples.length).fill(NaN);
+  let next = 0;
+  const loop = async () => {
+    while (next < samples.length) {
+      const i = next++;
+      rewards[i] = (await scorer.score(byId.get(samples[i].problem_id)!, samples[i].completion)).reward;
+    }
+  };
+  const cpu0 = ownCpuSeconds();
+  try {
+    await Promise.all(Array.from({ length: scorer.judge.options.workers * 2 }, loop));
+  } finally {
+    await scorer.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: samples.length / seconds, seconds, rewards, cpu: ownCpuSeconds() - cpu0 };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number, d = 1) => x.toFixed(d);
 
@@ -168,7 +202,9 @@ writeFileSync(samplesFile, samples.map((s) => JSON.stringify(s)).join('\n'));
 const load0 = loadavg()[0];
 log(`serve load test: ${total} samples (APPS+ reference solutions), ${clients} clients x ${batch} samples per request, ${workers} judge workers, ${availableParallelism()} cores, load ${fmt(load0, 2)}`);
 
+const byId = new Map(loadAppsPlus(PROBLEMS).problems.map((p) => [p.id, p]));
 const inProcess: number[] = [];
+const pool: number[] = [];
 const served: ServerRun[] = [];
 let mismatches = 0;
 try {
@@ -178,14 +214,23 @@ try {
     const baseSeconds = (performance.now() - t0) / 1000;
     inProcess.push(base.summary.n / baseSeconds);
     log(`round ${round + 1}: in-process scoreFiles ${fmt(base.summary.n / baseSeconds)} samples/s (${fmt(baseSeconds)} s)`);
+    const ceiling = await pooled(samples, byId);
+    pool.push(ceiling.perSecond);
+    const poolDiffer = base.results.reduce((n, b, i) => n + (Math.abs(b.reward - ceiling.rewards[i]) > 1e-6 ? 1 : 0), 0);
+    mismatches += poolDiffer;
+    log(`round ${round + 1}: in-process Scorer pool ${fmt(ceiling.perSecond)} samples/s (${fmt(ceiling.seconds)} s, Node process CPU ${fmt(ceiling.cpu)} s), ${poolDiffer} rewards differ from scoreFiles`);
 
     const { url, child } = await startServer([]);
     try {
+      const serverCpu0 = processCpuSeconds(child.pid!);
+      const clientCpu0 = ownCpuSeconds();
       const run = await drive(url, samples, false);
+      const serverCpu = processCpuSeconds(child.pid!) - serverCpu0;
+      const clientCpu = ownCpuSeconds() - clientCpu0;
       served.push(run);
       const differ = base.results.reduce((n, b, i) => n + (Math.abs(b.reward - run.rewards[i]) > 1e-6 ? 1 : 0), 0);
       mismatches += differ;
-      log(`round ${round + 1}: served ${fmt(run.perSecond)} samples/s (${fmt(run.seconds)} s), request latency p50 ${fmt(run.p50Ms, 0)} ms p99 ${fmt(run.p99Ms, 0)} ms, ${run.requests} requests, ${run.errors} errors, ${run.http429} x 429, ${differ} rewards differ from in-process`);
+      log(`round ${round + 1}: served ${fmt(run.perSecond)} samples/s (${fmt(run.seconds)} s), request latency p50 ${fmt(run.p50Ms, 0)} ms p99 ${fmt(run.p99Ms, 0)} ms, ${run.requests} requests, ${run.errors} errors, ${run.http429} x 429, ${differ} rewards differ from in-process; server process CPU ${fmt(serverCpu)} s, clients' CPU ${fmt(clientCpu)} s`);
     } finally {
       await stopServer(child);
     }
@@ -210,9 +255,12 @@ try {
     cores: availableParallelism(), workers, clients, batch, samples: total, rounds,
     load_start: load0, load_end: loadavg()[0],
     in_process_per_s: { best: Math.max(...inProcess), median: median(inProcess) },
+    pool_per_s: { best: Math.max(...pool), median: median(pool) },
     served_per_s: { best: Math.max(...servedRates), median: median(servedRates) },
     ratio_best: Math.max(...servedRates) / Math.max(...inProcess),
     ratio_median: median(servedRates) / median(inProcess),
+    ratio_pool_best: Math.max(...servedRates) / Math.max(...pool),
+    ratio_pool_median: median(servedRates) / median(pool),
     p50_ms: median(served.map((s) => s.p50Ms)),
     p99_ms: median(served.map((s) => s.p99Ms)),
     errors: served.reduce((n, s) => n + s.errors, 0),
@@ -221,8 +269,9 @@ try {
     overload,
   };
   log('');
-  log(`served / in-process: ${fmt(result.ratio_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.in_process_per_s.median)} samples/s), best ${fmt(result.ratio_best * 100, 0)}%`);
-  log(`latency p50 ${fmt(result.p50_ms, 0)} ms, p99 ${fmt(result.p99_ms, 0)} ms per ${batch}-sample request; errors ${result.errors}; load ${fmt(load0, 2)} -> ${fmt(result.load_end, 2)}`);
+  log(`served / in-process scoreFiles: ${fmt(result.ratio_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.in_process_per_s.median)} samples/s), best ${fmt(result.ratio_best * 100, 0)}%`);
+  log(`served / in-process Scorer pool: ${fmt(result.ratio_pool_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.pool_per_s.median)} samples/s), best ${fmt(result.ratio_pool_best * 100, 0)}%`);
+  log(`latency p50 ${fmt(result.p50_ms, 0)} ms, p99 ${fmt(result.p99_ms, 0)} ms per ${batch}-sample request; errors ${result.errors}; rewards differing between paths ${mismatches}; load ${fmt(load0, 2)} -> ${fmt(result.load_end, 2)}`);
   if (json) console.log(JSON.stringify(result));
   process.exitCode = result.errors > 0 || result.http429_below_capacity > 0 ? 1 : 0;
 } finally {
