@@ -153,7 +153,7 @@ export class RewardServer {
 
     app.post('/v1/score', { onRequest: guard }, async (request, reply): Promise<ScoreResponse> => {
       const parsed = parseScoreRequest(request.body, this.problems, this.limits);
-      const outcomes = await this.scoreBatch(parsed.items, 'samples', abortOnDisconnect(reply));
+      const outcomes = await this.scoreBatch(parsed.items, 'samples', this.abortOnDisconnect(request, reply));
       const deadline = this.limits.sampleDeadlineSeconds;
       return {
         results: parsed.items.map((item, i) => sampleRecord(item.problem, item.completion, outcomes[i], deadline, parsed.details)),
@@ -165,7 +165,7 @@ export class RewardServer {
       const items = parseOpenRlhfRequest(request.body, this.problems, this.limits);
       const missed = items.filter((item) => !item.promptFound).length;
       if (missed > 0) this.metrics.promptNotFound.inc({}, missed);
-      return openRlhfResponse(await this.scoreBatch(items, 'query', abortOnDisconnect(reply)));
+      return openRlhfResponse(await this.scoreBatch(items, 'query', this.abortOnDisconnect(request, reply)));
     });
 
     app.get('/health', async (): Promise<HealthResponse> => ({
@@ -182,6 +182,18 @@ export class RewardServer {
       reply.type(PROMETHEUS_CONTENT_TYPE);
       return this.metrics.registry.render();
     });
+  }
+
+  /** A signal that aborts if the client goes away before its answer is sent (counted as status 499,
+   * nginx's "client closed request"). */
+  private abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      controller.abort();
+      this.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: '499' });
+    });
+    return controller.signal;
   }
 
   private authorize(request: FastifyRequest, reply: FastifyReply): void {
@@ -223,11 +235,3 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-/** A signal that aborts if the client goes away before its answer is sent. */
-function abortOnDisconnect(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}

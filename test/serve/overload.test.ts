@@ -99,3 +99,25 @@ test('a sample that does not finish is answered as timed out at the deadline; th
   const after = await post(`${url}/v1/score`, { samples: [{ problem_id: 'one', completion: 'print(1)' }] });
   assert.equal(after.body.results[0].reward, 1);
 });
+
+test('a client that goes away has its samples that have not started dropped', async () => {
+  const small = createRewardServer({ problems: testProblems(), judge: { workers: 1 }, concurrency: 1 });
+  const base = await small.listen();
+  try {
+    const controller = new AbortController();
+    const request = fetch(`${base}/v1/score`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, signal: controller.signal,
+      body: JSON.stringify({ samples: Array.from({ length: 5 }, () => ({ problem_id: 'one', completion: SLEEP(0.5) })) }),
+    }).then(() => 'answered', (error: Error) => error.name);
+    await waitFor('one running and four waiting', () => small.queue.running === 1 && small.queue.waiting === 4);
+    controller.abort();
+    assert.equal(await request, 'AbortError');
+    await waitFor('the waiting samples to be dropped', () => small.queue.waiting === 0);
+    await waitFor('the running one to finish', () => small.queue.running === 0);
+    const metrics = (await get(`${base}/metrics`)).text;
+    assert.match(metrics, /^securecoderl_http_requests_total\{route="\/v1\/score",status="499"\} 1$/m);
+    assert.match(metrics, /^securecoderl_test_executions_total 1$/m);
+  } finally {
+    await small.close();
+  }
+});
