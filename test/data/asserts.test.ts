@@ -1,0 +1,160 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileAsserts, judgeTaskFor, type AssertSource, type Problem } from '../../src/data/index.js';
+import { Judge } from '../../src/judge/index.js';
+import type { JudgeResult } from '../../src/judge/types.js';
+
+// Real judge, real sandbox: every cheat below runs in bubblewrap exactly as a model's program would.
+let judge: Judge;
+before(() => { judge = new Judge({ workers: 2 }); });
+after(async () => { await judge.close(); });
+
+function problem(source: AssertSource, id = 'p'): Problem {
+  const compiled = compileAsserts(source);
+  return {
+    id, prompt: '', style: 'call', fnName: source.entryPoint ?? source.programFunctions?.[0], tests: compiled.tests,
+    harness: compiled.harness, ...(compiled.compare ? { compare: compiled.compare } : {}),
+  };
+}
+
+async function run(p: Problem, program: string): Promise<JudgeResult> {
+  return judge.judge(judgeTaskFor(p, program));
+}
+
+const passed = (r: JudgeResult) => r.tests.map((t) => t.verdict === 'passed');
+
+test('classification: value tests for comparisons with constants, scripts for the rest', () => {
+  const { harness, tests, constantAsserts } = compileAsserts({
+    entryPoint: 'f',
+    blocks: [[
+      '    assert candidate(1) == (1, 2)',
+      '    assert (candidate(2) == "x"), "message"',
+      '    assert candidate(3) is None',
+      '    assert not candidate(4)',
+      '    assert math.isclose(candidate(5), 2.5, rel_tol=0.01)',
+      '    assert abs(candidate(6) - 2.0/3.0) < 1e-6',
+      '    assert type(candidate(7)) == list',
+      '    assert True, "filler"',
+      '    assert candidate(8) != 3',
+      '    assert candidate(9) > 3 == True',
+      '    x = candidate(10) > 3',
+      '    assert x == True',
+      '    for i in range(3):',
+      '        assert candidate(i) == i',
+    ].join('\n')],
+  });
+  assert.equal(constantAsserts, 1);
+  assert.deepEqual(harness.asserts.map((a) => a.kind), ['value', 'value', 'value', 'value', 'value', 'value', 'value', 'script', 'script', 'script', 'script']);
+  assert.deepEqual(tests.slice(0, 4).map((t) => t.output), ['(1, 2)', '"x"', 'None', '0']);
+  // tolerance tests are scaled so the judge's 1e-6 float comparison means |x - expected| <= tolerance
+  assert.equal(harness.asserts[4].tolerance, 0.025);
+  assert.equal(tests[4].output, 2.5 * (1e-6 / 0.025));
+  assert.equal(harness.asserts[6].expected, 'type:list');
+  assert.match(harness.asserts[9].reason!, /statements before it hold a comparison/);
+  // the expected sides never enter the sandbox: they are not in the harness
+  assert.ok(!harness.code.includes('(1, 2)') && !harness.code.includes('2.5') && !harness.code.includes('"x"'));
+});
+
+test('canonical values: Python == in the sandbox agrees with the canonical text computed here', async () => {
+  // Each line passes iff the TS canonical form of the literal equals the sandbox's canonical form of
+  // the same literal returned by the program, i.e. iff the two sides agree.
+  const literals = ['0.1', '1e-05', '123456789.123', '-0.0', '2.5e-300', '10**30', '-7', 'True', '"caf\\u00e9 \\U0001F600 \\x00"',
+    "b'\\xff\\x00'", '(1, (2, [3.5]))', "{'b': 1, 2: (3,), (1, 'a'): None}", '{3, 1, 2}', 'frozenset({(1, 2)})', '1+2j', '2.5j',
+    '[]', '()', '{}', 'set()', "r'\\d+'", '"\\t\\n"', '[1.0, 2]', 'float("inf")'];
+  const q = problem({ programFunctions: ['f'], blocks: literals.map((l) => `assert f(${l}) == ${l}`) });
+  assert.equal(q.tests.length, literals.length);
+  const r = await run(q, 'def f(x):\n    return x\n');
+  assert.deepEqual(r.tests.map((t, i) => (t.verdict === 'passed' ? 'ok' : `${literals[i]}: ${JSON.stringify(t.returned)} vs ${JSON.stringify(q.tests[i].output)}`)), literals.map(() => 'ok'));
+  // and Python's equalities across types: True == 1 == 1.0, [1, 2] == [1.0, 2.0], set == frozenset; a list is not a tuple
+  const eq = compileAsserts({
+    programFunctions: ['f'],
+    blocks: ['assert f(1) == True', 'assert f([1, 2]) == [1.0, 2.0]', 'assert f({1}) == frozenset({1})', 'assert f([1]) == (1,)', 'assert f({"a": 1}) == {"a": 1.5}'],
+  });
+  const r2 = await run({ ...q, tests: eq.tests, harness: eq.harness }, 'def f(x):\n    return x\n');
+  assert.deepEqual(passed(r2), [true, true, true, false, false]);
+});
+
+const MBPP_LIKE: AssertSource = {
+  programFunctions: ['add'],
+  blocks: ['assert add(1, 2) == 3', 'assert add(2, 2) == 4', 'assert add(-1, 1) == 0'],
+};
+
+test('value tests: partial credit counts k of T; a correct program passes all', async () => {
+  const p = problem(MBPP_LIKE);
+  assert.deepEqual(passed(await run(p, 'def add(a, b):\n    return a + b\n')), [true, true, true]);
+  assert.deepEqual(passed(await run(p, 'def add(a, b):\n    return 4 if a == 2 else 3\n')), [true, true, false]);
+});
+
+test('value tests: the cheats fail', async () => {
+  const p = problem(MBPP_LIKE);
+  const cheats: Record<string, string> = {
+    'object whose __eq__ always says yes': 'class Yes:\n    def __eq__(self, other): return True\n    __hash__ = object.__hash__\ndef add(a, b):\n    return Yes()\n',
+    'int subclass with a lying __eq__': 'class I(int):\n    def __eq__(self, other): return True\n    __hash__ = int.__hash__\ndef add(a, b):\n    return I(7)\n',
+    'sys.exit(0) before the tests': 'import sys\ndef add(a, b):\n    return 5\nsys.exit(0)\n',
+    'os._exit(0) before the tests': 'import os\ndef add(a, b):\n    return 5\nos._exit(0)\n',
+    'sys.exit(0) inside the function': 'import sys\ndef add(a, b):\n    sys.exit(0)\n',
+    'raising SystemExit from __del__ / atexit': 'import atexit, os\natexit.register(lambda: os._exit(0))\ndef add(a, b):\n    raise ValueError()\n',
+    'redefining the harness and assert helpers first': [
+      'def __scrl_canon(v, d=0): return "3"', 'def __scrl_observe(k): return "3"', '__scrl_tests = ()',
+      'def check(candidate): pass', 'def add(a, b):\n    return 5',
+    ].join('\n'),
+    'patching builtins the harness uses': 'import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.repr = lambda v: "3"\ndef add(a, b):\n    return 5\n',
+    'printing the expected output': 'def add(a, b):\n    print(3)\n    return None\nprint("3\\n4\\n0")\n',
+    'swallowing the harness in an open string': 'def add(a, b):\n    return 5\n"""\n',
+    'swallowing the harness in an open bracket': 'def add(a, b):\n    return 5\nx = (\n',
+    'a generic forged result on the result channel': 'import os\nos.write(3, b\'{"return": true}\\n\')\nos._exit(0)\n',
+  };
+  for (const [name, program] of Object.entries(cheats)) {
+    const r = await run(p, program);
+    assert.equal(r.passed, 0, `${name}: ${JSON.stringify(r.tests.map((t) => [t.verdict, t.returned, t.stderr.slice(-200)]))}`);
+  }
+});
+
+test('truth tests: a lying __bool__ gets exactly what a constant answer gets', async () => {
+  const p = problem({ programFunctions: ['even'], blocks: ['assert even(2)', 'assert not even(3)', 'assert even(4)'] });
+  assert.deepEqual(passed(await run(p, 'def even(n):\n    return n % 2 == 0\n')), [true, true, true]);
+  const lying = 'class B:\n    def __bool__(self): return True\ndef even(n):\n    return B()\n';
+  assert.deepEqual(passed(await run(p, lying)), passed(await run(p, 'def even(n):\n    return True\n')));
+  assert.deepEqual(passed(await run(p, lying)), [true, false, true]);
+});
+
+test('tolerance tests follow rel_tol / abs bounds', async () => {
+  const p = problem({ programFunctions: ['area'], blocks: ['assert math.isclose(area(10), 314.15, rel_tol=0.001)', 'assert abs(area(1) - 3.1415) < 1e-6'], setup: 'import math' });
+  assert.equal(p.compare, 'float');
+  assert.deepEqual(passed(await run(p, 'import math\ndef area(r):\n    return math.pi * r * r\n')), [true, false]);   // 0.0029% off: inside rel_tol, outside 1e-6
+  assert.deepEqual(passed(await run(p, 'def area(r):\n    return 3.1415 * r * r\n')), [true, true]);
+  assert.deepEqual(passed(await run(p, 'def area(r):\n    return 3.2 * r * r\n')), [false, false]);
+  assert.deepEqual(passed(await run(p, 'def area(r):\n    return "314.15"\n')), [false, false]);        // a string is not a number
+});
+
+test('script tests: run in the sandbox after the program; lying objects and early exits fail', async () => {
+  const p = problem({
+    programFunctions: ['size'],
+    setup: 'import sys',
+    blocks: ['assert size((1, 2)) == sys.getsizeof((1, 2))', 'assert size(()) != -1'],
+  });
+  assert.deepEqual(p.harness!.asserts.map((a) => a.kind), ['script', 'script']);
+  assert.deepEqual(passed(await run(p, 'import sys\ndef size(t):\n    return sys.getsizeof(t)\n')), [true, true]);
+  assert.deepEqual(passed(await run(p, 'def size(t):\n    return 0\n')), [false, true]);
+  const cheats = [
+    'class Yes:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\ndef size(t):\n    return Yes()\n',
+    'class I(int):\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\n    __hash__ = int.__hash__\ndef size(t):\n    return I(-1)\n',
+    'import sys\ndef size(t):\n    sys.exit(0)\n',
+    'import os\ndef size(t):\n    os._exit(0)\n',
+    'def __scrl_guard(f): return f\ndef __scrl_exact(v, d=0): return v\nclass Yes:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\ndef size(t):\n    return Yes()\n',
+  ];
+  for (const program of cheats) assert.equal((await run(p, program)).passed, 0, program);
+  // HumanEval/ODEX style: `candidate` is guarded too
+  const q = problem({ entryPoint: 'g', blocks: ['    for i in range(3):\n        assert candidate(i) == i * i'] });
+  assert.deepEqual(passed(await run(q, 'def g(x):\n    return x * x\n')), [true]);
+  assert.deepEqual(passed(await run(q, 'class Yes:\n    def __eq__(self, o): return True\ndef g(x):\n    return Yes()\n')), [false]);
+});
+
+test('script tests: known limits of an in-process check (documented in docs/data.md)', async () => {
+  // A program that patches a module the asserts use, or forges the judge's result channel with the
+  // script token, passes a script test. Value tests are immune (the expected value is not in the
+  // sandbox). This test pins the behaviour so that a judge-side fix (a clean checker process) is noticed.
+  const p = problem({ programFunctions: ['size'], setup: 'import sys', blocks: ['assert size((1, 2)) == sys.getsizeof((1, 2))'] });
+  assert.equal((await run(p, 'import sys\nsys.getsizeof = lambda t: 7\ndef size(t):\n    return 7\n')).passed, 1);
+  assert.equal((await run(p, 'import os\nos.write(3, b\'{"return": "script-passed"}\\n\')\nos._exit(0)\n')).passed, 1);
+});

@@ -1,0 +1,117 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judgeTaskFor, loadDataset, ODEX_THIRD_PARTY, type Problem } from '../../src/data/index.js';
+import { Judge } from '../../src/judge/index.js';
+import type { JudgeResult, JudgeTask } from '../../src/judge/types.js';
+import { Scorer, type RewardBreakdown } from '../../src/reward/scorer.js';
+
+/**
+ * The data sets' reference solutions, fed as completions through the real Scorer and judge. Until
+ * Scorer builds its judge task with `judgeTaskFor` (requested from reward/), this Judge does it: it
+ * recognises an assert-style problem by its tests and appends the problem's harness — exactly what
+ * `judgeTaskFor` does. The measured rates and every failure are explained in docs/data.md.
+ */
+class HarnessJudge extends Judge {
+  private readonly problems = new WeakMap<object, Problem>();
+  register(problems: Problem[]): void {
+    for (const p of problems) this.problems.set(p.tests, p);
+  }
+  override judge(task: JudgeTask): Promise<JudgeResult> {
+    const problem = this.problems.get(task.tests);
+    const done = !problem?.harness || task.fnName === problem.harness.fnName;
+    return super.judge(done ? task : judgeTaskFor(problem, task.program, { compare: task.compare }));
+  }
+}
+
+let judge: HarnessJudge;
+let scorer: Scorer;
+before(() => {
+  judge = new HarnessJudge();
+  scorer = new Scorer({ security: 'off' }, judge);
+});
+after(async () => {
+  await scorer.close();
+  await judge.close();
+});
+
+async function scoreAll(problems: Problem[], completion: (p: Problem) => string): Promise<RewardBreakdown[]> {
+  judge.register(problems);
+  return Promise.all(problems.map((p) => scorer.score(p, completion(p))));
+}
+
+const failures = (results: RewardBreakdown[]) => results.filter((r) => r.testsTotal === 0 || r.testsPassed < r.testsTotal);
+const lastLine = (r: RewardBreakdown) => (r.tests.find((t) => t.verdict !== 'passed')?.stderr ?? r.syntaxError ?? '').trim().split('\n').pop() ?? '';
+
+test('APPS (original layout): the first reference solution of each of the 5 problems passes', async () => {
+  const { problems } = loadDataset('apps', { maxTests: Infinity });
+  const results = await scoreAll(problems, (p) => p.canonicalSolution!);
+  assert.deepEqual(failures(results).map((r) => r.problemId), []);
+  assert.equal(results.reduce((n, r) => n + r.testsPassed, 0), 14);
+});
+
+test('MBPP: all 974 reference solutions pass all 2,922 asserts (task 596 and its sys.getsizeof included)', async () => {
+  const { problems } = loadDataset('mbpp');
+  const results = await scoreAll(problems, (p) => p.canonicalSolution!);
+  assert.deepEqual(failures(results).map((r) => r.problemId), []);
+  assert.equal(results.reduce((n, r) => n + r.testsPassed, 0), 2922);
+});
+
+test('MBPP sanitized: all 427 reference solutions pass', async () => {
+  const { problems } = loadDataset('mbpp-sanitized');
+  const results = await scoreAll(problems, (p) => p.canonicalSolution!);
+  assert.deepEqual(failures(results).map((r) => r.problemId), []);
+});
+
+test('HumanEval: canonical bodies as completions pass 163/164 (HumanEval/115: extraction); whole programs 164/164', async () => {
+  const { problems } = loadDataset('humaneval');
+  const bodies = await scoreAll(problems, (p) => p.meta!.canonicalCompletion as string);
+  // HumanEval/115's prompt has `import math` between the def line and the docstring, so reward/extract
+  // does not see a stub to complete and judges the indented body alone (an IndentationError).
+  assert.deepEqual(failures(bodies).map((r) => [r.problemId, r.extraction, r.syntaxOk]), [['HumanEval/115', 'whole', false]]);
+  assert.ok(bodies.filter((r) => r.problemId !== 'HumanEval/115').every((r) => r.extraction === 'stub+completion'));
+  const programs = await scoreAll(problems, (p) => p.canonicalSolution!);
+  assert.deepEqual(failures(programs).map((r) => r.problemId), []);
+});
+
+/** ODEX reference programs that cannot pass here, and why (docs/data.md). */
+const ODEX_EXPLAINED: Record<string, RegExp> = {
+  // `import urllib` does not import urllib.request; the reference relies on another import having done
+  // so, and downloads a URL (no network in the sandbox).
+  '22676-0': /module 'urllib' has no attribute 'request'/u,
+  '22676-1': /module 'urllib' has no attribute 'request'/u,
+  '7243750-0': /module 'urllib' has no attribute 'request'/u,
+  // resolves a host name: no network in the sandbox
+  '2805231-0': /gaierror/u,
+  // a global inline flag `(?i)` in the middle of a pattern: an error since Python 3.11
+  '35622945-0': /global flags not at the start/u,
+  // the reference's body is indented with spaces under a tab-indented prompt (IndentationError); it
+  // also needs pandas
+  '13740672-0': /IndentationError: unindent does not match/u,
+};
+
+test('ODEX: 357/439 reference programs pass; each failure is a missing third-party library or explained', async () => {
+  const { problems } = loadDataset('odex');
+  const results = await scoreAll(problems, (p) => p.canonicalSolution!);
+  const failed = failures(results);
+  const libs = new Map<string, number>();
+  for (const r of failed) {
+    const missing = /ModuleNotFoundError: No module named '([\w.]+)'/u.exec(lastLine(r));
+    if (missing) {
+      // (8315209-0 lists only `socket`, but its test imports the third-party `mock` package)
+      assert.ok(ODEX_THIRD_PARTY.has(missing[1]), `${r.problemId}: ${missing[1]} is not a third-party library`);
+      libs.set(missing[1], (libs.get(missing[1]) ?? 0) + 1);
+      continue;
+    }
+    const why = ODEX_EXPLAINED[r.problemId];
+    assert.ok(why, `${r.problemId} fails without an explanation: ${lastLine(r)}`);
+    assert.match(lastLine(r), why, r.problemId);
+  }
+  assert.equal(results.length - failed.length, 357);
+  assert.equal([...libs.values()].reduce((a, b) => a + b, 0), 76);
+  assert.deepEqual(Object.fromEntries([...libs].sort()), {
+    bs4: 4, django: 3, flask: 3, matplotlib: 8, mock: 1, multidict: 1, pandas: 50, pytz: 1, regex: 1, requests: 4,
+  });
+  const noLibrary = results.filter((r) => (problems.find((p) => p.id === r.problemId)!.meta!.libraries as string[]).length === 0);
+  assert.equal(noLibrary.length, 209);
+  assert.equal(failures(noLibrary).length, 0);
+});
