@@ -60,6 +60,8 @@ export interface TestHarness {
 
 /** The value a script test's harness returns when its statements completed. */
 export const SCRIPT_PASSED = 'script-passed';
+/** What it returns when one of its asserts failed (a wrong answer, as a value test's mismatch is). */
+export const SCRIPT_FAILED = 'script-failed';
 export const HARNESS_FN = '__scrl_observe';
 
 /** Python helpers at the head of every harness. `__scrl_canon` mirrors `canonical()` in
@@ -79,7 +81,7 @@ def __scrl_canon(v, d=0):
     if d > 100:
         raise ValueError('value nested too deeply to compare')
     if v is None:
-        return 'None'
+        return None if d == 0 else 'None'      # a bare None stays None: the judge counts it as no output
     if isinstance(v, bool):
         return '1' if v else '0'
     if isinstance(v, int):
@@ -124,7 +126,9 @@ import builtins as __scrl_builtins
 
 
 def __scrl_ident(v):
-    if v is True or v is False or v is None:
+    if v is None:
+        return None
+    if v is True or v is False:
         return repr(v)
     for name in ('bool', 'int', 'float', 'complex', 'str', 'bytes', 'bytearray', 'list', 'tuple', 'dict', 'set', 'frozenset',
                  'type', 'object', 'range'):
@@ -302,7 +306,9 @@ function numberOf(v: PyValue | null): number | null {
 function valueTest(block: string, observed: Token[], expected: PyValue): Classified {
   const text = canonical(expected);
   if (text.includes('nan')) return { kind: 'script', reason: 'the expected value holds a NaN (never equal in Python)' };
-  return { kind: 'value', observe: `__scrl_canon((\n${source(block, observed)}\n))`, expected: text, observedTokens: observed };
+  // A bare None is compared as null (the harness returns None for it), so the judge's "no output"
+  // means the same for these tests as for call-style ones.
+  return { kind: 'value', observe: `__scrl_canon((\n${source(block, observed)}\n))`, expected: expected.t === 'none' ? null : text, observedTokens: observed };
 }
 
 function toleranceTest(block: string, observed: Token[], expected: number, tolerance: number): Classified {
@@ -420,7 +426,7 @@ function classify(block: string, whole: Token[], programNames: Set<string>): Cla
     if (right[0]?.kind === 'name' && right[0].text === 'not') return { kind: 'script', reason: '`is not`' };
     const expected = identity(right);
     if (expected && criterionFree(left) && left.length > 0) {
-      return { kind: 'value', observe: `__scrl_ident((\n${source(block, left)}\n))`, expected, observedTokens: left };
+      return { kind: 'value', observe: `__scrl_ident((\n${source(block, left)}\n))`, expected: expected === 'None' ? null : expected, observedTokens: left };
     }
     return { kind: 'script', reason: '`is` against something other than True/False/None or a builtin type' };
   }
@@ -592,8 +598,19 @@ export function compileAsserts(input: AssertSource): CompiledAsserts {
     '',
     '',
     `def ${HARNESS_FN}(k):`,
-    `    result = __scrl_tests[k](${usesCandidate ? input.entryPoint : ''})`,
-    `    return ${jsonAscii(SCRIPT_PASSED)} if k in __scrl_scripts else result`,
+    `    if k not in __scrl_scripts:`,
+    `        return __scrl_tests[k](${usesCandidate ? input.entryPoint : ''})`,
+    `    try:`,
+    `        __scrl_tests[k](${usesCandidate ? input.entryPoint : ''})`,
+    `    except AssertionError as e:`,
+    `        # an assert of the test failed (not one inside the program): a wrong answer, not a crash`,
+    `        tb = e.__traceback__`,
+    `        while tb.tb_next is not None:`,
+    `            tb = tb.tb_next`,
+    `        if not tb.tb_frame.f_code.co_name.startswith('__scrl_t'):`,
+    `            raise`,
+    `        return ${jsonAscii(SCRIPT_FAILED)}`,
+    `    return ${jsonAscii(SCRIPT_PASSED)}`,
     '',
   ].join('\n'));
   return {

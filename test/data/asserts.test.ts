@@ -45,7 +45,7 @@ test('classification: value tests for comparisons with constants, scripts for th
   });
   assert.equal(constantAsserts, 1);
   assert.deepEqual(harness.asserts.map((a) => a.kind), ['value', 'value', 'value', 'value', 'value', 'value', 'value', 'script', 'script', 'script', 'script']);
-  assert.deepEqual(tests.slice(0, 4).map((t) => t.output), ['(1, 2)', '"x"', 'None', '0']);
+  assert.deepEqual(tests.slice(0, 4).map((t) => t.output), ['(1, 2)', '"x"', null, '0']);   // a bare None is null, as in call style
   // tolerance tests are scaled so the judge's 1e-6 float comparison means |x - expected| <= tolerance
   assert.equal(harness.asserts[4].tolerance, 0.025);
   assert.equal(tests[4].output, 2.5 * (1e-6 / 0.025));
@@ -60,7 +60,7 @@ test('canonical values: Python == in the sandbox agrees with the canonical text 
   // the same literal returned by the program, i.e. iff the two sides agree.
   const literals = ['0.1', '1e-05', '123456789.123', '-0.0', '2.5e-300', '10**30', '-7', 'True', '"caf\\u00e9 \\U0001F600 \\x00"',
     "b'\\xff\\x00'", '(1, (2, [3.5]))', "{'b': 1, 2: (3,), (1, 'a'): None}", '{3, 1, 2}', 'frozenset({(1, 2)})', '1+2j', '2.5j',
-    '[]', '()', '{}', 'set()', "r'\\d+'", '"\\t\\n"', '[1.0, 2]', 'float("inf")'];
+    '[]', '()', '{}', 'set()', "r'\\d+'", '"\\t\\n"', '[1.0, 2]', 'float("inf")', 'None', '[None, (None,)]'];
   const q = problem({ programFunctions: ['f'], blocks: literals.map((l) => `assert f(${l}) == ${l}`) });
   assert.equal(q.tests.length, literals.length);
   const r = await run(q, 'def f(x):\n    return x\n');
@@ -135,7 +135,11 @@ test('script tests: run in the sandbox after the program; lying objects and earl
   });
   assert.deepEqual(p.harness!.asserts.map((a) => a.kind), ['script', 'script']);
   assert.deepEqual(passed(await run(p, 'import sys\ndef size(t):\n    return sys.getsizeof(t)\n')), [true, true]);
-  assert.deepEqual(passed(await run(p, 'def size(t):\n    return 0\n')), [false, true]);
+  const wrong = await run(p, 'def size(t):\n    return 0\n');
+  assert.deepEqual(passed(wrong), [false, true]);
+  // a failed assert of the test is a wrong answer (as for value tests); one inside the program is a crash
+  assert.equal(wrong.tests[0].verdict, 'wrong_output');
+  assert.equal((await run(p, 'def size(t):\n    assert t, "no empty tuples"\n    return 0\n')).tests[1].verdict, 'runtime_error');
   const cheats = [
     'class Yes:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\ndef size(t):\n    return Yes()\n',
     'class I(int):\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\n    __hash__ = int.__hash__\ndef size(t):\n    return I(-1)\n',
