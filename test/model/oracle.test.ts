@@ -1,47 +1,22 @@
-// The independent oracle: llama.cpp (through node-llama-cpp's prebuilt CPU binary) runs our GGUF export of
+// The independent oracle: llama.cpp (node-llama-cpp's prebuilt CPU binding, see llama-cpp.ts) runs our GGUF export of
 // each tiny random Hugging Face-layout model; its logits at every position must match ours to 1e-4 of the
 // logits' scale. A negative control shows the comparison is sensitive to the RoPE scaling variant, and a
 // LoRA adapter merged into the export matches our unmerged adapter graph.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
+import { describe, it } from 'node:test';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { exportGguf, readGgufHeader, readGgufTensor } from '../../src/model/gguf.js';
 import { LoraAdapter } from '../../src/model/lora.js';
 import { Rng } from '../../src/model/random.js';
 import { createTinyModel, type Checkpoint, type TinyModelOptions } from '../../src/model/weights.js';
 import { relErr, tempDir } from './helpers.js';
+import { llamaCppLogits } from './llama-cpp.js';
 import { VARIANTS } from './variants.js';
 
 const rng = new Rng(2024);
 const TOKENS = Array.from({ length: 40 }, () => rng.int(256));
-
-let llama: Llama;
-before(async () => { llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }); });
-after(async () => { await llama?.dispose(); });
-
-/** llama.cpp's raw logits at every position of `tokens` (float32 KV cache, no flash attention). */
-async function llamaCppLogits(gguf: string, tokens: number[], vocab: number): Promise<Float32Array> {
-  const model = await llama.loadModel({ modelPath: gguf });
-  try {
-    const ctx = await model.createContext({
-      contextSize: 64, batchSize: 64, threads: 1, flashAttention: false,
-      experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
-    });
-    try {
-      const res = await ctx.getSequence().controlledEvaluate(tokens.map((t) => [t as unknown as Token, { generateNext: { logits: true } }]));
-      const out = new Float32Array(tokens.length * vocab);
-      res.forEach((r, i) => {
-        const m = r?.next.logits;
-        assert.ok(m && m.size === vocab, `position ${i}: ${m?.size} logits`);
-        for (const [id, v] of m) out[i * vocab + id] = v;
-      });
-      return out;
-    } finally { await ctx.dispose(); }
-  } finally { await model.dispose(); }
-}
 
 async function ours(ck: Checkpoint, adapter?: LoraAdapter): Promise<Float32Array> {
   return (await new CausalLM(ck, { adapter, session: { threads: 1 } }).logits([TOKENS]))[0];

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { describe, it } from 'node:test';
 import { saveTrainedTokenizer, trainBpe, tokenizerJson } from '../../src/model/bpe-trainer.js';
 import { exportGguf } from '../../src/model/gguf.js';
 import { Tokenizer } from '../../src/model/tokenizer.js';
 import { tinyModel } from '../../src/model/weights.js';
 import { tempDir } from './helpers.js';
+import { withLlamaModel } from './llama-cpp.js';
 
 const dataFile = fileURLToPath(new URL('../../../data/apps_plus/valid_500.json', import.meta.url));
 
@@ -26,9 +26,6 @@ function corpus(): string[] {
 const SAMPLE = 'def solve(n: int) -> int:\n    """Return n²."""\n    return n ** 2  # héllo wörld 🙂\n\n\tprint(solve(12345))<|endoftext|>  trailing  ';
 const TEMPLATE = "{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }}\n{% else %}### {{ m['role'] | capitalize }}:\n{{ m['content'] }}\n{% endif %}{% endfor %}{% if add_generation_prompt %}### Response:\n{% endif %}";
 
-let llama: Llama;
-before(async () => { llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }); });
-after(async () => { await llama?.dispose(); });
 
 describe('tokenizer', () => {
   const texts = corpus();
@@ -72,13 +69,12 @@ describe('tokenizer', () => {
     const gdir = tempDir('tok-gguf');
     const ck = tinyModel({ vocabSize: 1024, seed: 1 });
     exportGguf(join(gdir, 'm.gguf'), ck, { vocab: tok.ggufVocab('gpt-2') });
-    const model = await llama.loadModel({ modelPath: join(gdir, 'm.gguf') });
-    try {
+    await withLlamaModel(join(gdir, 'm.gguf'), async (model) => {
       for (const s of [SAMPLE.replace('<|endoftext|>', ''), ...texts.slice(0, 20)]) {
-        assert.deepEqual(model.tokenize(s).map(Number), tok.encode(s), JSON.stringify(s.slice(0, 60)));
+        assert.deepEqual(Array.from(model.tokenize(s, false)), tok.encode(s), JSON.stringify(s.slice(0, 60)));
       }
-      assert.equal(model.detokenize(tok.encode(SAMPLE).map((t) => t as never)), SAMPLE.replace('<|endoftext|>', ''));
-    } finally { await model.dispose(); }
+      assert.equal(model.detokenize(Uint32Array.from(tok.encode(SAMPLE)), false), SAMPLE.replace('<|endoftext|>', ''));
+    });
   });
 
   it('renders the chat template from tokenizer_config.json with @huggingface/jinja', () => {
