@@ -1,4 +1,5 @@
 import { lintDiagnostics, securityFindings, type Finding, type SecurityBackend } from '../analyze/index.js';
+import { judgeTaskFor } from '../data/judge-task.js';
 import type { Problem } from '../data/problem.js';
 import { Judge, type JudgeOptions } from '../judge/judge.js';
 import type { CompareMode, JudgeResult, TestResult, TestVerdict } from '../judge/types.js';
@@ -111,13 +112,7 @@ export class Scorer {
   /** Judges the program on the problem's tests, or (no tests) one smoke run on empty input that can
    * reach stages 1–3 and counts as no test. */
   private async runTests(problem: Problem, program: string): Promise<JudgeResult> {
-    const compare = problem.compare ?? this.config.compare;
-    if (problem.tests.length > 0) {
-      return this.judge.judge({
-        program, style: problem.style, fnName: problem.fnName, tests: problem.tests, compare,
-        acceptWrappedResult: problem.acceptWrappedResult,
-      });
-    }
+    if (problem.tests.length > 0) return this.judge.judge(judgeTaskFor(problem, program, { compare: this.config.compare }));
     const smoke = await this.judge.judge({
       program, style: 'stdin', fnName: problem.style === 'stdin' ? problem.fnName : undefined, tests: [{ input: '', output: '' }],
     });

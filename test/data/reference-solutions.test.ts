@@ -1,41 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeTaskFor, loadDataset, ODEX_THIRD_PARTY, type Problem } from '../../src/data/index.js';
-import { Judge } from '../../src/judge/index.js';
-import type { JudgeResult, JudgeTask } from '../../src/judge/types.js';
+import { loadDataset, ODEX_THIRD_PARTY, type Problem } from '../../src/data/index.js';
 import { Scorer, type RewardBreakdown } from '../../src/reward/scorer.js';
 
-/**
- * The data sets' reference solutions, fed as completions through the real Scorer and judge. Until
- * Scorer builds its judge task with `judgeTaskFor` (requested from reward/), this Judge does it: it
- * recognises an assert-style problem by its tests and appends the problem's harness — exactly what
- * `judgeTaskFor` does. The measured rates and every failure are explained in docs/data.md.
- */
-class HarnessJudge extends Judge {
-  private readonly problems = new WeakMap<object, Problem>();
-  register(problems: Problem[]): void {
-    for (const p of problems) this.problems.set(p.tests, p);
-  }
-  override judge(task: JudgeTask): Promise<JudgeResult> {
-    const problem = this.problems.get(task.tests);
-    const done = !problem?.harness || task.fnName === problem.harness.fnName;
-    return super.judge(done ? task : judgeTaskFor(problem, task.program, { compare: task.compare }));
-  }
-}
-
-let judge: HarnessJudge;
+/** The data sets' reference solutions, fed as completions through the real Scorer and judge (the Scorer
+ * builds assert-style tasks with `judgeTaskFor`). The measured rates and every failure are explained in
+ * docs/data.md. */
 let scorer: Scorer;
 before(() => {
-  judge = new HarnessJudge();
-  scorer = new Scorer({ security: 'off' }, judge);
+  scorer = new Scorer({ security: 'off' });
 });
-after(async () => {
-  await scorer.close();
-  await judge.close();
-});
+after(() => scorer.close());
 
 async function scoreAll(problems: Problem[], completion: (p: Problem) => string): Promise<RewardBreakdown[]> {
-  judge.register(problems);
   return Promise.all(problems.map((p) => scorer.score(p, completion(p))));
 }
 
