@@ -66,7 +66,7 @@ export class Scorer {
   }
 
   async score(problem: Problem, completion: string): Promise<RewardBreakdown> {
-    const { program, source } = extractProgram(completion, problem.prompt, problem.fnName);
+    const { program, source } = extractProgram(completion, problem.prompt, problem.fnName, problem.suffix);
     const { config } = this;
     const blank = program.trim() === '';
     const [judged, findings] = await Promise.all([

@@ -39,13 +39,12 @@ test('MBPP sanitized: all 427 reference solutions pass', async () => {
   assert.deepEqual(failures(results).map((r) => r.problemId), []);
 });
 
-test('HumanEval: canonical bodies as completions pass 163/164 (HumanEval/115: extraction); whole programs 164/164', async () => {
+test('HumanEval: canonical bodies as completions pass 164/164 (prompt + body); whole programs 164/164', async () => {
   const { problems } = loadDataset('humaneval');
   const bodies = await scoreAll(problems, (p) => p.meta!.canonicalCompletion as string);
-  // HumanEval/115's prompt has `import math` between the def line and the docstring, so reward/extract
-  // does not see a stub to complete and judges the indented body alone (an IndentationError).
-  assert.deepEqual(failures(bodies).map((r) => [r.problemId, r.extraction, r.syntaxOk]), [['HumanEval/115', 'whole', false]]);
-  assert.ok(bodies.filter((r) => r.problemId !== 'HumanEval/115').every((r) => r.extraction === 'stub+completion'));
+  // HumanEval/115's prompt imports inside the function before its docstring: still a stub to complete.
+  assert.deepEqual(failures(bodies).map((r) => [r.problemId, r.extraction, r.syntaxOk]), []);
+  assert.ok(bodies.every((r) => r.extraction === 'stub+completion'));
   const programs = await scoreAll(problems, (p) => p.canonicalSolution!);
   assert.deepEqual(failures(programs).map((r) => r.problemId), []);
 });

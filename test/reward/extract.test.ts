@@ -29,3 +29,14 @@ test('a prompt ending in a function stub is prepended to a body-only completion'
   assert.deepEqual(extractProgram(full, prompt, 'solve'), { program: full, source: 'whole' }, 'a full function is taken as it is');
   assert.deepEqual(extractProgram('', prompt, 'solve'), { program: '', source: 'whole' }, 'an empty answer stays empty');
 });
+
+test('imports before the docstring still make a stub; an ODEX-style prompt is continued with its suffix', () => {
+  const humaneval115 = '\ndef max_fill(grid, capacity):\n    import math\n    """\n    Count the buckets.\n    """\n';
+  assert.ok(endsInFunctionStub(humaneval115));
+  assert.ok(!endsInFunctionStub('def f():\n    import math\n    return math.pi\n'));
+  const odexPrompt = 'def f_3283984():\n\treturn ';
+  assert.deepEqual(extractProgram("bytes.fromhex('4a4b4c').decode('utf-8')", odexPrompt, 'f_3283984', ''),
+    { program: "def f_3283984():\n\treturn bytes.fromhex('4a4b4c').decode('utf-8')", source: 'stub+completion' });
+  const whole = 'def f_3283984():\n    return "JKL"\n';
+  assert.deepEqual(extractProgram(whole, odexPrompt, 'f_3283984', ''), { program: whole, source: 'whole' });
+});
