@@ -20,7 +20,7 @@ export {
 export { compileAsserts, definedNames, SCRIPT_PASSED, SCRIPT_FAILED, HARNESS_FN, type AssertTest, type TestHarness, type AssertSource, type CompiledAsserts } from './asserts.js';
 export { judgeTaskFor } from './judge-task.js';
 export { detectStyle, decodeArgumentList, type StyleEvidence, type StyleDecision } from './style.js';
-export { Rng, fnv1a64, splitMix64, seedValue, type Seed } from './random.js';
+export { Rng, fnv1a64, splitMix64, seedValue, type Seed } from '../random.js';
 export { splitIds, writeSplit, readSplit, applySplit, idsFingerprint, type DataSplit, type SplitOptions } from './split.js';
 export {
   renderPrompt, renderExample, promptText, resolveTemplate, DEFAULT_TEMPLATE, TEMPLATE_NAMES,

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Problem } from './problem.js';
-import { fnv1a64, Rng, type Seed } from './random.js';
+import { fnv1a64, Rng, type Seed } from '../random.js';
 
 /**
  * Train/evaluation splits by problem id. The split is a pure function of (the SET of ids, seed,

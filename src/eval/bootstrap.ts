@@ -1,4 +1,4 @@
-import { createRng } from './rng.js';
+import { Rng } from '../random.js';
 
 /** A closed interval [low, high]. */
 export type Interval = [number, number];
@@ -85,7 +85,7 @@ function resampleRatios(
   reduce: (num: number[], den: number[]) => number[],
 ): Float64Array[] {
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
-  const rng = createRng(options.seed ?? 0, 'bootstrap');
+  const rng = new Rng(options.seed ?? 0).fork('bootstrap');
   const nums = stats.map((s) => Float64Array.from(s.num));
   const dens = stats.map((s) => Float64Array.from(s.den));
   const counts = new Uint32Array(prompts);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as data from '../data/index.js';
 import type { Problem } from '../data/problem.js';
 import { BUNDLED_DATA } from './demo.js';
-import { createRng, shuffled } from './rng.js';
+import { Rng } from '../random.js';
 
 /** The names `--data` accepts besides a file path. */
 export const DATASET_NAMES = ['apps-plus', 'mbpp', 'humaneval', 'odex', 'cyberseceval'] as const;
@@ -65,5 +65,5 @@ export function selectPrompts(problems: readonly Problem[], n: number | null | u
   if (n === null || n === undefined || n >= problems.length) return problems.slice();
   if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got ${n}`);
   const index = new Map(problems.map((p, i) => [p.id, i]));
-  return shuffled(problems, createRng(seed, 'prompts')).slice(0, n).sort((a, b) => index.get(a.id)! - index.get(b.id)!);
+  return new Rng(seed).fork('prompts').shuffled(problems).slice(0, n).sort((a, b) => index.get(a.id)! - index.get(b.id)!);
 }

@@ -10,7 +10,6 @@ export { computeSummary, groupByPrompt, pickBest, sampleFailure, failureKind, FA
 export { comparePaired, PAIRED_METRICS, type PairedMetric, type PairedResult } from './compare.js';
 export { bootstrapRatios, pairedDifference, ratio, quantile, DEFAULT_RESAMPLES, type Interval, type RatioStat, type BootstrapOptions } from './bootstrap.js';
 export { passAtK } from './passk.js';
-export { createRng, hash32, shuffled, type Rng } from './rng.js';
 export { benchModels, readBenchConfig, benchModelConfig, type BenchModelsConfig, type BenchModel, type BenchModelsResult } from './bench-models.js';
 export { formatRunSummary } from './format.js';
 export type { SampleRecord, GenerationRecord, FindingRecord, VisibleScore } from './record.js';

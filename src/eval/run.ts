@@ -14,7 +14,7 @@ import { appendRecord, readAppendLog, writeAtomic } from './jsonl-cache.js';
 import { computeSummary, type EvalSummary } from './metrics.js';
 import { promptTemplate, type PromptTemplate } from './prompt.js';
 import type { GenerationRecord, SampleRecord, VisibleScore } from './record.js';
-import { hash32 } from './rng.js';
+import { hash32 } from '../random.js';
 import type { ScoreFilesOptions } from './score-files.js';
 
 /** Where completions come from (the API key is never part of it: pass it in EvalRunOptions). */

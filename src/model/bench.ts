@@ -9,7 +9,7 @@ import { CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './config.js';
 import { appendDecoder, attentionBias, decoderInputs } from './decoder.js';
 import { dropoutMasks, LoraAdapter } from './lora.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 import { generate } from './sampler.js';
 import { randomWeights, type Checkpoint } from './weights.js';
 

@@ -4,7 +4,7 @@
 // PRNG and fed as inputs. Merging folds the update into the base weights.
 
 import type { ModelConfig } from './config.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 import type { Checkpoint, Weights } from './weights.js';
 
 export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -74,7 +74,7 @@ export class LoraAdapter {
       for (const m of cfg.targetModules) {
         const [out, inF] = moduleShape(model, m);
         const bound = 1 / Math.sqrt(inF);
-        const A = Float32Array.from({ length: cfg.r * inF }, () => (2 * rng.next() - 1) * bound);
+        const A = Float32Array.from({ length: cfg.r * inF }, () => (2 * rng.float() - 1) * bound);
         a.pairs.set(modulePath(layer, m), { path: modulePath(layer, m), layer, module: m, A, B: new Float32Array(out * cfg.r), inFeatures: inF, outFeatures: out });
       }
     }
@@ -145,7 +145,7 @@ export function dropoutMasks(adapter: LoraAdapter, batch: number, seq: number, r
     const data = new Float32Array(n);
     // One 32-bit draw per element; p is compared at 2^-32 resolution.
     const threshold = Math.floor(p * 4294967296);
-    for (let i = 0; i < n; i++) data[i] = rng.nextU32() >= threshold ? keep : 0;
+    for (let i = 0; i < n; i++) data[i] = rng.uint32() >= threshold ? keep : 0;
     out[loraInputName(pair.path, 'mask')] = { data, dims: [batch, seq, pair.inFeatures] };
   }
   return out;

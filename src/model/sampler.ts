@@ -11,7 +11,7 @@
 // seen tokens, stop strings are checked on a short decoded tail, and the cache is never copied.
 
 import type { CausalLM } from './causal-lm.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 
 export interface SamplingOptions {
   maxNewTokens: number;
@@ -67,7 +67,7 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
   if (stops.length && !o.decode) throw new Error('sampling: stop strings need a decode function');
   const eos = new Set(o.eosTokenIds ?? lm.config.eosTokenIds);
   const base = o.rng ?? new Rng(o.seed ?? 0);
-  const rngs = prompts.map(() => base.fork());
+  const rngs = prompts.map((_, i) => base.fork(`prompt ${i}`));
   const maxStop = Math.max(0, ...stops.map((s) => s.length));
 
   const tokens: number[][] = prompts.map(() => []);
@@ -163,7 +163,7 @@ export function sampleRow(raw: Float32Array, T: number, topK: number, topP: numb
     sum = 0;
     for (const i of order) sum += Math.exp(work[i] - m2);
   }
-  let u = rng.next() * sum, token = order[order.length - 1];
+  let u = rng.float() * sum, token = order[order.length - 1];
   for (const i of order) { u -= Math.exp(work[i] - m2); if (u < 0) { token = i; break; } }
   m2 = work[order[0]];
   return { token, logprob: raw[token] / T - logZ, sampledLogprob: work[token] - m2 - Math.log(sum) };

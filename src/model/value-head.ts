@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import type { ModelConfig } from './config.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 import { SafetensorsFile, writeSafetensors } from './safetensors.js';
 
 export const VALUE_HEAD_FILE = 'value_head.safetensors';

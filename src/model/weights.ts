@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configToJson, loadConfig, type ModelConfig, type TorchDtype } from './config.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 import { SafetensorsFile, writeSafetensors, type StorageDtype, type TensorToWrite } from './safetensors.js';
 
 export interface WeightTensor {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Scorer } from '../../src/reward/scorer.js';
 import { runEval, type EvalConfig, type RunSummary } from '../../src/eval/run.js';
-import { hash32 } from '../../src/eval/rng.js';
+import { hash32 } from '../../src/random.js';
 import { COMPLETIONS, PROBLEMS, writeCompletions, writeProblems } from './fixtures.js';
 import { closedPort, startStandIn } from './openai-stand-in.js';
 

@@ -5,7 +5,7 @@ import { comparePaired } from '../../src/eval/compare.js';
 import { computeSummary, pickBest } from '../../src/eval/metrics.js';
 import { passAtK } from '../../src/eval/passk.js';
 import type { SampleRecord } from '../../src/eval/record.js';
-import { createRng } from '../../src/eval/rng.js';
+import { Rng } from '../../src/random.js';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b} (tol ${tol})`);
 const choose = (n: number, k: number): number => (k < 0 || k > n ? 0 : k === 0 ? 1 : (choose(n - 1, k - 1) * n) / k);
@@ -44,7 +44,7 @@ test('bootstrap: the interval equals a naive re-implementation drawing the same 
   const stat = { num: values, den: values.map(() => 1) };
   const resamples = 10_000;
   const [got] = bootstrapRatios([stat], values.length, { resamples, seed: 3 });
-  const rng = createRng(3, 'bootstrap');
+  const rng = new Rng(3).fork('bootstrap');
   const means: number[] = [];
   for (let r = 0; r < resamples; r++) {
     let sum = 0;

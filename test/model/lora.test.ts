@@ -11,7 +11,7 @@ import { CausalLM } from '../../src/model/causal-lm.js';
 import { appendDecoder, attentionBias, decoderInputs, leftPad } from '../../src/model/decoder.js';
 import { dropoutMasks, LoraAdapter, mergeLora } from '../../src/model/lora.js';
 import { loadAdapter, saveAdapter } from '../../src/model/peft.js';
-import { Rng } from '../../src/model/random.js';
+import { Rng } from '../../src/random.js';
 import { SafetensorsFile } from '../../src/model/safetensors.js';
 import { ValueHead } from '../../src/model/value-head.js';
 import { tinyModel, type Weights } from '../../src/model/weights.js';

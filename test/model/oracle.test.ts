@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { exportGguf, readGgufHeader, readGgufTensor } from '../../src/model/gguf.js';
 import { LoraAdapter } from '../../src/model/lora.js';
-import { Rng } from '../../src/model/random.js';
+import { Rng } from '../../src/random.js';
 import { createTinyModel, type Checkpoint, type TinyModelOptions } from '../../src/model/weights.js';
 import { relErr, tempDir } from './helpers.js';
 import { llamaCppLogits } from './llama-cpp.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CausalLM } from '../../src/model/causal-lm.js';
-import { Rng } from '../../src/model/random.js';
+import { Rng } from '../../src/random.js';
 import { generate, sampleRow } from '../../src/model/sampler.js';
 import { tinyModel } from '../../src/model/weights.js';
 import { VARIANTS } from './variants.js';

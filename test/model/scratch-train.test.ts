@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { AdamW, clipGradNorm, compile, crossEntropy, gradients, Graph, type Feed } from '../../src/engine/index.js';
 import { trainBpe } from '../../src/model/bpe-trainer.js';
 import { appendDecoder, attentionBias, decoderInputs } from '../../src/model/decoder.js';
-import { Rng } from '../../src/model/random.js';
+import { Rng } from '../../src/random.js';
 import { Tokenizer } from '../../src/model/tokenizer.js';
 import { tokenizerJson } from '../../src/model/bpe-trainer.js';
 import { tinyModel } from '../../src/model/weights.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { f16ToF32, f32ToBf16, f32ToF16, SafetensorsFile, writeSafetensors } from '../../src/model/safetensors.js';
 import { createTinyModel, loadCheckpoint, tinyModel, expectedTensors } from '../../src/model/weights.js';
-import { Rng } from '../../src/model/random.js';
+import { Rng } from '../../src/random.js';
 import { tempDir } from './helpers.js';
 
 describe('safetensors', () => {

@@ -1,4 +1,4 @@
-import { createRng } from '../rng.js';
+import { Rng } from '../../random.js';
 import { BackendError, DEFAULT_SAMPLING, type Generation, type GenerationBackend, type GenerationRequest, type SamplingParams } from './backend.js';
 
 export interface OpenAIBackendOptions {
@@ -113,7 +113,7 @@ export class OpenAIBackend implements GenerationBackend {
     const { api, retries } = this.options;
     const url = `${this.base}/${api === 'chat' ? 'chat/completions' : 'completions'}`;
     const body = JSON.stringify(this.body(request));
-    const jitter = createRng(request.seed, 'backoff');
+    const jitter = new Rng(request.seed).fork('backoff');
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (request.signal?.aborted) throw new BackendError('aborted', 'generation aborted');
@@ -138,7 +138,7 @@ export class OpenAIBackend implements GenerationBackend {
         failure.message = `${failure.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`;
         throw failure;
       }
-      const backoff = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (attempt - 1)) * (0.5 + 0.5 * jitter.next());
+      const backoff = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (attempt - 1)) * (0.5 + 0.5 * jitter.float());
       await sleep(retryAfterMs === null ? backoff : Math.min(this.options.maxBackoffMs, Math.max(retryAfterMs, backoff)), request.signal);
     }
   }

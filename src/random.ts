@@ -173,3 +173,9 @@ export class Rng {
     return new Rng(fnv1a64(label) ^ head);
   }
 }
+
+/** A 32-bit hash of a string (the low half of FNV-1a-64 of `seed:text`), for deriving per-item seeds
+ * and fingerprints that are stable across runs and platforms. */
+export function hash32(text: string, seed = 0): number {
+  return Number(fnv1a64(`${seed}:${text}`) & 0xffffffffn);
+}
