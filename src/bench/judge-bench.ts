@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { loadAppsPlus, type Problem } from '../data/index.js';
-import { BUNDLED_DATA } from '../eval/demo.js';
+import { BUNDLED_DATA_DIR, loadAppsPlus, type Problem } from '../data/index.js';
 import { Judge } from '../judge/judge.js';
 import type { JudgeTask } from '../judge/types.js';
 import { ReferenceRunner } from './reference-runner.js';
@@ -70,7 +69,7 @@ const LOOPING_PROGRAM = 'while True:\n    pass\n';
  */
 export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBenchResult> {
   const cores = availableParallelism();
-  const { problems } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/valid_500.json'));
+  const { problems } = loadAppsPlus(join(BUNDLED_DATA_DIR, 'apps_plus/valid_500.json'));
   const judge = new Judge({ sandbox: { python: options.python }, limits: { cpuSeconds: options.limitSeconds, wallSeconds: options.limitSeconds * 3 + 2 } });
   await judge.warmUp();
   const baseline = new ReferenceRunner(options.baselinePython ?? options.python, options.limitSeconds);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RewardConfig } from '../reward/scorer.js';
 import { Scorer } from '../reward/scorer.js';
-import { loadDataset } from './dataset.js';
+import { loadEvalDataset } from './dataset.js';
 import { runEval, type BackendSpec, type EvalConfig, type EvalResult } from './run.js';
 
 /** One model of a benchmark: an endpoint or a completions file. */
@@ -116,7 +116,7 @@ export function benchModelConfig(config: BenchModelsConfig, m: BenchModel): Eval
  * that fails is reported and the others still run.
  */
 export async function benchModels(config: BenchModelsConfig, options: { signal?: AbortSignal; log?: (line: string) => void; onProgress?: (label: string) => (done: number, total: number) => void } = {}): Promise<BenchModelsResult> {
-  const dataset = await loadDataset(config.data);
+  const dataset = await loadEvalDataset(config.data);
   const scorer = new Scorer(config.reward);
   const runs: BenchModelsResult['runs'] = [];
   try {

@@ -1,12 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import * as data from '../data/index.js';
-import type { Problem } from '../data/problem.js';
-import { BUNDLED_DATA } from './demo.js';
+import { DATASET_NAMES, loadDataset } from '../data/index.js';
+import type { LoadReport, Problem } from '../data/problem.js';
 import { Rng } from '../random.js';
-
-/** The names `--data` accepts besides a file path. */
-export const DATASET_NAMES = ['apps-plus', 'mbpp', 'humaneval', 'odex', 'cyberseceval'] as const;
 
 export interface LoadedDataset {
   /** The `--data` argument as given. */
@@ -19,29 +14,23 @@ export interface LoadedDataset {
 /** A data file with bad records: evaluation refuses it rather than silently changing the prompt set. */
 export class DataError extends Error {}
 
-type LoadDataset = (nameOrPath: string) => unknown;
-
 /**
- * Resolves `--data`: one of DATASET_NAMES or a problem file (our JSONL or an APPS+ JSON list).
- * When the data module provides `loadDataset(name|path)` it is used for every name; until then
- * `apps-plus` is the bundled APPS+ validation set and the other names are not available.
+ * Resolves `--data`: a bundled data set's name (data's DATASET_NAMES) or a problem file in any format
+ * data/ reads. Unlike training, evaluation refuses a file with bad records instead of dropping them.
  */
-export async function loadDataset(spec: string): Promise<LoadedDataset> {
-  const shared = (data as unknown as Record<string, unknown>).loadDataset;
-  if (typeof shared === 'function') return fromReport(spec, undefined, await (shared as LoadDataset)(spec));
-  if (spec === 'apps-plus') {
-    const path = join(BUNDLED_DATA, 'apps_plus/valid_500.json');
-    return fromReport(spec, path, data.loadProblems(path));
+export async function loadEvalDataset(spec: string): Promise<LoadedDataset> {
+  const named = (DATASET_NAMES as readonly string[]).includes(spec);
+  if (!named && !existsSync(spec)) throw new DataError(`--data: ${spec} is neither a data set (${DATASET_NAMES.join(', ')}) nor an existing file`);
+  let report: LoadReport;
+  try {
+    report = loadDataset(spec);
+  } catch (error) {
+    throw new DataError(`--data ${spec}: ${(error as Error).message}`);
   }
-  if ((DATASET_NAMES as readonly string[]).includes(spec)) {
-    throw new DataError(`--data ${spec}: the ${spec} loader is not in this build yet (data/ is being written); use apps-plus or a problem file (our JSONL or an APPS+ JSON list)`);
-  }
-  if (!existsSync(spec)) throw new DataError(`--data: ${spec} is neither a data set (${DATASET_NAMES.join(', ')}) nor an existing file`);
-  return fromReport(spec, spec, data.loadProblems(spec));
+  return fromReport(spec, named ? undefined : spec, report);
 }
 
-function fromReport(spec: string, path: string | undefined, loaded: unknown): LoadedDataset {
-  const report = Array.isArray(loaded) ? { problems: loaded as Problem[], errors: [] as string[] } : (loaded as { problems: Problem[]; errors?: string[]; path?: string });
+function fromReport(spec: string, path: string | undefined, report: LoadReport): LoadedDataset {
   const errors = report.errors ?? [];
   if (errors.length > 0) {
     const more = errors.length > 5 ? `\n  ... and ${errors.length - 5} more` : '';
@@ -53,7 +42,7 @@ function fromReport(spec: string, path: string | undefined, loaded: unknown): Lo
     if (seen.has(p.id)) throw new DataError(`${p.source ?? path ?? spec}: duplicate problem id ${JSON.stringify(p.id)}`);
     seen.add(p.id);
   }
-  return { spec, path: path ?? report.path, problems: report.problems };
+  return { spec, path, problems: report.problems };
 }
 
 /**

@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadAppsPlus, loadSamples, type Problem } from '../data/index.js';
+import { join } from 'node:path';
+import { BUNDLED_DATA_DIR, loadAppsPlus, loadSamples, type Problem } from '../data/index.js';
 import { mapOrdered } from '../reward/batch.js';
 import { breakdownRecord, Scorer, type RewardBreakdown } from '../reward/scorer.js';
 import { summarize, type ScoreSummary } from './summary.js';
 
-/** The data shipped with the package (`data/` at the package root). */
-export const BUNDLED_DATA = join(dirname(fileURLToPath(import.meta.url)), '../../../data');
+/** The data shipped with the package (an alias kept for existing imports; the definition is data's). */
+export { BUNDLED_DATA_DIR as BUNDLED_DATA } from '../data/index.js';
 
 export interface DemoResult {
   outDir: string;
@@ -25,10 +24,10 @@ export interface DemoResult {
  */
 export async function runDemo(outDir: string, onProgress?: (done: number, total: number) => void): Promise<DemoResult> {
   const started = Date.now();
-  const { problems, errors } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/valid_500.json'));
+  const { problems, errors } = loadAppsPlus(join(BUNDLED_DATA_DIR, 'apps_plus/valid_500.json'));
   if (errors.length) throw new Error(`bundled data is damaged: ${errors[0]}`);
   const byId = new Map(problems.map((p) => [p.id, p]));
-  const loaded = loadSamples(join(BUNDLED_DATA, 'samples/demo_completions.jsonl'), new Set(byId.keys()));
+  const loaded = loadSamples(join(BUNDLED_DATA_DIR, 'samples/demo_completions.jsonl'), new Set(byId.keys()));
   if (loaded.errors.length) throw new Error(`bundled samples are damaged: ${loaded.errors[0]}`);
   mkdirSync(outDir, { recursive: true });
   const scorer = new Scorer();

@@ -4,7 +4,7 @@ export { BackendError, DEFAULT_SAMPLING, type GenerationBackend, type Generation
 export { OpenAIBackend, apiBase, type OpenAIBackendOptions } from './backends/openai.js';
 export { CompletionsFileBackend } from './backends/completions-file.js';
 export { createLocalBackend } from './backends/local.js';
-export { loadDataset, selectPrompts, DataError, DATASET_NAMES, type LoadedDataset } from './dataset.js';
+export { loadEvalDataset, selectPrompts, DataError, type LoadedDataset } from './dataset.js';
 export { promptTemplate, formatTemplate, PAPER_INSTRUCTION, type PromptTemplate, type RenderedPrompt } from './prompt.js';
 export { computeSummary, groupByPrompt, pickBest, sampleFailure, failureKind, FAILURE_KINDS, type EvalSummary, type BestOfK, type FailureKind, type MetricsOptions } from './metrics.js';
 export { comparePaired, PAIRED_METRICS, type PairedMetric, type PairedResult } from './compare.js';

@@ -9,7 +9,7 @@ import { BackendError, type GenerationBackend, type GenerationRequest, type Samp
 import { CompletionsFileBackend } from './backends/completions-file.js';
 import { createLocalBackend } from './backends/local.js';
 import { OpenAIBackend } from './backends/openai.js';
-import { loadDataset, selectPrompts, type LoadedDataset } from './dataset.js';
+import { loadEvalDataset, selectPrompts, type LoadedDataset } from './dataset.js';
 import { appendRecord, readAppendLog, writeAtomic } from './jsonl-cache.js';
 import { computeSummary, type EvalSummary } from './metrics.js';
 import { promptTemplate, type PromptTemplate } from './prompt.js';
@@ -143,7 +143,7 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
   if (!Number.isInteger(perPrompt) || perPrompt < 1) throw new Error(`--samples-per-prompt: expected a positive integer, got ${perPrompt}`);
   const visibleTests = config.visibleTests ?? 1;
   const template = options.template ?? promptTemplate(config.template ?? 'paper');
-  const dataset = options.dataset ?? (await loadDataset(config.data));
+  const dataset = options.dataset ?? (await loadEvalDataset(config.data));
   const knownIds = new Set(dataset.problems.map((p) => p.id));
   const backend = options.backend ?? createBackend(config.backend, options.apiKey, knownIds);
   const label = config.label ?? defaultLabel(config.backend);

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAppsPlus, loadProblems, loadSamples, stubFunctionName } from '../../src/data/index.js';
-import { BUNDLED_DATA } from '../../src/eval/demo.js';
+import { BUNDLED_DATA_DIR, loadAppsPlus, loadProblems, loadSamples, stubFunctionName } from '../../src/data/index.js';
 
 test('APPS+ valid_500: 500 problems, 318 stdin and 182 call style, as the data README says', () => {
-  const { problems, errors } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/valid_500.json'));
+  const { problems, errors } = loadAppsPlus(join(BUNDLED_DATA_DIR, 'apps_plus/valid_500.json'));
   assert.deepEqual(errors, []);
   assert.equal(problems.length, 500);
   assert.equal(problems.filter((p) => p.style === 'stdin').length, 318);
@@ -24,7 +23,7 @@ test('APPS+ valid_500: 500 problems, 318 stdin and 182 call style, as the data R
 });
 
 test('APPS+ train_16: 16 stdin problems', () => {
-  const { problems } = loadAppsPlus(join(BUNDLED_DATA, 'apps_plus/train_16.json'));
+  const { problems } = loadAppsPlus(join(BUNDLED_DATA_DIR, 'apps_plus/train_16.json'));
   assert.equal(problems.length, 16);
   assert.ok(problems.every((p) => p.style === 'stdin'));
 });
