@@ -1,13 +1,14 @@
 // Engine measurements for `bench engine`: the in-graph matmul rate (the reference for model-FLOP
-// utilisation) and one forward+backward(+AdamW) step of a 2-layer MLP.
+// utilisation), one forward+backward(+AdamW) step of a 2-layer MLP, and a training step of a Llama-style
+// decoder built from the engine's layers.
 
 import { performance } from 'node:perf_hooks';
 import { gradients } from './autodiff.js';
 import { Graph } from './graph.js';
-import { linear, silu } from './nn.js';
+import { attention, attentionUnfused, crossEntropy, linear, rmsNorm, rope, rotary, silu, swiglu } from './nn.js';
 import * as op from './ops.js';
 import { AdamW } from './optim.js';
-import { compile, releaseSessions, type SessionOptions } from './session.js';
+import { compile, releaseSessions, type Executable, type Feed, type SessionOptions } from './session.js';
 import type { Tensor } from './tensor.js';
 
 export interface MatmulBenchOptions {
@@ -152,4 +153,166 @@ export async function measureMlpStep(opts: MlpBenchOptions = {}): Promise<MlpBen
     gflops: flops / (step.median * 1e6), gflopsBest: flops / (step.best * 1e6),
     gflopsWithOptimizer: flops / ((step.median + msOptimizer) * 1e6), params, rows,
   };
+}
+
+// ---- a Llama-style decoder training step ---------------------------------------------------------
+
+/** The shape of the benchmark decoder (untied embedding and head, SwiGLU MLP, RMSNorm, RoPE). */
+export interface DecoderBenchConfig {
+  layers: number;
+  dim: number;
+  heads: number;
+  ffn: number;
+  vocab: number;
+  batch: number;
+  seq: number;
+}
+
+/** DESIGN.md's prototype ("Engine notes"): 6.84M parameters, batch 8 × 512. */
+export const PROTOTYPE_DECODER: DecoderBenchConfig = { layers: 6, dim: 256, heads: 4, ffn: 688, vocab: 4096, batch: 8, seq: 512 };
+/** The ~10M-parameter model of `bench engine` (issue 3): 6 layers, d 320, 5 heads of 64, SwiGLU 864, 10.06M. */
+export const DECODER_10M: DecoderBenchConfig = { layers: 6, dim: 320, heads: 5, ffn: 864, vocab: 4096, batch: 8, seq: 512 };
+
+/** Which engine features the benchmark graph uses (defaults: the fastest measured). */
+export interface DecoderBenchVariant {
+  /** com.microsoft ops allowed (FusedMatMul; default true). */
+  contribOps?: boolean;
+  /** `attention`'s causalBlocks (default 1). */
+  causalBlocks?: number;
+  /** The chain-rule attention instead of the fused region (default false). */
+  unfusedAttention?: boolean;
+  /** rmsNorm's forward as ORT's SimplifiedLayerNormalization kernel (default true). */
+  normKernel?: boolean;
+  /** RoPE by `rotary` (ORT's RotaryEmbedding kernel, default true) rather than `rope` (standard ops). */
+  rotary?: boolean;
+}
+
+export interface DecoderStepTiming {
+  /** One session run: forward, backward, loss and all gradients returned to JS. */
+  fwdBwdMs: number;
+  /** AdamW over all parameters in JS. */
+  optimizerMs: number;
+  /** Process CPU time of the session run (all threads). */
+  cpuMs: number;
+  loss: number;
+}
+
+/**
+ * A training step of a Llama-style decoder built by this engine, all weights trainable: forward and
+ * backward in one session run, the gradients returned to JS, then AdamW in JS. `create` builds and
+ * compiles; `step` runs one step (call it a few times: the first runs are warm-up).
+ */
+export class DecoderTrainBench {
+  private constructor(
+    readonly config: DecoderBenchConfig,
+    readonly variant: DecoderBenchVariant,
+    /** Parameters, all of them (the embedding table included, as DESIGN.md's 6 × params × tokens counts). */
+    readonly params: number,
+    /** Matmul FLOPs one step really executes: weights (embedding gather excluded) and attention scores. */
+    readonly matmulFlops: number,
+    readonly nodes: number,
+    readonly compileMs: number,
+    private readonly graph: Graph,
+    private readonly exe: Executable,
+    private readonly feeds: Record<string, Feed>,
+    private readonly gradNames: string[],
+    private readonly adam: AdamW,
+  ) {}
+
+  get tokens(): number { return this.config.batch * this.config.seq; }
+  /** 6 × params × tokens: the model FLOPs utilisation counts. */
+  get modelFlops(): number { return 6 * this.params * this.tokens; }
+
+  static async create(config: DecoderBenchConfig, variant: DecoderBenchVariant = {}, session: SessionOptions = {}): Promise<DecoderTrainBench> {
+    const c = config, dh = c.dim / c.heads;
+    if (!Number.isInteger(dh) || dh % 2 !== 0) throw new Error(`decoder bench: dim ${c.dim} / heads ${c.heads} must be an even head size`);
+    const g = new Graph({ name: 'decoder-train-bench', contribOps: variant.contribOps ?? true });
+    const ids = g.input('ids', 'int64', ['batch', 'seq']), targets = g.input('targets', 'int64', ['batch', 'seq']);
+    const cos = g.input('cos', 'float32', ['seq', dh]), sin = g.input('sin', 'float32', ['seq', dh]);
+    const positions = g.input('positions', 'int64', ['batch', 'seq']);
+    const cosHalf = g.input('cos_cache', 'float32', [c.seq, dh / 2]), sinHalf = g.input('sin_cache', 'float32', [c.seq, dh / 2]);
+    const mask = g.input('mask', 'float32', ['seq', 'seq']);
+    const shapes: [string, number[]][] = [['embed', [c.vocab, c.dim]], ['head', [c.vocab, c.dim]], ['norm_f', [c.dim]]];
+    for (let l = 0; l < c.layers; l++) {
+      shapes.push([`l${l}.n1`, [c.dim]], [`l${l}.q`, [c.dim, c.dim]], [`l${l}.k`, [c.dim, c.dim]], [`l${l}.v`, [c.dim, c.dim]],
+        [`l${l}.o`, [c.dim, c.dim]], [`l${l}.n2`, [c.dim]], [`l${l}.gate`, [c.ffn, c.dim]], [`l${l}.up`, [c.ffn, c.dim]], [`l${l}.down`, [c.dim, c.ffn]]);
+    }
+    const w = new Map<string, Tensor>(shapes.map(([n, s]) => [n, g.input(n, 'float32', s)]));
+    const W = (n: string) => w.get(n)!;
+    const heads = (t: Tensor) => op.transpose(op.reshape(t, ['batch', 'seq', c.heads, dh]), [0, 2, 1, 3]);
+    const attend = variant.unfusedAttention ? attentionUnfused : attention;
+    const norm = (t: Tensor, wt: Tensor) => rmsNorm(t, wt, 1e-5, { kernel: variant.normKernel ?? true });
+    const rot = (t: Tensor) => ((variant.rotary ?? true) ? rotary(t, positions, cosHalf, sinHalf) : rope(t, cos, sin));
+    let x = op.gather(W('embed'), ids, 0);
+    for (let l = 0; l < c.layers; l++) {
+      const h = norm(x, W(`l${l}.n1`));
+      const q = rot(heads(linear(h, W(`l${l}.q`)))), k = rot(heads(linear(h, W(`l${l}.k`))));
+      const v = heads(linear(h, W(`l${l}.v`)));
+      const a = attend(q, k, v, { mask, causalBlocks: variant.causalBlocks });
+      x = op.add(x, linear(op.reshape(op.transpose(a, [0, 2, 1, 3]), ['batch', 'seq', c.dim]), W(`l${l}.o`)));
+      const h2 = norm(x, W(`l${l}.n2`));
+      x = op.add(x, linear(swiglu(linear(h2, W(`l${l}.gate`)), linear(h2, W(`l${l}.up`))), W(`l${l}.down`)));
+    }
+    const loss = crossEntropy(linear(norm(x, W('norm_f')), W('head')), targets);
+    const params = [...w.values()];
+    gradients(loss, params).forEach((d, i) => g.output(`grad:${params[i].name}`, d));
+    g.output('loss', loss);
+    const gradNames = params.map((t) => `grad:${t.name}`);
+    const t0 = performance.now();
+    const exe = await compile(g, ['loss', ...gradNames], session);
+    const compileMs = performance.now() - t0;
+
+    const B = c.batch, S = c.seq;
+    const feeds: Record<string, Feed> = {
+      ids: { data: BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 7919) % c.vocab)), dims: [B, S] },
+      targets: { data: BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 104729 + 1) % c.vocab)), dims: [B, S] },
+    };
+    const cosD = new Float32Array(S * dh), sinD = new Float32Array(S * dh), maskD = new Float32Array(S * S);
+    for (let p = 0; p < S; p++) {
+      for (let i = 0; i < dh; i++) {
+        const ang = p / 10000 ** ((2 * (i % (dh / 2))) / dh);
+        cosD[p * dh + i] = Math.cos(ang); sinD[p * dh + i] = Math.sin(ang);
+      }
+      for (let j = p + 1; j < S; j++) maskD[p * S + j] = -1e9;
+    }
+    feeds.cos = { data: cosD, dims: [S, dh] }; feeds.sin = { data: sinD, dims: [S, dh] }; feeds.mask = { data: maskD, dims: [S, S] };
+    const cosH = new Float32Array(S * dh / 2), sinH = new Float32Array(S * dh / 2);
+    for (let p = 0; p < S; p++) for (let i = 0; i < dh / 2; i++) { cosH[p * dh / 2 + i] = cosD[p * dh + i]; sinH[p * dh / 2 + i] = sinD[p * dh + i]; }
+    feeds.cos_cache = cosH; feeds.sin_cache = sinH;
+    feeds.positions = { data: BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i % S)), dims: [B, S] };
+    const data = shapes.map(([n, s], i) => {
+      const size = s.reduce((p, q) => p * q, 1);
+      const arr = s.length === 1 ? new Float32Array(size).fill(1) : fill(size, 0.02 * Math.sqrt(3), i + 1);
+      feeds[n] = arr;
+      return { name: n, data: arr, decay: s.length > 1 };
+    });
+    const nParams = data.reduce((p, d) => p + d.data.length, 0);
+    const embed = c.vocab * c.dim;
+    const tokens = B * S;
+    // Attention: q·kᵀ and P·v forward (2 · 2·S²·dh per head), twice that backward; block-causal computes
+    // (n+1)/2n of the square.
+    const n = variant.causalBlocks ?? 1, cb = Math.ceil(S / n);
+    let pairs = 0;
+    for (let i = 0; i * cb < S; i++) pairs += Math.min(cb, S - i * cb) * Math.min((i + 1) * cb, S);
+    const attnFlops = c.layers * B * c.heads * 3 * 2 * 2 * pairs * dh;
+    const matmulFlops = 6 * (nParams - embed - (2 * c.layers + 1) * c.dim) * tokens + attnFlops;
+    const adam = new AdamW(data, { lr: 1e-3 });
+    return new DecoderTrainBench(config, variant, nParams, matmulFlops, g.nodes.length, compileMs, g, exe, feeds, gradNames, adam);
+  }
+
+  async step(): Promise<DecoderStepTiming> {
+    const c0 = process.cpuUsage();
+    const a = performance.now();
+    const out = await this.exe.run(this.feeds);
+    const b = performance.now();
+    const cu = process.cpuUsage(c0);
+    this.adam.update(this.gradNames.map((n) => out[n].data as Float32Array));
+    const c = performance.now();
+    return { fwdBwdMs: b - a, optimizerMs: c - b, cpuMs: (cu.user + cu.system) / 1000, loss: Number(out.loss.data[0]) };
+  }
+
+  /** Ends ORT profiling (when the session was created with `profile`). */
+  endProfiling(): void { this.exe.endProfiling(); }
+
+  async release(): Promise<void> { await releaseSessions(this.graph); }
 }

@@ -10,4 +10,8 @@ export * from './nn.js';
 export { checkGradients, type GradCheckOptions, type GradCheckResult, type TensorCheck } from './check.js';
 export { AdamW, clipGradNorm, globalNorm, type AdamWConfig, type Param } from './optim.js';
 export { encodeSafetensors, decodeSafetensors, type NamedArray } from './safetensors.js';
-export { measureMatmulGflops, measureMlpStep, type MatmulBenchOptions, type MatmulBenchResult, type MlpBenchOptions, type MlpBenchResult } from './bench.js';
+export {
+  measureMatmulGflops, measureMlpStep, DecoderTrainBench, PROTOTYPE_DECODER, DECODER_10M,
+  type MatmulBenchOptions, type MatmulBenchResult, type MlpBenchOptions, type MlpBenchResult,
+  type DecoderBenchConfig, type DecoderBenchVariant, type DecoderStepTiming,
+} from './bench.js';

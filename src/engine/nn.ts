@@ -3,7 +3,8 @@
 
 import { sumToShape, withCustomGradient } from './autodiff.js';
 import * as op from './ops.js';
-import type { Tensor } from './tensor.js';
+import { float, int } from './graph.js';
+import type { Dim, Tensor } from './tensor.js';
 
 /** x · sigmoid(x) (SiLU / swish). */
 export const silu = (x: Tensor): Tensor => op.mul(x, op.sigmoid(x));
@@ -14,17 +15,40 @@ export function linear(x: Tensor, W: Tensor, b?: Tensor): Tensor {
   return b ? op.add(y, b) : y;
 }
 
+export interface RmsNormOptions {
+  /**
+   * Forward as one ONNX Runtime `SimplifiedLayerNormalization` node (float32 and float64 kernels; it also
+   * returns r), default true; false composes it from Mul/ReduceSum/Sqrt/Reciprocal. Same backward rule.
+   */
+  kernel?: boolean;
+}
+
 /**
  * RMSNorm over the last axis: n·w with n = x·r, r = 1/sqrt(mean(x²) + eps). One gradient rule:
  * dx = r·(dn − n·mean(dn∘n)) with dn = d·w, and dw = Σ d∘n — ~20% less CPU than the chained rules.
+ * The forward is ORT's SimplifiedLayerNormalization kernel (one pass instead of four; eps is a float32
+ * attribute there, so the composed form below uses the same rounded eps).
  */
-export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
-  let n: Tensor, r: Tensor;
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number, opts: RmsNormOptions = {}): Tensor {
+  const g = x.graph;
+  const epsF = Math.fround(eps);
+  const kernel = opts.kernel ?? true;
+  let r: Tensor | null = null, n: Tensor | null = null, rStash: Tensor | null = null;
+  const composedR = () => op.reciprocal(op.sqrt(op.add(op.mean(op.mul(x, x), [-1], true), epsF)));
   return withCustomGradient('rmsNorm', [x, weight], () => {
-    r = op.reciprocal(op.sqrt(op.add(op.mean(op.mul(x, x), [-1], true), eps)));
-    n = op.mul(x, r);
-    return [op.mul(n, weight)];
+    if (!kernel) {
+      r = composedR();
+      n = op.mul(x, r);
+      return [op.mul(n, weight)];
+    }
+    const [y, inv] = g.addNode('SimplifiedLayerNormalization', [x, weight], { axis: int(-1), epsilon: float(eps) },
+      [{ dtype: x.dtype, shape: x.shape }, { dtype: 'float32', shape: [...x.shape.slice(0, -1), 1] }]);
+    rStash = inv;
+    return [y];
   }, (_in, _out, [d], needs) => {
+    // The kernel stashes r in float32: use it in float32 graphs, recompute it in float64 ones.
+    r ??= x.dtype === 'float32' ? rStash! : composedR();
+    n ??= op.mul(x, r);
     const dn = op.mul(d!, weight);
     return [
       needs[0] ? op.mul(op.sub(dn, op.mul(n, op.mean(op.mul(dn, n), [-1], true))), r) : null,
@@ -59,6 +83,35 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const d = x.shape[x.rank - 1];
   if (typeof d !== 'number' || d % 2 !== 0) throw new Error(`rope: head dim must be a fixed even number, got ${x.toString()}`);
   return op.add(op.mul(x, cos), op.mul(op.matmul(x, rotateHalfMatrix(x, d)), sin));
+}
+
+/**
+ * Rotary position embedding at given positions from half-width tables, Hugging Face's rotate-half
+ * convention: x [batch, heads, seq, head_dim], positions int64 [batch, seq], cosCache and sinCache
+ * [max_position, head_dim/2] holding cos(p·θᵢ) and sin(p·θᵢ). The same as `rope(x, cos, sin)` with
+ * cos = [cosCache[p], cosCache[p]] (and sin likewise) gathered per position. In float32 graphs with
+ * `contribOps` it is one ONNX Runtime `RotaryEmbedding` node, and so is its backward: a rotation's
+ * transpose is the rotation by −θ, the same node with −sin. Otherwise (float64 checks) the standard form.
+ * Gradients flow to x only (the tables are constants of the model).
+ */
+export function rotary(x: Tensor, positions: Tensor, cosCache: Tensor, sinCache: Tensor): Tensor {
+  const d = x.shape[3];
+  if (x.rank !== 4 || typeof d !== 'number' || d % 2 !== 0) throw new Error(`rotary: x must be [batch, heads, seq, even head_dim], got ${x.toString()}`);
+  if (positions.dtype !== 'int64' || positions.rank !== 2) throw new Error(`rotary: positions must be int64 [batch, seq], got ${positions.toString()}`);
+  for (const t of [cosCache, sinCache]) {
+    if (t.rank !== 2 || t.shape[1] !== d / 2 || t.dtype !== x.dtype) throw new Error(`rotary: tables must be ${x.dtype} [max_position, ${d / 2}], got ${t.toString()}`);
+  }
+  const g = x.graph;
+  if (!(g.contribOps && x.dtype === 'float32')) {
+    const full = (t: Tensor) => op.unsqueeze(op.concat([op.gather(t, positions, 0), op.gather(t, positions, 0)], -1), [1]); // [b, 1, s, d]
+    return rope(x, full(cosCache), full(sinCache));
+  }
+  const node = (y: Tensor, sin: Tensor) => g.addNode('RotaryEmbedding', [y, positions, cosCache, sin], { interleaved: int(0) },
+    [{ dtype: y.dtype, shape: y.shape }], 'com.microsoft')[0];
+  return withCustomGradient('rotary', [x, cosCache, sinCache], () => [node(x, sinCache)], (_in, _out, [dy], needs) => {
+    if (needs[1] || needs[2]) throw new Error('rotary: no gradient for the cos/sin tables');
+    return [node(dy!, op.neg(sinCache)), null, null];
+  })[0];
 }
 
 function rotateHalfMatrix(like: Tensor, d: number): Tensor {
@@ -127,6 +180,13 @@ export interface AttentionOptions {
   mask?: Tensor;
   /** Score scale (default 1/sqrt(head_dim)). */
   scale?: number;
+  /**
+   * A promise that the mask is causal — query i never sees a key after position i, with queries and keys
+   * the same positions (no cache) — so the square can be cut into this many query row blocks, each scored
+   * against only the keys up to its last row: the fully masked blocks above the diagonal are never computed
+   * (n blocks compute (n+1)/2n of the square). Default 1 (the whole square). The mask is still added.
+   */
+  causalBlocks?: number;
 }
 
 /**
@@ -138,6 +198,9 @@ export interface AttentionOptions {
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const scale = opts.scale ?? 1 / Math.sqrt(Number(q.shape[q.rank - 1]));
   const mask = opts.mask;
+  const blocks = opts.causalBlocks ?? 1;
+  if (!Number.isInteger(blocks) || blocks < 1) throw new Error(`attention: causalBlocks must be a positive integer, got ${blocks}`);
+  if (blocks > 1) return causalBlockAttention(q, k, v, mask, scale, blocks);
   let P: Tensor;
   return withCustomGradient('attention', mask ? [q, k, v, mask] : [q, k, v], () => {
     const scores = op.matmul(q, k, { transB: true, alpha: scale });
@@ -160,4 +223,106 @@ export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
   const scale = opts.scale ?? 1 / Math.sqrt(Number(q.shape[q.rank - 1]));
   const scores = op.matmul(q, k, { transB: true, alpha: scale });
   return op.matmul(op.softmax(opts.mask ? op.add(scores, opts.mask) : scores, -1), v);
+}
+
+/**
+ * Causal attention in query row blocks (see AttentionOptions.causalBlocks). Block i holds queries
+ * [i·c, (i+1)·c) with c = ceil(s/n) and is scored against keys [0, (i+1)·c); the blocks' outputs are
+ * concatenated. Backward per block as in `attention`, then dq concatenated and each block's dk, dv
+ * zero-padded to the full length and summed. With a symbolic sequence the bounds are computed at run time
+ * (blocks past the end are empty).
+ */
+function causalBlockAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, scale: number, n: number): Tensor {
+  const g = q.graph;
+  const qAx = q.rank - 2, kAx = k.rank - 2;
+  const S = q.shape[qAx];
+  if (k.shape[kAx] !== S || v.shape[v.rank - 2] !== S) {
+    throw new Error(`attention: causalBlocks needs queries and keys of one length (${q.toString()}, ${k.toString()}, ${v.toString()})`);
+  }
+  const mRow = mask ? mask.rank - 2 : -1, mCol = mask ? mask.rank - 1 : -1;
+  if (mask) {
+    for (const a of [mRow, mCol]) {
+      if (a < 0 || (mask.shape[a] !== 1 && mask.shape[a] !== S)) throw new Error(`attention: causalBlocks needs a mask of [.., ${S}, ${S}] (or 1), got ${mask.toString()}`);
+    }
+  }
+  // Block bounds: numbers for a fixed length, run-time int64 [1] tensors otherwise.
+  type Bound = number | Tensor;
+  const bounds: { start: Bound; end: Bound; rows: Dim; keys: Dim }[] = [];
+  if (typeof S === 'number') {
+    const c = Math.ceil(S / n);
+    for (let i = 0; i * c < S; i++) {
+      const end = Math.min((i + 1) * c, S);
+      bounds.push({ start: i * c, end, rows: end - i * c, keys: end });
+    }
+  } else {
+    const len = op.shapeOf(q, qAx, qAx + 1);
+    const c = g.addNode('Div', [op.add(len, g.constant([n - 1], 'int64')), g.constant([n], 'int64')], {}, [{ dtype: 'int64', shape: [1] }])[0];
+    for (let i = 0; i < n; i++) {
+      const last = i === n - 1;
+      bounds.push({
+        start: i === 0 ? 0 : op.mul(c, g.constant([i], 'int64')),
+        end: last ? Number.MAX_SAFE_INTEGER : op.mul(c, g.constant([i + 1], 'int64')),
+        rows: `(${S})[${i}/${n}]`,
+        keys: last ? S : `(${S})[:${i + 1}/${n}]`,
+      });
+    }
+  }
+  const sliceAt = (x: Tensor, axis: number, start: Bound, end: Bound, dim: Dim): Tensor => {
+    if (x.shape[axis] === dim) return x;
+    const t = (b: Bound) => (typeof b === 'number' ? g.constant([b], 'int64') : b);
+    return g.addNode('Slice', [x, t(start), t(end), g.constant([axis], 'int64')], {},
+      [{ dtype: x.dtype, shape: x.shape.map((d, j) => (j === axis ? dim : d)) }])[0];
+  };
+  const nb = bounds.length;
+  // The blocks' rows back together along axis −2, as the full length S (not a sum of block names).
+  const concatRows = (xs: Tensor[], dim: Dim): Tensor => {
+    if (xs.length === 1) return xs[0];
+    const ax = xs[0].rank - 2;
+    return g.addNode('Concat', xs, { axis: int(ax) }, [{ dtype: xs[0].dtype, shape: xs[0].shape.map((d, j) => (j === ax ? dim : d)) }])[0];
+  };
+  const P: Tensor[] = [], O: Tensor[] = [], qs: Tensor[] = [], ks: Tensor[] = [], vs: Tensor[] = [];
+  return withCustomGradient('causalBlockAttention', mask ? [q, k, v, mask] : [q, k, v], () => {
+    for (const b of bounds) {
+      const qi = sliceAt(q, qAx, b.start, b.end, b.rows);
+      const ki = sliceAt(k, kAx, 0, b.end, b.keys), vi = sliceAt(v, v.rank - 2, 0, b.end, b.keys);
+      let s = op.matmul(qi, ki, { transB: true, alpha: scale });
+      if (mask) {
+        let m = mask.shape[mRow] === 1 ? mask : sliceAt(mask, mRow, b.start, b.end, b.rows);
+        m = mask.shape[mCol] === 1 ? m : sliceAt(m, mCol, 0, b.end, b.keys);
+        s = op.add(s, m);
+      }
+      const p = op.softmax(s, -1);
+      qs.push(qi); ks.push(ki); vs.push(vi); P.push(p); O.push(op.matmul(p, vi));
+    }
+    return [concatRows(O, q.shape[qAx])];
+  }, (_in, _out, [dO], needs) => {
+    const dq: Tensor[] = [], dk: Tensor[] = [], dv: Tensor[] = [];
+    // Zero rows after a block's keys, so the blocks' key gradients can be summed.
+    const padKeys = (d: Tensor, i: number, like: Tensor): Tensor => {
+      const b = bounds[i];
+      if (b.keys === S) return d;
+      const ax = d.rank - 2;
+      const pads: (number | Tensor)[] = new Array(2 * d.rank).fill(0);
+      pads[d.rank + ax] = typeof S === 'number' ? S - (b.keys as number) : op.sub(op.shapeOf(like, like.rank - 2, like.rank - 1), op.shapeOf(d, ax, ax + 1));
+      const p = pads.every((x) => typeof x === 'number') ? (pads as number[])
+        : op.concat(pads.map((x) => (typeof x === 'number' ? g.constant([x], 'int64') : x)), 0);
+      return op.pad(d, p, d.shape.map((x, j) => (j === ax ? S : x)));
+    };
+    for (let i = 0; i < nb; i++) {
+      const b = bounds[i];
+      const dOi = sliceAt(dO!, dO!.rank - 2, b.start, b.end, b.rows);
+      const dS = op.mul(P[i], op.sub(op.matmul(dOi, vs[i], { transB: true }), op.sum(op.mul(dOi, O[i]), [-1], true)));
+      if (needs[0]) dq.push(op.matmul(dS, ks[i], { alpha: scale }));
+      if (needs[1]) dk.push(padKeys(op.matmul(dS, qs[i], { transA: true, alpha: scale }), i, k));
+      if (needs[2]) dv.push(padKeys(op.matmul(P[i], dOi, { transA: true }), i, v));
+    }
+    const sumAll = (xs: Tensor[]) => (xs.length === 1 ? xs[0]
+      : g.addNode('Sum', xs, {}, [{ dtype: xs[0].dtype, shape: xs[xs.length - 1].shape }])[0]);
+    return [
+      needs[0] ? sumToShape(concatRows(dq, S), q) : null,
+      needs[1] ? sumToShape(sumAll(dk), k) : null,
+      needs[2] ? sumToShape(sumAll(dv), v) : null,
+      null,
+    ];
+  })[0];
 }

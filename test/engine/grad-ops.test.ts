@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
 import {
-  Graph, attention, attentionUnfused, clamp, rope, swiglu, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
+  Graph, attention, attentionUnfused, clamp, rope, rotary, swiglu, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
   tokenLogProbsUnfused, withCustomGradient, type Tensor,
 } from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
@@ -168,6 +168,57 @@ describe('composites', () => {
     const out = await run(g, ['a', 'b'], { y: { data: Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8]), dims: [2, 4] }, c4: Float64Array.from([0.1, 0.2, 0.3, 0.4]), s4: Float64Array.from([1, -1, 2, -2]) });
     assert.deepEqual([...out.a.data as Float64Array], [...out.b.data as Float64Array]);
   });
+  it('rmsNorm with the composed forward: finite differences; kernel and composed agree in float32', async () => {
+    await checkOp('rmsnorm-composed', [{ name: 'x', shape: [2, 3, 8] }, { name: 'w', shape: [8] }], ([x, w]) => rmsNorm(x, w, 1e-5, { kernel: false }));
+    const g = new Graph({ contribOps: true });
+    const x = g.input('x', 'float32', [2, 3, 8]), w = g.input('w', 'float32', [8]), b = g.input('b', 'float32', [2, 3, 8]);
+    const names: string[] = [];
+    for (const kernel of [true, false]) {
+      const y = rmsNorm(x, w, 1e-5, { kernel });
+      const [dx, dw] = gradients(op.sum(op.mul(y, b)), [x, w]);
+      for (const [k, t] of [['y', y], ['dx', dx], ['dw', dw]] as const) { g.output(`${k}${kernel}`, t); names.push(`${k}${kernel}`); }
+    }
+    const f = (n: number, sc: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * sc) + 0.2);
+    const out = await run(g, names, { x: f(48, 1.1), w: f(8, 2.3), b: f(48, 0.7) }, { valueInfo: true });
+    for (const k of ['y', 'dx', 'dw']) {
+      const p = out[`${k}true`].data as Float32Array, q = out[`${k}false`].data as Float32Array;
+      p.forEach((v, i) => assert.ok(Math.abs(v - q[i]) < 1e-5 * Math.max(1, Math.abs(v)), `${k}[${i}]: ${v} vs ${q[i]}`));
+    }
+  });
+  it('rotary: finite differences (standard form), and the float32 RotaryEmbedding kernel and its backward against it', async () => {
+    const B = 2, H = 3, S = 4, D = 6, P = 9;
+    const pos = [0, 1, 2, 3, 1, 1, 2, 7]; // a row with left padding: positions repeat, then jump
+    const tables = (A: Float32ArrayConstructor | Float64ArrayConstructor) => {
+      const c = new A(P * D / 2), s = new A(P * D / 2);
+      for (let p = 0; p < P; p++) for (let i = 0; i < D / 2; i++) { const a = p / 10000 ** ((2 * i) / D); c[p * D / 2 + i] = Math.cos(a); s[p * D / 2 + i] = Math.sin(a); }
+      return { c, s };
+    };
+    const t64 = tables(Float64Array);
+    await checkOp('rotary', [{ name: 'x', shape: [B, H, 'seq', D], dims: [B, H, S, D] }, { name: 'pos', shape: [B, 'seq'], dims: [B, S], ints: pos },
+      { name: 'c', shape: [P, D / 2], noGrad: true, values: [...t64.c] }, { name: 's', shape: [P, D / 2], noGrad: true, values: [...t64.s] }],
+    ([x, p, c, s]) => rotary(x, p, c, s));
+    const outs = async (dtype: 'float32' | 'float64') => {
+      const g = new Graph({ contribOps: true });
+      const x = g.input('x', dtype, [B, H, 'seq', D]), p = g.input('pos', 'int64', [B, 'seq']), r = g.input('r', dtype, [B, H, 'seq', D]);
+      const c = g.input('c', dtype, [P, D / 2]), s = g.input('s', dtype, [P, D / 2]);
+      const y = rotary(x, p, c, s);
+      g.output('y', y); g.output('dx', gradients(op.sum(op.mul(y, r)), [x])[0]);
+      assert.equal(g.nodes.some((n) => n.op === 'RotaryEmbedding'), dtype === 'float32');
+      const A = dtype === 'float32' ? Float32Array : Float64Array;
+      const t = tables(A);
+      const f = (n: number, sc: number) => { const a = new A(n); for (let i = 0; i < n; i++) a[i] = Math.sin(i * sc); return a; };
+      const o = await run(g, ['y', 'dx'], {
+        x: { data: f(B * H * S * D, 1.7), dims: [B, H, S, D] }, r: { data: f(B * H * S * D, 0.3), dims: [B, H, S, D] },
+        pos: { data: BigInt64Array.from(pos.map(BigInt)), dims: [B, S] }, c: t.c, s: t.s,
+      }, { optimization: dtype === 'float32' ? 'all' : 'basic', valueInfo: true });
+      return o;
+    };
+    const a = await outs('float32'), b = await outs('float64');
+    for (const k of ['y', 'dx']) {
+      const p = a[k].data as Float32Array, q = b[k].data as Float64Array;
+      p.forEach((v, i) => assert.ok(Math.abs(v - q[i]) < 1e-6, `${k}[${i}]: ${v} vs ${q[i]}`));
+    }
+  });
   it('cross-entropy (plain and weighted) and token log-probs', async () => {
     const t = { name: 't', shape: [2, 3], ints: [1, 0, 4, 4, 2, 3] };
     await checkOp('ce', [{ name: 'z', shape: [2, 3, 5] }, t], ([z, tt]) => crossEntropy(z, tt));
@@ -215,6 +266,50 @@ describe('custom-gradient regions', () => {
     for (const [x, y] of [['a', 'b'], ['a0', 'b0'], ['a1', 'b1'], ['a2', 'b2']]) {
       const p = out[x].data as Float64Array, r = out[y].data as Float64Array;
       p.forEach((val, i) => assert.ok(Math.abs(val - r[i]) < 1e-12, `${x}[${i}] ${val} vs ${r[i]}`));
+    }
+  });
+  it('causal block attention: finite differences, and equal to the whole square (fixed, symbolic, uneven and short lengths)', async () => {
+    const causal = (b: number, s: number, pad: number[] = []) => {
+      const m: number[] = [];
+      // Left padding hides the first pad[r] keys; every query keeps itself so no row is fully masked (a fully
+      // masked row averages over its block's keys rather than all keys: meaningless either way).
+      for (let r = 0; r < b; r++) for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) m.push(j > i || (j < (pad[r] ?? 0) && j !== i) ? -1e9 : 0);
+      return m;
+    };
+    const specs = (S: number | string, dims: number) => [
+      { name: 'q', shape: [2, 1, 2, S, 4], dims: [2, 1, 2, dims, 4] }, { name: 'k', shape: [2, 1, 1, S, 4], dims: [2, 1, 1, dims, 4] },
+      { name: 'v', shape: [2, 1, 1, S, 4], dims: [2, 1, 1, dims, 4] },
+    ];
+    // Fixed length 7 in 3 blocks (3, 3, 1 rows), grouped-query heads, a [s, s] causal mask.
+    await checkOp('cba-fixed', [...specs(7, 7), { name: 'mask', shape: [7, 7], noGrad: true, values: causal(1, 7) }],
+      ([q, k, v, m]) => attention(q, k, v, { mask: m, causalBlocks: 3 }));
+    // A model-style mask [b, 1, 1, s, s] with left padding, and a symbolic length.
+    for (const n of [2, 4, 8]) {
+      await checkOp(`cba-sym-${n}`, [...specs('seq', 5), { name: 'mask', shape: [2, 1, 1, 'seq', 'seq'], dims: [2, 1, 1, 5, 5], noGrad: true, values: causal(2, 5, [0, 2]) }],
+        ([q, k, v, m]) => attention(q, k, v, { mask: m, causalBlocks: n }));
+    }
+    // Against the whole square, values and gradients, with a real padded causal mask, over several lengths.
+    for (const [S, n] of [[5, 2], [5, 3], [6, 4], [2, 4], [1, 3], [9, 4]] as const) {
+      const g = new Graph();
+      const [q, k, v] = specs('seq', S).map((p) => g.input(p.name, 'float64', p.shape));
+      const m = g.input('m', 'float64', [2, 1, 1, 'seq', 'seq']);
+      const w = g.input('w', 'float64', [2, 1, 2, 'seq', 4]);
+      const a = attention(q, k, v, { mask: m, causalBlocks: n }), b = attention(q, k, v, { mask: m });
+      const ga = gradients(op.sum(op.mul(a, w)), [q, k, v]), gb = gradients(op.sum(op.mul(b, w)), [q, k, v]);
+      ga.forEach((t, i) => { g.output(`a${i}`, t); g.output(`b${i}`, gb[i]); });
+      g.output('a', a); g.output('b', b);
+      const f = (len: number, sc: number) => Float64Array.from({ length: len }, (_, i) => Math.sin(i * sc));
+      const mask = Float64Array.from(causal(2, S, [0, Math.min(1, S - 1)]));
+      const out = await run(g, ['a', 'b', 'a0', 'b0', 'a1', 'b1', 'a2', 'b2'], {
+        q: { data: f(16 * S, 1.3), dims: [2, 1, 2, S, 4] }, k: { data: f(8 * S, 0.7), dims: [2, 1, 1, S, 4] },
+        v: { data: f(8 * S, 2.1), dims: [2, 1, 1, S, 4] }, w: { data: f(16 * S, 0.9), dims: [2, 1, 2, S, 4] },
+        m: { data: mask, dims: [2, 1, 1, S, S] },
+      }, { optimization: 'basic', valueInfo: true });
+      for (const [x, y] of [['a', 'b'], ['a0', 'b0'], ['a1', 'b1'], ['a2', 'b2']]) {
+        const p = out[x].data as Float64Array, r = out[y].data as Float64Array;
+        assert.equal(p.length, r.length);
+        p.forEach((val, i) => assert.ok(Math.abs(val - r[i]) < 1e-12, `S ${S}, ${n} blocks: ${x}[${i}] ${val} vs ${r[i]}`));
+      }
     }
   });
   it('refuses a forward that reads undeclared tensors, or internals used outside', () => {

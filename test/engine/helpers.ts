@@ -29,6 +29,8 @@ export interface InputSpec {
   ints?: number[];
   /** A float input that is not differentiated (e.g. one that only feeds a comparison). */
   noGrad?: boolean;
+  /** Fixed float64 data instead of random values (e.g. a causal mask). */
+  values?: number[];
 }
 
 /**
@@ -47,7 +49,7 @@ export async function checkOp(name: string, specs: InputSpec[], build: (xs: Tens
       feeds[s.name] = { data: BigInt64Array.from(s.ints, BigInt), dims };
       return g.input(s.name, 'int64', s.shape);
     }
-    feeds[s.name] = { data: uniform(r, n, s.lo, s.hi), dims };
+    feeds[s.name] = { data: s.values ? Float64Array.from(s.values) : uniform(r, n, s.lo, s.hi), dims };
     return g.input(s.name, 'float64', s.shape);
   });
   const y = build(xs, g);
