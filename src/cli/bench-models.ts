@@ -11,7 +11,7 @@ own resumable run folder OUT/NAME, then the report (OUT/report) and the paper's 
 columns with 95% bootstrap intervals and paired differences against the first model. FILE (JSON):
 
   { "data": "apps-plus", "n": 100, "seed": 42, "samples_per_prompt": 1, "out": "runs/bench",
-    "template": "paper", "temperature": 0.2, "max_tokens": 512,
+    "template": "instruction", "temperature": 0.2, "max_tokens": 512,
     "models": [
       { "name": "deepseek-1.3b", "endpoint": "http://127.0.0.1:8000/v1", "model": "deepseek-coder-1.3b-instruct",
         "api": "completions", "api_key_env": "OPENAI_API_KEY" },

@@ -24,7 +24,7 @@ summary.json). Rerunning the same command resumes an interrupted run without reg
   --seed S                 prompt draw, generation seeds and bootstrap (default 42)
   --out DIR                run folder (default runs/eval-<model>-<data>)
   --label NAME             the model's name in reports (default: the model or file name)
-  --template T             paper (default) | plain | a format string with {prompt}
+  --template T             instruction (default: the paper's) | instruction-python | chat | completion | a format string with {prompt}
   --temperature T          default 0.2
   --top-p P                default 0.95
   --max-tokens N           default 512
@@ -101,7 +101,7 @@ export function evalConfigFromFlags(values: Record<string, string | boolean | un
     ...(n !== undefined ? { n } : backend.kind === 'completions-file' ? {} : { n: 100 }),
     samplesPerPrompt: integer('samples-per-prompt', values['samples-per-prompt'], 1) ?? 1,
     seed: integer('seed', values.seed, 0) ?? 42,
-    template: (values.template as string | undefined) ?? 'paper',
+    template: (values.template as string | undefined) ?? 'instruction',
     reward: rewardConfigFromFlags(values),
     judge: judgeOptionsFromFlags(values),
     visibleTests: integer('visible-tests', values['visible-tests'], 1) ?? 1,

@@ -103,7 +103,7 @@ export function benchModelConfig(config: BenchModelsConfig, m: BenchModel): Eval
     n: config.n === undefined ? 100 : config.n,
     samplesPerPrompt: config.samples_per_prompt ?? 1,
     seed: config.seed ?? 42,
-    template: m.template ?? config.template ?? 'paper',
+    template: m.template ?? config.template ?? 'instruction',
     reward: config.reward,
     visibleTests: config.visible_tests,
     resamples: config.resamples,

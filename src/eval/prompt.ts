@@ -1,55 +1,51 @@
 import type { Problem } from '../data/problem.js';
-import type { ChatMessage } from './backends/backend.js';
+import { DEFAULT_TEMPLATE, renderPrompt, resolveTemplate, TEMPLATE_NAMES, type ChatMessage } from '../data/templates.js';
 
-/** A problem rendered for a backend: as text (completion APIs) and as chat messages. */
-export interface RenderedPrompt {
+/** A problem as a backend takes it: as text (completion APIs, the local model) and as chat messages
+ * (chat APIs). */
+export interface BackendPrompt {
   prompt: string;
   messages: ChatMessage[];
 }
 
-/** Turns a problem into what the model sees. */
-export interface PromptTemplate {
+/** How an evaluation turns a problem into what the model sees. */
+export interface EvalTemplate {
   /** Recorded in the run config; two runs compare only with the same template. */
   name: string;
-  render(problem: Problem): RenderedPrompt;
+  render(problem: Problem): BackendPrompt;
 }
 
-/** The paper's instruction template (the reference PPO and evaluation prompt). */
-export const PAPER_INSTRUCTION = '### Instruction:\nComplete the following code:\n\n{prompt}\n\n### Response:\n';
-
-/** A template from a format string with `{prompt}` (the problem's prompt text) and optionally
- * `{starter_code}`; chat messages hold the same text as one user message. */
-export function formatTemplate(name: string, format: string): PromptTemplate {
-  if (!format.includes('{prompt}')) throw new Error(`template ${JSON.stringify(name)}: expected a {prompt} placeholder in ${JSON.stringify(format)}`);
-  return {
-    name,
-    render(problem) {
-      const text = format.replaceAll('{prompt}', problem.prompt).replaceAll('{starter_code}', problem.starterCode ?? '');
-      return { prompt: text, messages: [{ role: 'user', content: text }] };
-    },
-  };
-}
+/** Names kept from earlier run configs: `paper` is data's `instruction`, `plain` its `completion`. */
+const ALIASES: Record<string, string> = { paper: 'instruction', plain: 'completion' };
 
 /**
- * Built-in templates, until the data module's shared templates replace them:
- * - `paper`: the paper's instruction template as text; for chat APIs one user message with the
- *   instruction ("Complete the following code:" and the prompt), the server adding its chat template.
- * - `plain`: the problem's prompt as is (base models, completion APIs).
- * Anything else containing `{prompt}` is used as a format string.
+ * The run's template. A name is one of data's shared templates (the one SFT and training use:
+ * `instruction` — the paper's — by default, `instruction-python`, `chat`, `completion`), so a model is
+ * measured on the text it was trained on. A text template goes to chat APIs as one user message; the
+ * `chat` template's messages go to completion APIs joined as plain text. Anything containing
+ * `{prompt}` is a format string (`{starter_code}` also works).
  */
-export function promptTemplate(spec: string): PromptTemplate {
-  if (spec === 'paper') {
+export function promptTemplate(spec: string = DEFAULT_TEMPLATE): EvalTemplate {
+  if (spec.includes('{prompt}')) {
     return {
-      name: 'paper',
+      name: spec,
       render(problem) {
-        return {
-          prompt: PAPER_INSTRUCTION.replace('{prompt}', problem.prompt),
-          messages: [{ role: 'user', content: `Complete the following code:\n\n${problem.prompt}` }],
-        };
+        const text = spec.replaceAll('{prompt}', problem.prompt).replaceAll('{starter_code}', problem.starterCode ?? '');
+        return { prompt: text, messages: [{ role: 'user', content: text }] };
       },
     };
   }
-  if (spec === 'plain') return { name: 'plain', render: (p) => ({ prompt: p.prompt, messages: [{ role: 'user', content: p.prompt }] }) };
-  if (spec.includes('{prompt}')) return formatTemplate(spec, spec);
-  throw new Error(`--template: expected paper, plain, or a format string with {prompt}, got ${JSON.stringify(spec)}`);
+  const name = ALIASES[spec] ?? spec;
+  if (!(TEMPLATE_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`--template: expected ${[...TEMPLATE_NAMES, ...Object.keys(ALIASES)].join(', ')} or a format string with {prompt}, got ${JSON.stringify(spec)}`);
+  }
+  const template = resolveTemplate(name);
+  return {
+    name,
+    render(problem) {
+      const rendered = renderPrompt(problem, template);
+      if (rendered.template === 'chat') return { prompt: rendered.messages.map((m) => m.content).join('\n\n'), messages: rendered.messages };
+      return { prompt: rendered.text, messages: [{ role: 'user', content: rendered.text }] };
+    },
+  };
 }

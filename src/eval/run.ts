@@ -12,7 +12,7 @@ import { OpenAIBackend } from './backends/openai.js';
 import { loadEvalDataset, selectPrompts, type LoadedDataset } from './dataset.js';
 import { appendRecord, readAppendLog, writeAtomic } from './jsonl-cache.js';
 import { computeSummary, type EvalSummary } from './metrics.js';
-import { promptTemplate, type PromptTemplate } from './prompt.js';
+import { promptTemplate, type EvalTemplate } from './prompt.js';
 import type { GenerationRecord, SampleRecord, VisibleScore } from './record.js';
 import { hash32 } from '../random.js';
 import type { ScoreFilesOptions } from './score-files.js';
@@ -47,7 +47,8 @@ export interface EvalConfig {
   samplesPerPrompt?: number;
   /** Seeds the prompt draw, the per-sample generation seeds and the bootstrap [42]. */
   seed?: number;
-  /** `paper`, `plain` or a format string with {prompt} ['paper']. */
+  /** A shared template name (`instruction`, `instruction-python`, `chat`, `completion`; `paper` and
+   * `plain` are aliases) or a format string with {prompt} ['instruction']. */
   template?: string;
   reward?: Partial<RewardConfig>;
   judge?: ScoreFilesOptions['judge'];
@@ -70,7 +71,7 @@ export interface EvalRunOptions {
   /** An already loaded data set for `config.data`. */
   dataset?: LoadedDataset;
   /** Use this template object instead of `config.template`. */
-  template?: PromptTemplate;
+  template?: EvalTemplate;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
   log?: (line: string) => void;
@@ -142,7 +143,7 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
   const perPrompt = config.samplesPerPrompt ?? 1;
   if (!Number.isInteger(perPrompt) || perPrompt < 1) throw new Error(`--samples-per-prompt: expected a positive integer, got ${perPrompt}`);
   const visibleTests = config.visibleTests ?? 1;
-  const template = options.template ?? promptTemplate(config.template ?? 'paper');
+  const template = options.template ?? promptTemplate(config.template ?? 'instruction');
   const dataset = options.dataset ?? (await loadEvalDataset(config.data));
   const knownIds = new Set(dataset.problems.map((p) => p.id));
   const backend = options.backend ?? createBackend(config.backend, options.apiKey, knownIds);

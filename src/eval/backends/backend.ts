@@ -1,8 +1,4 @@
-/** A chat message as OpenAI-compatible servers take it. */
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage } from '../../data/templates.js';
 
 /** One generation asked of a backend: the i-th sample for one prompt. */
 export interface GenerationRequest {
