@@ -3,7 +3,7 @@
 //        [--rounds 2] [--workers N] [--max-seconds 600] [--no-overload] [--json]
 //
 // The workload is the 500 bundled APPS+ reference solutions, cycled to --samples. Each round scores it
-// three times, interleaved: in process with `scoreFiles` (what the `score` command does); in process
+// three times, interleaved, in an order that rotates from round to round: in process with `scoreFiles` (what the `score` command does); in process
 // with a Scorer kept busy by a free-running pool of two samples per judge worker (the server's own
 // dispatch without HTTP: the in-process ceiling); and through a `securecoderl serve` child process
 // with --clients concurrent keep-alive clients sending batches of --batch samples by problem id. It
@@ -208,32 +208,48 @@ const pool: number[] = [];
 const served: ServerRun[] = [];
 let mismatches = 0;
 try {
-  for (let round = 0; round < rounds; round++) {
-    const t0 = performance.now();
-    const base = await scoreFiles({ problems: PROBLEMS, samples: samplesFile, out: join(dir, 'scored.jsonl'), judge: { workers } });
-    const baseSeconds = (performance.now() - t0) / 1000;
-    inProcess.push(base.summary.n / baseSeconds);
-    log(`round ${round + 1}: in-process scoreFiles ${fmt(base.summary.n / baseSeconds)} samples/s (${fmt(baseSeconds)} s)`);
-    const ceiling = await pooled(samples, byId);
-    pool.push(ceiling.perSecond);
-    const poolDiffer = base.results.reduce((n, b, i) => n + (Math.abs(b.reward - ceiling.rewards[i]) > 1e-6 ? 1 : 0), 0);
-    mismatches += poolDiffer;
-    log(`round ${round + 1}: in-process Scorer pool ${fmt(ceiling.perSecond)} samples/s (${fmt(ceiling.seconds)} s, Node process CPU ${fmt(ceiling.cpu)} s), ${poolDiffer} rewards differ from scoreFiles`);
-
-    const { url, child } = await startServer([]);
-    try {
-      const serverCpu0 = processCpuSeconds(child.pid!);
-      const clientCpu0 = ownCpuSeconds();
-      const run = await drive(url, samples, false);
-      const serverCpu = processCpuSeconds(child.pid!) - serverCpu0;
-      const clientCpu = ownCpuSeconds() - clientCpu0;
-      served.push(run);
-      const differ = base.results.reduce((n, b, i) => n + (Math.abs(b.reward - run.rewards[i]) > 1e-6 ? 1 : 0), 0);
-      mismatches += differ;
-      log(`round ${round + 1}: served ${fmt(run.perSecond)} samples/s (${fmt(run.seconds)} s), request latency p50 ${fmt(run.p50Ms, 0)} ms p99 ${fmt(run.p99Ms, 0)} ms, ${run.requests} requests, ${run.errors} errors, ${run.http429} x 429, ${differ} rewards differ from in-process; server process CPU ${fmt(serverCpu)} s, clients' CPU ${fmt(clientCpu)} s`);
-    } finally {
-      await stopServer(child);
-    }
+  let reference: number[] | undefined;
+  const compare = (rewards: number[]) => {
+    reference ??= rewards;
+    const differ = rewards.reduce((n, r, i) => n + (Math.abs(r - reference![i]) > 1e-6 ? 1 : 0), 0);
+    mismatches += differ;
+    return differ;
+  };
+  const steps = {
+    async scoreFiles(round: number) {
+      const t0 = performance.now();
+      const base = await scoreFiles({ problems: PROBLEMS, samples: samplesFile, out: join(dir, 'scored.jsonl'), judge: { workers } });
+      const seconds = (performance.now() - t0) / 1000;
+      inProcess[round] = base.summary.n / seconds;
+      const differ = compare(base.results.map((b) => b.reward));
+      log(`round ${round + 1}: in-process scoreFiles ${fmt(inProcess[round])} samples/s (${fmt(seconds)} s), ${differ} rewards differ`);
+    },
+    async pool(round: number) {
+      const ceiling = await pooled(samples, byId);
+      pool[round] = ceiling.perSecond;
+      const differ = compare(ceiling.rewards);
+      log(`round ${round + 1}: in-process Scorer pool ${fmt(ceiling.perSecond)} samples/s (${fmt(ceiling.seconds)} s, Node process CPU ${fmt(ceiling.cpu)} s), ${differ} rewards differ`);
+    },
+    async served(round: number) {
+      const { url, child } = await startServer([]);
+      try {
+        const serverCpu0 = processCpuSeconds(child.pid!);
+        const clientCpu0 = ownCpuSeconds();
+        const run = await drive(url, samples, false);
+        const serverCpu = processCpuSeconds(child.pid!) - serverCpu0;
+        const clientCpu = ownCpuSeconds() - clientCpu0;
+        served[round] = run;
+        const differ = compare(run.rewards);
+        log(`round ${round + 1}: served ${fmt(run.perSecond)} samples/s (${fmt(run.seconds)} s), request latency p50 ${fmt(run.p50Ms, 0)} ms p99 ${fmt(run.p99Ms, 0)} ms, ${run.requests} requests, ${run.errors} errors, ${run.http429} x 429, ${differ} rewards differ; server process CPU ${fmt(serverCpu)} s, clients' CPU ${fmt(clientCpu)} s`);
+      } finally {
+        await stopServer(child);
+      }
+    },
+  };
+  const order = ['scoreFiles', 'pool', 'served'] as const;
+  for (let round = 0; round < rounds && Date.now() < deadlineAt; round++) {
+    // rotate the order so that no path always runs first (the machine's load drifts)
+    for (let k = 0; k < order.length; k++) await steps[order[(round + k) % order.length]](round);
   }
 
   let overload: { http429: number; errors: number; perSecond: number; healthy: boolean; capacity: number } | undefined;
@@ -261,6 +277,9 @@ try {
     ratio_median: median(servedRates) / median(inProcess),
     ratio_pool_best: Math.max(...servedRates) / Math.max(...pool),
     ratio_pool_median: median(servedRates) / median(pool),
+    /** served / in-process, per round (the two runs of a round are closest in time), then the median. */
+    ratio_per_round_median: median(servedRates.map((r, i) => r / inProcess[i])),
+    ratio_pool_per_round_median: median(servedRates.map((r, i) => r / pool[i])),
     p50_ms: median(served.map((s) => s.p50Ms)),
     p99_ms: median(served.map((s) => s.p99Ms)),
     errors: served.reduce((n, s) => n + s.errors, 0),
@@ -271,6 +290,7 @@ try {
   log('');
   log(`served / in-process scoreFiles: ${fmt(result.ratio_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.in_process_per_s.median)} samples/s), best ${fmt(result.ratio_best * 100, 0)}%`);
   log(`served / in-process Scorer pool: ${fmt(result.ratio_pool_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.pool_per_s.median)} samples/s), best ${fmt(result.ratio_pool_best * 100, 0)}%`);
+  log(`median of per-round ratios: served / scoreFiles ${fmt(result.ratio_per_round_median * 100, 0)}%, served / Scorer pool ${fmt(result.ratio_pool_per_round_median * 100, 0)}%`);
   log(`latency p50 ${fmt(result.p50_ms, 0)} ms, p99 ${fmt(result.p99_ms, 0)} ms per ${batch}-sample request; errors ${result.errors}; rewards differing between paths ${mismatches}; load ${fmt(load0, 2)} -> ${fmt(result.load_end, 2)}`);
   if (json) console.log(JSON.stringify(result));
   process.exitCode = result.errors > 0 || result.http429_below_capacity > 0 ? 1 : 0;
