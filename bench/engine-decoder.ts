@@ -8,8 +8,8 @@
 // shared: absolute times move with other people's jobs, so compare ratios taken in one run). A variant is
 // features joined by '+': base (the engine before this round: fused regions, FusedMatMul, composed RMSNorm
 // forward, rope by standard ops) or best (DecoderTrainBench's defaults), then std (no contrib ops), unfused
-// (chain-rule attention), norm (SimplifiedLayerNormalization forward), rot (RotaryEmbedding), cbN (attention
-// in N causal blocks).
+// (chain-rule attention), norm (SimplifiedLayerNormalization forward), rot (RotaryEmbedding), head (LM head and
+// log-probs in one region), cbN (attention in N causal blocks).
 //
 // Run: npx tsc -p . && node dist/bench/engine-decoder.js [--variants base,cb4] [--config prototype|10m]
 //      [--layers N] [--batch N] [--seq N] [--steps N] [--rounds N] [--json] [--profile [--profile-top N]]
@@ -39,12 +39,13 @@ const names = (str('variants') ?? 'base,cb4').split(',');
 
 function parseVariant(spec: string): DecoderBenchVariant {
   // 'base' is the engine before this round of work: composed RMSNorm forward, rope by standard ops.
-  const v: DecoderBenchVariant = spec.startsWith('best') ? {} : { normKernel: false, rotary: false };
+  const v: DecoderBenchVariant = spec.startsWith('best') ? {} : { normKernel: false, rotary: false, headLoss: false };
   for (const f of spec.split('+')) {
     if (f === 'base' || f === 'best') continue;
     else if (f === 'std') v.contribOps = false;
     else if (f === 'norm') v.normKernel = true;
     else if (f === 'rot') v.rotary = true;
+    else if (f === 'head') v.headLoss = true;
     else if (f === 'unfused') v.unfusedAttention = true;
     else if (/^cb\d+$/.test(f)) v.causalBlocks = Number(f.slice(2));
     else throw new Error(`unknown feature '${f}' in variant '${spec}'`);

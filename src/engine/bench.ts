@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { gradients } from './autodiff.js';
 import { Graph } from './graph.js';
-import { attention, attentionUnfused, crossEntropy, linear, rmsNorm, rope, rotary, silu, swiglu } from './nn.js';
+import { attention, attentionUnfused, crossEntropy, headTokenLogProbs, linear, rmsNorm, rope, rotary, silu, swiglu } from './nn.js';
 import * as op from './ops.js';
 import { AdamW } from './optim.js';
 import { compile, releaseSessions, type Executable, type Feed, type SessionOptions } from './session.js';
@@ -185,6 +185,8 @@ export interface DecoderBenchVariant {
   normKernel?: boolean;
   /** RoPE by `rotary` (ORT's RotaryEmbedding kernel, default true) rather than `rope` (standard ops). */
   rotary?: boolean;
+  /** The loss by `headTokenLogProbs` (head and log-probs in one region, default true) rather than crossEntropy(linear(…)). */
+  headLoss?: boolean;
 }
 
 export interface DecoderStepTiming {
@@ -253,7 +255,8 @@ export class DecoderTrainBench {
       const h2 = norm(x, W(`l${l}.n2`));
       x = op.add(x, linear(swiglu(linear(h2, W(`l${l}.gate`)), linear(h2, W(`l${l}.up`))), W(`l${l}.down`)));
     }
-    const loss = crossEntropy(linear(norm(x, W('norm_f')), W('head')), targets);
+    const hf = norm(x, W('norm_f'));
+    const loss = (variant.headLoss ?? true) ? op.neg(op.mean(headTokenLogProbs(hf, W('head'), targets))) : crossEntropy(linear(hf, W('head')), targets);
     const params = [...w.values()];
     gradients(loss, params).forEach((d, i) => g.output(`grad:${params[i].name}`, d));
     g.output('loss', loss);

@@ -142,6 +142,34 @@ export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
   })[0];
 }
 
+/**
+ * log p(target) per position for the LM head's logits h·Wᵀ (W [vocab, dim], as Hugging Face stores it),
+ * with the head inside the region: h [..., dim], targets [...] (int64) → [...]. The same values as
+ * `tokenLogProbs(linear(h, W), targets)`; the backward is cheaper: G = softmax − onehot is Exp of the
+ * saved log-probs and an in-place scatter-add (no logits-sized scale pass), and the per-position factor
+ * −d scales the [..., dim]-sized operands instead: dW = Gᵀ·(h∘(−d)), dh = (G·W)∘(−d). A frozen W (an
+ * initializer) gets no dW.
+ */
+export function headTokenLogProbs(h: Tensor, W: Tensor, targets: Tensor): Tensor {
+  if (W.rank !== 2 || h.shape[h.rank - 1] !== W.shape[1]) throw new Error(`headTokenLogProbs: W must be [vocab, ${h.shape[h.rank - 1]}], got ${W.toString()}`);
+  if (targets.dtype !== 'int64' || targets.rank !== h.rank - 1) throw new Error(`headTokenLogProbs: targets must be int64 of rank ${h.rank - 1}, got ${targets.toString()}`);
+  const t = op.unsqueeze(targets, [-1]);
+  let lp: Tensor;
+  return withCustomGradient('headTokenLogProbs', [h, W], () => {
+    lp = op.logSoftmax(linear(h, W), -1);
+    return [op.squeeze(op.gatherElements(lp, t, -1), [-1])];
+  }, (_in, _out, [d], needs) => {
+    const minusOne = op.fullLike(op.cast(t, h.dtype), -1);
+    const G = op.scatterElements(op.exp(lp), t, minusOne, -1, 'add'); // softmax − onehot
+    const nd = op.unsqueeze(op.neg(d!), [-1]); // [..., 1]
+    const D = h.shape[h.rank - 1];
+    return [
+      needs[0] ? op.mul(op.matmul(G, W), nd) : null,
+      needs[1] ? op.matmul(op.reshape(G, [-1, W.shape[0]]), op.reshape(op.mul(h, nd), [-1, D]), { transA: true }) : null,
+    ];
+  })[0];
+}
+
 /** The same by the plain chain rule (LogSoftmax then GatherElements): the reference for tests. */
 export function tokenLogProbsUnfused(logits: Tensor, targets: Tensor): Tensor {
   const lp = op.logSoftmax(logits, -1);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
 import {
-  Graph, attention, attentionUnfused, clamp, rope, rotary, swiglu, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
+  Graph, attention, attentionUnfused, clamp, headTokenLogProbs, linear, rope, rotary, swiglu, crossEntropy, defineGrad, entropy, gradients, maximum, minimum, rmsNorm, run, silu, tokenLogProbs,
   tokenLogProbsUnfused, withCustomGradient, type Tensor,
 } from '../../src/engine/index.js';
 import { checkOp } from './helpers.js';
@@ -246,6 +246,33 @@ describe('custom-gradient regions', () => {
       const x = out[p].data as Float64Array, y = out[q].data as Float64Array;
       x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) < 1e-12, `${p}[${i}] ${v} vs ${q} ${y[i]}`));
     }
+  });
+  it('head + token log-probs region: finite differences, and equal to tokenLogProbs(linear(h, W))', async () => {
+    const t = { name: 't', shape: ['b', 'seq'], dims: [2, 3], ints: [1, 0, 4, 4, 2, 3] };
+    await checkOp('headlp', [{ name: 'h', shape: ['b', 'seq', 4], dims: [2, 3, 4] }, { name: 'W', shape: [5, 4] }, t],
+      ([h, W, tt]) => headTokenLogProbs(h, W, tt));
+    const g = new Graph();
+    const h = g.input('h', 'float64', [2, 3, 4]), W = g.input('W', 'float64', [5, 4]), tt = g.input('t', 'int64', [2, 3]);
+    const a = headTokenLogProbs(h, W, tt), b = tokenLogProbs(linear(h, W), tt);
+    const w = g.constant([1, -2, 3, 0.5, 1, 2], 'float64', [2, 3]);
+    g.output('a', a); g.output('b', b);
+    gradients(op.sum(op.mul(a, w)), [h, W]).forEach((x, i) => g.output(`da${i}`, x));
+    gradients(op.sum(op.mul(b, w)), [h, W]).forEach((x, i) => g.output(`db${i}`, x));
+    // A frozen head: only dh, and no weight-gradient matmul in the graph.
+    const Wf = g.initializer('Wf', Float64Array.from({ length: 20 }, (_, i) => Math.cos(i)), [5, 4]);
+    const nodesBefore = g.nodes.length;
+    const [dhFrozen] = gradients(op.sum(headTokenLogProbs(h, Wf, tt)), [h]);
+    assert.ok(!g.nodes.slice(nodesBefore).some((n) => n.op === 'Gemm' && n.attrs.transA?.kind === 'int' && n.attrs.transA.value === 1), 'no dW for a frozen head');
+    g.output('dhf', dhFrozen);
+    const out = await run(g, ['a', 'b', 'da0', 'db0', 'da1', 'db1', 'dhf'], {
+      h: Float64Array.from({ length: 24 }, (_, i) => Math.sin(i) * 2), W: Float64Array.from({ length: 20 }, (_, i) => Math.cos(i * 0.7)),
+      t: BigInt64Array.from([1, 0, 4, 4, 2, 3].map(BigInt)),
+    }, { optimization: 'basic', valueInfo: true });
+    for (const [p, q] of [['a', 'b'], ['da0', 'db0'], ['da1', 'db1']]) {
+      const x = out[p].data as Float64Array, y = out[q].data as Float64Array;
+      x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) < 1e-12, `${p}[${i}] ${v} vs ${q} ${y[i]}`));
+    }
+    assert.equal(out.dhf.data.length, 24);
   });
   it('fused attention: finite differences with grouped-query broadcasting and a mask; equal to the chain rule', async () => {
     const specs = [
