@@ -1,6 +1,7 @@
 // Load test of the reward service, loopback only, bounded in samples and time.
 // Run: npx tsc -p . && node dist/bench/serve-load.js [--clients 32] [--batch 8] [--samples 1000]
 //        [--rounds 2] [--workers N] [--max-seconds 600] [--no-overload] [--json]
+// (--json: the lines go to standard error, one JSON summary to standard output)
 //
 // The workload is the 500 bundled APPS+ reference solutions, cycled to --samples. Each round scores it
 // three times, interleaved, in an order that rotates from round to round: in process with `scoreFiles` (what the `score` command does); in process
@@ -40,7 +41,7 @@ const rounds = opt('rounds', 2);
 const workers = opt('workers', 2 * availableParallelism());
 const maxSeconds = opt('max-seconds', 600);
 const json = flag('json');
-const log = (line: string) => { if (!json) console.log(line); };
+const log = (line: string) => { if (json) console.error(line); else console.log(line); };
 const deadlineAt = Date.now() + maxSeconds * 1000;
 
 const PROBLEMS = join(BUNDLED_DATA, 'apps_plus/valid_500.json');
