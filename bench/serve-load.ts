@@ -95,6 +95,13 @@ function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds of this process and of every descendant it has reaped (the judge's sandboxed workers,
+ * the server child and its workers once they exited): the whole cost of a path, less noisy than time. */
+function treeCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 const ownCpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 function percentile(sorted: number[], p: number): number {
@@ -207,6 +214,7 @@ const byId = new Map(loadAppsPlus(PROBLEMS).problems.map((p) => [p.id, p]));
 const inProcess: number[] = [];
 const pool: number[] = [];
 const served: ServerRun[] = [];
+const cpuPerSample = { scoreFiles: [] as number[], pool: [] as number[], served: [] as number[] };
 let mismatches = 0;
 try {
   let reference: number[] | undefined;
@@ -218,21 +226,29 @@ try {
   };
   const steps = {
     async scoreFiles(round: number) {
+      const cpu0 = treeCpuSeconds();
       const t0 = performance.now();
       const base = await scoreFiles({ problems: PROBLEMS, samples: samplesFile, out: join(dir, 'scored.jsonl'), judge: { workers } });
       const seconds = (performance.now() - t0) / 1000;
       inProcess[round] = base.summary.n / seconds;
       const differ = compare(base.results.map((b) => b.reward));
-      log(`round ${round + 1}: in-process scoreFiles ${fmt(inProcess[round])} samples/s (${fmt(seconds)} s), ${differ} rewards differ`);
+      const cpu = treeCpuSeconds() - cpu0;
+      cpuPerSample.scoreFiles.push((cpu / total) * 1000);
+      log(`round ${round + 1}: in-process scoreFiles ${fmt(inProcess[round])} samples/s (${fmt(seconds)} s), ${fmt((cpu / total) * 1000, 2)} CPU ms per sample in all processes, ${differ} rewards differ`);
     },
     async pool(round: number) {
+      const cpu0 = treeCpuSeconds();
       const ceiling = await pooled(samples, byId);
+      const cpu = treeCpuSeconds() - cpu0;
+      cpuPerSample.pool.push((cpu / total) * 1000);
       pool[round] = ceiling.perSecond;
       const differ = compare(ceiling.rewards);
-      log(`round ${round + 1}: in-process Scorer pool ${fmt(ceiling.perSecond)} samples/s (${fmt(ceiling.seconds)} s, Node process CPU ${fmt(ceiling.cpu)} s), ${differ} rewards differ`);
+      log(`round ${round + 1}: in-process Scorer pool ${fmt(ceiling.perSecond)} samples/s (${fmt(ceiling.seconds)} s), ${fmt((cpu / total) * 1000, 2)} CPU ms per sample in all processes (Node ${fmt(ceiling.cpu)} s), ${differ} rewards differ`);
     },
     async served(round: number) {
+      const cpu0 = treeCpuSeconds();
       const { url, child } = await startServer([]);
+      let line = '';
       try {
         const serverCpu0 = processCpuSeconds(child.pid!);
         const clientCpu0 = ownCpuSeconds();
@@ -241,10 +257,13 @@ try {
         const clientCpu = ownCpuSeconds() - clientCpu0;
         served[round] = run;
         const differ = compare(run.rewards);
-        log(`round ${round + 1}: served ${fmt(run.perSecond)} samples/s (${fmt(run.seconds)} s), request latency p50 ${fmt(run.p50Ms, 0)} ms p99 ${fmt(run.p99Ms, 0)} ms, ${run.requests} requests, ${run.errors} errors, ${run.http429} x 429, ${differ} rewards differ; server process CPU ${fmt(serverCpu)} s, clients' CPU ${fmt(clientCpu)} s`);
+        line = (`round ${round + 1}: served ${fmt(run.perSecond)} samples/s (${fmt(run.seconds)} s), request latency p50 ${fmt(run.p50Ms, 0)} ms p99 ${fmt(run.p99Ms, 0)} ms, ${run.requests} requests, ${run.errors} errors, ${run.http429} x 429, ${differ} rewards differ; server process CPU ${fmt(serverCpu)} s, clients' CPU ${fmt(clientCpu)} s`);
       } finally {
         await stopServer(child);
       }
+      const cpu = treeCpuSeconds() - cpu0;
+      cpuPerSample.served.push((cpu / total) * 1000);
+      log(`${line}; ${fmt((cpu / total) * 1000, 2)} CPU ms per sample in all processes (server start and stop included)`);
     },
   };
   const order = ['scoreFiles', 'pool', 'served'] as const;
@@ -286,11 +305,14 @@ try {
     errors: served.reduce((n, s) => n + s.errors, 0),
     http429_below_capacity: served.reduce((n, s) => n + s.http429, 0),
     reward_mismatches: mismatches,
+    /** CPU milliseconds per sample over all processes (median of rounds). */
+    cpu_ms_per_sample: { scoreFiles: median(cpuPerSample.scoreFiles), pool: median(cpuPerSample.pool), served: median(cpuPerSample.served) },
     overload,
   };
   log('');
   log(`served / in-process scoreFiles: ${fmt(result.ratio_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.in_process_per_s.median)} samples/s), best ${fmt(result.ratio_best * 100, 0)}%`);
   log(`served / in-process Scorer pool: ${fmt(result.ratio_pool_median * 100, 0)}% (median rounds: ${fmt(result.served_per_s.median)} vs ${fmt(result.pool_per_s.median)} samples/s), best ${fmt(result.ratio_pool_best * 100, 0)}%`);
+  log(`CPU ms per sample, all processes (median of rounds): scoreFiles ${fmt(result.cpu_ms_per_sample.scoreFiles, 2)}, Scorer pool ${fmt(result.cpu_ms_per_sample.pool, 2)}, served ${fmt(result.cpu_ms_per_sample.served, 2)}`);
   log(`median of per-round ratios: served / scoreFiles ${fmt(result.ratio_per_round_median * 100, 0)}%, served / Scorer pool ${fmt(result.ratio_pool_per_round_median * 100, 0)}%`);
   log(`latency p50 ${fmt(result.p50_ms, 0)} ms, p99 ${fmt(result.p99_ms, 0)} ms per ${batch}-sample request; errors ${result.errors}; rewards differing between paths ${mismatches}; load ${fmt(load0, 2)} -> ${fmt(result.load_end, 2)}`);
   if (json) console.log(JSON.stringify(result));
