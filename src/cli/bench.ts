@@ -12,6 +12,11 @@ core, and prints test executions per second and the ratios. --json ends with one
   --baseline-python PATH   the baseline's interpreter, if it should differ (the reference code runs
                     \`python\` from PATH)
 
+securecoderl bench engine [--json] [--quick] [--threads N] [--large auto|on|off]
+  ORT matmul GFLOP/s, training tokens/s and utilisation of a ~10M Llama-style model at sequence 512,
+  sampling tokens/s (batch 1, 16), decode ms/token at 128 vs 1024 tokens of context, and DeepSeek-Coder-
+  1.3B's config with random weights (forward, one LoRA step; --large auto runs it when memory allows)
+
 securecoderl bench models --config FILE
   several models on one prompt set, the paper's Table 2 and 3 columns with intervals
   (\`securecoderl bench models --help\` is this text; see docs/eval.md for FILE)`;
@@ -19,7 +24,8 @@ securecoderl bench models --config FILE
 export async function run(argv: string[]): Promise<number> {
   const [target, ...rest] = argv;
   if (target === 'models') return (await import('./bench-models.js')).run(rest);
-  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, models)`);
+  if (target === 'engine') return (await import('./bench-engine.js')).run(rest);
+  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, engine, models)`);
   const values = parse(rest, {
     json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' }, 'baseline-python': { type: 'string' },
   });

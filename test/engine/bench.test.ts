@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { measureMatmulGflops, measureMlpStep } from '../../src/engine/index.js';
+import { DecoderTrainBench, measureMatmulGflops, measureMlpStep } from '../../src/engine/index.js';
+import { benchEngine } from '../../src/bench/engine.js';
 
 describe('engine benchmarks', () => {
   it('measureMatmulGflops counts 2n³ per MatMul in the chain', async () => {
@@ -17,5 +18,29 @@ describe('engine benchmarks', () => {
     const r = await measureMlpStep({ rows: 64, dim: 32, hidden: 64, iters: 2, warmup: 1 });
     assert.equal(r.params, 2 * 32 * 64);
     assert.ok(r.msPerStep > 0 && r.msOptimizer > 0 && r.gflopsWithOptimizer < r.gflops);
+  });
+  it('DecoderTrainBench steps a tiny decoder (every variant) and counts its FLOPs', async () => {
+    const cfg = { layers: 1, dim: 16, heads: 2, ffn: 24, vocab: 32, batch: 2, seq: 8 };
+    const losses: number[] = [];
+    for (const v of [{}, { normKernel: false, rotary: false, headLoss: false }, { causalBlocks: 3 }, { unfusedAttention: true, contribOps: false }]) {
+      const b = await DecoderTrainBench.create(cfg, v, { threads: 1 });
+      const t = await b.step();
+      losses.push(t.loss);
+      assert.ok(t.fwdBwdMs > 0 && t.optimizerMs >= 0 && Number.isFinite(t.loss));
+      assert.equal(b.params, 2 * 32 * 16 + 3 * 16 + 4 * 16 * 16 + 3 * 24 * 16);
+      assert.equal(b.modelFlops, 6 * b.params * 16);
+      await b.release();
+    }
+    // The same model and data: every variant starts from the same loss.
+    for (const l of losses) assert.ok(Math.abs(l - losses[0]) < 1e-4, `${l} vs ${losses[0]}`);
+  });
+  it('benchEngine --quick reports every figure the issue asks for', async () => {
+    const r = await benchEngine({ quick: true, threads: 1 });
+    for (const k of ['matmul_gflops', 'train_tokens_per_s', 'train_utilization', 'sampling_tokens_per_s_batch1', 'sampling_tokens_per_s_batch16',
+      'decode_ms_per_token_ctx128', 'decode_ms_per_token_ctx1024'] as const) {
+      assert.ok(typeof r[k] === 'number' && r[k] > 0 && Number.isFinite(r[k]), `${k}: ${r[k]}`);
+    }
+    assert.equal(r.deepseek_1_3b, null);
+    assert.match(r.deepseek_1_3b_skipped ?? '', /quick/);
   });
 });
