@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { formatRunSummary } from '../eval/format.js';
-import { runEval, type BackendSpec, type EvalConfig } from '../eval/run.js';
+import { defaultLabel, runEval, type BackendSpec, type EvalConfig } from '../eval/run.js';
 import { oneOf, parse, positiveNumber, progressReporter, required, UsageError } from './args.js';
 import { judgeOptionsFromFlags, REWARD_FLAGS, REWARD_FLAGS_HELP, rewardConfigFromFlags } from './reward-flags.js';
 
-export const usage = `securecoderl eval --data SET|FILE (--endpoint URL --model NAME | --completions FILE) [options]
+export const usage = `securecoderl eval --data SET|FILE (--endpoint URL --model NAME | --model DIR [--adapter DIR] | --completions FILE) [options]
 
 Evaluates one model on a prompt set: generates (or reads) completions, scores them in the sandboxed
 judge, and writes a run folder (config.json, prompts.jsonl, generations.jsonl, samples.jsonl,
@@ -13,8 +13,9 @@ summary.json). Rerunning the same command resumes an interrupted run without reg
   --data SET|FILE          apps-plus | mbpp | humaneval | odex | cyberseceval, or a problem file
                            (our JSONL, or an APPS+ JSON list)
   --endpoint URL           OpenAI-compatible server (vLLM, llama.cpp, Ollama), e.g. http://127.0.0.1:8000/v1
-  --model NAME             the model name the endpoint serves (without --endpoint: a local model
-                           folder, which is not available yet)
+  --model NAME             the model name the endpoint serves; without --endpoint, a local model
+                           folder (config.json, model.safetensors, tokenizer.json) run by our engine
+  --adapter DIR            with a local model: a PEFT LoRA adapter folder applied to it
   --api completions|chat   /v1/completions with the prompt as text (default) or /v1/chat/completions
   --api-key KEY            bearer key (default: $OPENAI_API_KEY)
   --completions FILE       read completions instead: JSONL with problem_id and completion; the j-th
@@ -28,6 +29,10 @@ summary.json). Rerunning the same command resumes an interrupted run without reg
   --temperature T          default 0.2
   --top-p P                default 0.95
   --max-tokens N           default 512
+  --top-k K                local model: keep the K most likely tokens (default 0: off)
+  --repetition-penalty P   local model: Hugging Face's repetition penalty (default 1: off)
+  --batch-size N           local model: prompts decoded together (default 8)
+  --threads N              local model: ONNX Runtime threads (default: all cores)
   --concurrency N          requests in flight (default 4)
   --timeout SECONDS        per request attempt (default 120)
   --retries N              retries on timeouts, connection errors, 429 and 5xx (default 4)
@@ -44,7 +49,12 @@ export const EVAL_FLAGS = {
   temperature: { type: 'string' }, 'top-p': { type: 'string' }, 'max-tokens': { type: 'string' }, concurrency: { type: 'string' },
   timeout: { type: 'string' }, retries: { type: 'string' }, 'visible-tests': { type: 'string' }, resamples: { type: 'string' },
   'pass-k': { type: 'string' }, json: { type: 'boolean' },
+  adapter: { type: 'string' }, 'top-k': { type: 'string' }, 'repetition-penalty': { type: 'string' }, 'batch-size': { type: 'string' },
+  threads: { type: 'string' },
 } as const;
+
+/** Flags that only a local model (--model DIR without --endpoint) takes. */
+const LOCAL_ONLY = ['adapter', 'top-k', 'repetition-penalty', 'batch-size', 'threads'] as const;
 
 function integer(flag: string, value: string | boolean | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -68,17 +78,20 @@ export function evalConfigFromFlags(values: Record<string, string | boolean | un
   const completions = values.completions as string | undefined;
   const model = values.model as string | undefined;
   if (endpoint && completions) throw new UsageError('give either --endpoint (with --model) or --completions, not both');
+  const local = !endpoint && !completions && model !== undefined;
+  const misplaced = LOCAL_ONLY.filter((flag) => values[flag] !== undefined);
+  if (!local && misplaced.length > 0) throw new UsageError(`--${misplaced[0]} goes with a local model (--model DIR without --endpoint)`);
+  const sampling = {
+    ...(values.temperature !== undefined ? { temperature: nonNegative('temperature', values.temperature)! } : {}),
+    ...(values['top-p'] !== undefined ? { topP: positiveNumber('top-p', values['top-p'])! } : {}),
+    ...(values['max-tokens'] !== undefined ? { maxTokens: integer('max-tokens', values['max-tokens'], 1)! } : {}),
+  };
   let backend: BackendSpec;
   if (completions) {
     if (model) throw new UsageError('--model goes with --endpoint (or names a local model folder); --completions needs neither');
     backend = { kind: 'completions-file', path: completions };
   } else if (endpoint) {
     if (!model) throw new UsageError('--endpoint needs --model NAME (the model name the server serves)');
-    const sampling = {
-      ...(values.temperature !== undefined ? { temperature: nonNegative('temperature', values.temperature)! } : {}),
-      ...(values['top-p'] !== undefined ? { topP: positiveNumber('top-p', values['top-p'])! } : {}),
-      ...(values['max-tokens'] !== undefined ? { maxTokens: integer('max-tokens', values['max-tokens'], 1)! } : {}),
-    };
     backend = {
       kind: 'openai', endpoint, model,
       api: oneOf('api', values.api, ['completions', 'chat'] as const, 'completions'),
@@ -88,9 +101,19 @@ export function evalConfigFromFlags(values: Record<string, string | boolean | un
       retries: integer('retries', values.retries, 0),
     };
   } else if (model) {
-    backend = { kind: 'local', dir: model };
+    if (values['top-p'] !== undefined && Number(values['top-p']) > 1) throw new UsageError(`--top-p: expected a number in (0, 1], got ${JSON.stringify(values['top-p'])}`);
+    const penalty = positiveNumber('repetition-penalty', values['repetition-penalty']);
+    backend = {
+      kind: 'local', dir: model,
+      ...(values.adapter !== undefined ? { adapter: required('adapter', values.adapter) } : {}),
+      sampling,
+      ...(values['top-k'] !== undefined ? { topK: integer('top-k', values['top-k'], 0)! } : {}),
+      ...(penalty !== undefined ? { repetitionPenalty: penalty } : {}),
+      ...(values['batch-size'] !== undefined ? { batchSize: integer('batch-size', values['batch-size'], 1)! } : {}),
+      ...(values.threads !== undefined ? { threads: integer('threads', values.threads, 1)! } : {}),
+    };
   } else {
-    throw new UsageError('say where completions come from: --endpoint URL --model NAME, or --completions FILE');
+    throw new UsageError('say where completions come from: --endpoint URL --model NAME, or --completions FILE, or --model DIR (a local model folder)');
   }
   const n = values.n === undefined ? undefined : values.n === 'all' ? null : integer('n', values.n, 1);
   const passK = values['pass-k'] === undefined ? undefined : String(values['pass-k']).split(',').map((k) => integer('pass-k', k.trim(), 1)!);
@@ -111,7 +134,7 @@ export function evalConfigFromFlags(values: Record<string, string | boolean | un
 }
 
 export function defaultOutDir(config: EvalConfig): string {
-  const model = config.label ?? (config.backend.kind === 'openai' ? config.backend.model : config.backend.kind === 'completions-file' ? config.backend.path.replace(/\.jsonl?$/, '').split('/').pop()! : config.backend.dir);
+  const model = config.label ?? (config.backend.kind === 'openai' ? config.backend.model : config.backend.kind === 'completions-file' ? config.backend.path.replace(/\.jsonl?$/, '').split('/').pop()! : defaultLabel(config.backend));
   const data = config.data.replace(/\.(jsonl?|json)$/, '').split('/').pop()!;
   return join('runs', `eval-${slug(model)}-${slug(data)}`);
 }

@@ -5,12 +5,21 @@ import { Scorer } from '../reward/scorer.js';
 import { loadEvalDataset } from './dataset.js';
 import { runEval, type BackendSpec, type EvalConfig, type EvalResult } from './run.js';
 
-/** One model of a benchmark: an endpoint or a completions file. */
+/** One model of a benchmark: an endpoint, a local model folder (`model` without `endpoint`), or a
+ * completions file. */
 export interface BenchModel {
   /** Unique; names its run folder and its row. */
   name: string;
   endpoint?: string;
+  /** The name the endpoint serves; without `endpoint`, a local model folder. */
   model?: string;
+  /** With a local model: a PEFT LoRA adapter folder. */
+  adapter?: string;
+  /** Local model: top-k, repetition penalty, rows per batch, ONNX Runtime threads. */
+  top_k?: number;
+  repetition_penalty?: number;
+  batch_size?: number;
+  threads?: number;
   api?: 'completions' | 'chat';
   /** Environment variable holding the API key (the key itself never goes in the file). */
   api_key_env?: string;
@@ -72,8 +81,16 @@ export function readBenchConfig(path: string): BenchModelsConfig {
     names.add(model.name as string);
     const hasEndpoint = typeof model.endpoint === 'string';
     const hasFile = typeof model.completions === 'string';
-    if (hasEndpoint === hasFile) fail(f, 'expected either "endpoint" (with "model") or "completions"');
+    const isLocal = !hasEndpoint && !hasFile && typeof model.model === 'string';
+    if (hasEndpoint === hasFile && !isLocal) fail(f, 'expected either "endpoint" (with "model"), "model" alone (a local model folder) or "completions"');
     if (hasEndpoint && typeof model.model !== 'string') fail(`${f}.model`, 'expected the model name the endpoint serves');
+    if (isLocal && !model.model) fail(`${f}.model`, 'expected a local model folder');
+    for (const k of ['adapter', 'top_k', 'repetition_penalty', 'batch_size', 'threads']) {
+      if (model[k] !== undefined && !isLocal) fail(`${f}.${k}`, 'goes with a local model ("model" without "endpoint")');
+    }
+    if (model.adapter !== undefined && (typeof model.adapter !== 'string' || !model.adapter)) fail(`${f}.adapter`, 'expected a PEFT adapter folder');
+    int(`${f}.top_k`, model.top_k, 0); int(`${f}.batch_size`, model.batch_size, 1); int(`${f}.threads`, model.threads, 1);
+    if (model.repetition_penalty !== undefined && !(typeof model.repetition_penalty === 'number' && model.repetition_penalty > 0)) fail(`${f}.repetition_penalty`, 'expected a number > 0');
     if (model.api !== undefined && model.api !== 'completions' && model.api !== 'chat') fail(`${f}.api`, 'expected "completions" or "chat"');
     num(`${f}.temperature`, model.temperature); num(`${f}.top_p`, model.top_p); int(`${f}.max_tokens`, model.max_tokens, 1); int(`${f}.concurrency`, model.concurrency, 1);
   });
@@ -86,16 +103,23 @@ export interface BenchModelsResult {
 
 /** The eval config of one model of a benchmark. */
 export function benchModelConfig(config: BenchModelsConfig, m: BenchModel): EvalConfig {
+  const sampling = {
+    ...(m.temperature ?? config.temperature) !== undefined ? { temperature: (m.temperature ?? config.temperature)! } : {},
+    ...(m.top_p ?? config.top_p) !== undefined ? { topP: (m.top_p ?? config.top_p)! } : {},
+    ...(m.max_tokens ?? config.max_tokens) !== undefined ? { maxTokens: (m.max_tokens ?? config.max_tokens)! } : {},
+  };
   const backend: BackendSpec = m.completions
     ? { kind: 'completions-file', path: m.completions }
-    : {
-        kind: 'openai', endpoint: m.endpoint!, model: m.model!, api: m.api ?? 'completions', concurrency: m.concurrency,
-        sampling: {
-          ...(m.temperature ?? config.temperature) !== undefined ? { temperature: (m.temperature ?? config.temperature)! } : {},
-          ...(m.top_p ?? config.top_p) !== undefined ? { topP: (m.top_p ?? config.top_p)! } : {},
-          ...(m.max_tokens ?? config.max_tokens) !== undefined ? { maxTokens: (m.max_tokens ?? config.max_tokens)! } : {},
-        },
-      };
+    : m.endpoint === undefined
+      ? {
+          kind: 'local', dir: m.model!, sampling,
+          ...(m.adapter !== undefined ? { adapter: m.adapter } : {}),
+          ...(m.top_k !== undefined ? { topK: m.top_k } : {}),
+          ...(m.repetition_penalty !== undefined ? { repetitionPenalty: m.repetition_penalty } : {}),
+          ...(m.batch_size !== undefined ? { batchSize: m.batch_size } : {}),
+          ...(m.threads !== undefined ? { threads: m.threads } : {}),
+        }
+      : { kind: 'openai', endpoint: m.endpoint, model: m.model!, api: m.api ?? 'completions', concurrency: m.concurrency, sampling };
   return {
     data: config.data,
     backend,

@@ -3,7 +3,7 @@ export { runEval, createBackend, defaultLabel, visibleScore, RUN_FILES, type Eva
 export { BackendError, DEFAULT_SAMPLING, type GenerationBackend, type GenerationRequest, type Generation, type SamplingParams, type PlannedPrompt, type BackendErrorKind } from './backends/backend.js';
 export { OpenAIBackend, apiBase, type OpenAIBackendOptions } from './backends/openai.js';
 export { CompletionsFileBackend } from './backends/completions-file.js';
-export { createLocalBackend } from './backends/local.js';
+export { createLocalBackend, LocalBackend, templateStops, type LocalBackendOptions } from './backends/local.js';
 export { loadEvalDataset, selectPrompts, DataError, type LoadedDataset } from './dataset.js';
 export { promptTemplate, type EvalTemplate, type BackendPrompt } from './prompt.js';
 export { computeSummary, groupByPrompt, pickBest, sampleFailure, failureKind, FAILURE_KINDS, type EvalSummary, type BestOfK, type FailureKind, type MetricsOptions } from './metrics.js';

@@ -31,7 +31,20 @@ export type BackendSpec =
       extraBody?: Record<string, unknown>;
     }
   | { kind: 'completions-file'; path: string }
-  | { kind: 'local'; dir: string };
+  | {
+      kind: 'local';
+      /** A Hugging Face model folder (config.json, safetensors, tokenizer.json). */
+      dir: string;
+      /** A PEFT LoRA adapter folder applied to it. */
+      adapter?: string;
+      sampling?: Partial<SamplingParams>;
+      topK?: number;
+      repetitionPenalty?: number;
+      /** Rows decoded together [8]. */
+      batchSize?: number;
+      /** ONNX Runtime threads [all cores]. */
+      threads?: number;
+    };
 
 /** Everything that defines an evaluation. Defaults in brackets. */
 export interface EvalConfig {
@@ -113,18 +126,22 @@ export const RUN_FILES = {
 export function defaultLabel(spec: BackendSpec): string {
   if (spec.kind === 'openai') return spec.model;
   if (spec.kind === 'completions-file') return basename(spec.path, extname(spec.path));
-  return basename(spec.dir);
+  return spec.adapter ? `${basename(spec.dir)}+${basename(spec.adapter)}` : basename(spec.dir);
 }
 
-/** Builds the backend a spec names (the local one throws: not available yet). */
-export function createBackend(spec: BackendSpec, apiKey?: string, knownIds?: ReadonlySet<string>): GenerationBackend {
+/** Builds the backend a spec names. `template` (the run's template name) tells the local model
+ * whether to apply its chat template and which stop strings the template has. */
+export function createBackend(spec: BackendSpec, apiKey?: string, knownIds?: ReadonlySet<string>, template?: string): GenerationBackend {
   switch (spec.kind) {
     case 'openai':
       return new OpenAIBackend({ endpoint: spec.endpoint, model: spec.model, api: spec.api, apiKey, sampling: spec.sampling, concurrency: spec.concurrency, timeoutMs: spec.timeoutMs, retries: spec.retries, extraBody: spec.extraBody });
     case 'completions-file':
       return new CompletionsFileBackend(spec.path, knownIds);
     case 'local':
-      return createLocalBackend(spec.dir);
+      return createLocalBackend({
+        modelDir: spec.dir, adapterDir: spec.adapter, sampling: spec.sampling, topK: spec.topK,
+        repetitionPenalty: spec.repetitionPenalty, batchSize: spec.batchSize, threads: spec.threads, template,
+      });
   }
 }
 
@@ -146,7 +163,7 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
   const template = options.template ?? promptTemplate(config.template ?? 'instruction');
   const dataset = options.dataset ?? (await loadEvalDataset(config.data));
   const knownIds = new Set(dataset.problems.map((p) => p.id));
-  const backend = options.backend ?? createBackend(config.backend, options.apiKey, knownIds);
+  const backend = options.backend ?? createBackend(config.backend, options.apiKey, knownIds, template.name);
   const label = config.label ?? defaultLabel(config.backend);
 
   let chosen: Problem[];

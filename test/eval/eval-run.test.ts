@@ -167,7 +167,7 @@ test('completions file backend; CLI: eval and its errors (malformed data file, u
 
   const local = runCli(['eval', '--data', data, '--model', join(dir, 'some-model-dir')]);
   assert.equal(local.status, 1);
-  assert.match(local.stderr, /local model backend .* is not available yet/);
+  assert.match(local.stderr, /--model .*some-model-dir: no such folder/);
   const usage = runCli(['eval', '--data', data]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--endpoint URL --model NAME, or --completions FILE/);
