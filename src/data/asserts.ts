@@ -1,14 +1,16 @@
 /**
- * Assert-style tests (MBPP, HumanEval, ODEX) run through the judge's call style without trusting the
- * program's process with the verdict.
+ * Assert-style tests (MBPP, HumanEval, ODEX) as judge tests that do not trust the program's process with
+ * the verdict.
  *
- * Each top-level `assert` of a test block becomes one judge test. The program is followed by a
- * harness (see `judgeTaskFor`) whose function `__scrl_observe(k)` evaluates, inside the sandbox, only
- * the side of test k that depends on the program and returns its canonical text; the judge compares
- * that text with the expected one OUTSIDE the sandbox. The expected side never enters the sandbox, so
- * nothing the program does in its own process (an `__eq__` that always says yes, `sys.exit(0)` before
- * the tests, redefined helpers, writing the result channel) can do more than choose what the
- * observation is — the same power an honest wrong program has. These are "value" tests:
+ * Each top-level `assert` of a test block becomes one judge test, of one of two kinds.
+ *
+ * **Value tests.** The program is followed by a harness (see `judgeTaskFor`) whose function
+ * `__scrl_observe(k)` evaluates, inside the sandbox, only the side of test k that depends on the
+ * program and returns its canonical text; the judge compares that text with the expected one OUTSIDE
+ * the sandbox. The expected side never enters the sandbox, so nothing the program does in its own
+ * process (an `__eq__` that always says yes, `sys.exit(0)` before the tests, redefined helpers, writing
+ * the result channel) can do more than choose what the observation is — the same power an honest wrong
+ * program has:
  *
  *   assert X == C   (or C == X)      observe canon(X), expect canon(C), C a constant expression
  *   assert X is True/False/None      observe which of the three X is (by identity)
@@ -18,18 +20,20 @@
  *
  * X must be free of comparisons and boolean logic (`X` = `f(x) > 3` would let a lying `__gt__` force
  * the bit), and so must the statements replayed before it (assignments earlier in the same check).
- * Everything else — non-constant expected sides, loops with asserts inside, `!=`, `in`, pandas
- * comparisons — is a "script" test: its statements run in the sandbox after the program, with the
- * program's results rebuilt as exact builtin values before the asserts see them (so lying `__eq__` /
- * `__bool__` objects and builtin subclasses are neutralised) and the test passes only if the harness
- * returns its token after the statements completed (so an early exit fails). A script test is only as
- * strong as the program's process: a program that monkeypatches a module the asserts use, or writes
- * the judge's result channel itself, can pass one. docs/data.md counts how many tests of each set are
- * of each kind.
+ *
+ * **Check tests.** Everything else — non-constant expected sides, loops with asserts inside, `!=`, `in`,
+ * NumPy and pandas comparisons, snippets without an assert — becomes a judge *check test*
+ * (`TestCase.check`): the test's statements (after the ones before it in its block), the data set's
+ * setup, and `candidate` bound to the entry point. The judge runs them in a checker process that the
+ * program never ran in, with the program's functions as proxies whose calls cross into the program's
+ * process as values (src/judge/types.ts `CheckSpec`, README "The judge"); the checker decides the
+ * verdict. So patching a module the asserts use, writing any result channel, exiting early or killing
+ * processes cannot pass one, and the statements (which may hold expected values) never enter the
+ * program's process. docs/data.md counts how many tests of each set are of each kind.
  */
-import type { PlainValue, TestCase } from '../judge/types.js';
+import type { CheckSpec, PlainValue, TestCase } from '../judge/types.js';
 import {
-  canonical, foldConstant, jsonAscii, pyTruthy, reindent, statements, tokenize, PythonSyntaxError,
+  canonical, foldConstant, pyTruthy, reindent, statements, tokenize, PythonSyntaxError,
   type PyValue, type Statement, type Token,
 } from './python-syntax.js';
 
@@ -37,6 +41,7 @@ import {
 export interface AssertTest {
   /** The statements of the test as written in the data set (the assert, after what it depends on). */
   source: string;
+  /** `value`: a value test; `script`: a check test (`TestCase.check`, run in the judge's checker). */
   kind: 'value' | 'script';
   /** Value tests: the Python expression observed in the sandbox. */
   observe?: string;
@@ -44,33 +49,32 @@ export interface AssertTest {
   expected?: PlainValue;
   /** Tolerance tests: the absolute tolerance the comparison stands for. */
   tolerance?: number;
-  /** Script tests: why the test could not be a value test. */
+  /** Check tests: why the test could not be a value test. */
   reason?: string;
 }
 
 /** How an assert-style problem's tests are run: the harness appended to the program. */
 export interface TestHarness {
-  /** Python appended after the program (after a blank line) before judging. */
+  /** Python appended after the program (after a blank line) before judging: the helpers, the data
+   * set's setup and one function per value test. It holds no expected value and no check test's code. */
   code: string;
-  /** The harness function the judge calls (call style) with `[k]` for test k. */
+  /** The harness function the judge calls (call style) with `[k]` for value test k. */
   fnName: string;
   /** What each test checks, parallel to `Problem.tests`. */
   asserts: AssertTest[];
 }
 
-/** The value a script test's harness returns when its statements completed. */
+/** @deprecated Script tests are judge check tests now (`TestCase.check`); no harness returns this any more. */
 export const SCRIPT_PASSED = 'script-passed';
-/** What it returns when one of its asserts failed (a wrong answer, as a value test's mismatch is). */
+/** @deprecated As SCRIPT_PASSED. */
 export const SCRIPT_FAILED = 'script-failed';
 export const HARNESS_FN = '__scrl_observe';
 
 /** Python helpers at the head of every harness. `__scrl_canon` mirrors `canonical()` in
- * python-syntax.ts; `__scrl_exact` rebuilds a result from exact builtin types for script tests. */
+ * python-syntax.ts. */
 const HELPERS_PY = String.raw`
 # ---- securecoderl assert harness (src/data/asserts.ts, docs/data.md): appended after the program ----
 import sys as __scrl_sys, json as __scrl_json, numbers as __scrl_numbers
-__scrl_line0 = __scrl_sys._getframe().f_lineno - 2     # where the harness starts: code above it is the program's
-__scrl_trusted = frozenset()                           # classes the test setup defines
 try:
     __scrl_sys.set_int_max_str_digits(0)
 except Exception:
@@ -145,71 +149,6 @@ def __scrl_num(v):
     if isinstance(v, __scrl_numbers.Real):
         return float(v)
     raise TypeError('expected a real number, got %s' % type(v).__name__)
-
-
-def __scrl_own(t):
-    # A class the program defined, or any class carrying a method the program compiled (monkeypatching):
-    # its methods are not trusted in-process. Classes of the test setup and harness are fine.
-    for k in getattr(t, '__mro__', ()):
-        if k.__module__ == 'builtins':
-            continue
-        harness = 0
-        for a in list(vars(k).values()):
-            c = getattr(getattr(a, '__func__', a), '__code__', None)
-            if c is not None and c.co_filename == '<program>':
-                if c.co_firstlineno < __scrl_line0:
-                    return True
-                harness += 1
-        if k.__module__ == '__main__' and k not in __scrl_trusted and harness == 0:
-            return True
-    return False
-
-
-def __scrl_exact(v, d=0):
-    if d > 100:
-        raise ValueError('value nested too deeply to check')
-    if v is None or type(v) in (bool, int, float, complex, str, bytes, range):
-        return v
-    if isinstance(v, bool):
-        return bool(v)
-    if isinstance(v, int):
-        return int(v)
-    if isinstance(v, float):
-        return float(v)
-    if isinstance(v, complex):
-        return complex(v)
-    if isinstance(v, str):
-        return str.__str__(v)
-    if isinstance(v, bytes):
-        return bytes(v)
-    if isinstance(v, bytearray):
-        return bytearray(v)
-    if isinstance(v, tuple):
-        return tuple([__scrl_exact(x, d + 1) for x in v])
-    if isinstance(v, list):
-        return [__scrl_exact(x, d + 1) for x in v]
-    if isinstance(v, dict):
-        return dict([(__scrl_exact(k, d + 1), __scrl_exact(x, d + 1)) for k, x in dict.items(v)])
-    if isinstance(v, frozenset):
-        return frozenset([__scrl_exact(x, d + 1) for x in v])
-    if isinstance(v, set):
-        return set([__scrl_exact(x, d + 1) for x in v])
-    if __scrl_own(type(v)):
-        raise TypeError('the result is a %s, a class the program defines: an in-process check does not trust its methods' % type(v).__name__)
-    if type(v).__module__ == 'builtins' and hasattr(v, '__next__'):
-        return (__scrl_exact(x, d + 1) for x in v)
-    return v
-
-
-def __scrl_guard(f):
-    if not callable(f):
-        return f
-    def guarded(*args, **kwargs):
-        return __scrl_exact(f(*args, **kwargs))
-    return guarded
-
-
-__scrl_globals = globals
 `;
 
 /** What a loader hands over for one problem's assert tests. */
@@ -482,14 +421,6 @@ function containsAssert(s: Statement): boolean {
   return s.tokens.some((t) => t.kind === 'name' && t.text === 'assert');
 }
 
-function namesIn(tokens: Token[]): Set<string> {
-  const names = new Set<string>();
-  tokens.forEach((t, i) => {
-    if (t.kind === 'name' && tokens[i - 1]?.text !== '.') names.add(t.text);
-  });
-  return names;
-}
-
 interface PlannedTest {
   context: Statement[];
   statement: Statement;
@@ -497,7 +428,7 @@ interface PlannedTest {
   classified: Classified;
 }
 
-const SCRIPT_INDENT = '    ';
+const INDENT = '    ';
 
 /** Compiles a problem's assert blocks into judge tests and the harness that runs them. Throws
  * PythonSyntaxError (with the block number) when a block cannot be tokenized. */
@@ -556,61 +487,41 @@ export function compileAsserts(input: AssertSource): CompiledAsserts {
   const usesCandidate = input.entryPoint !== undefined;
   const param = usesCandidate ? candidate : '';
   const parts: string[] = [HELPERS_PY];
-  if (input.setup && input.setup.trim() !== '') {
-    parts.push([
-      '# ---- test setup from the data set ----',
-      '__scrl_pre = dict(globals())',
-      input.setup.replace(/\r\n?/gu, '\n').trim(),
-      '__scrl_trusted = frozenset([v for k, v in list(globals().items()) if isinstance(v, type) and __scrl_pre.get(k) is not v])',
-      'del __scrl_pre',
-      '',
-    ].join('\n'));
-  }
+  const setup = (input.setup ?? '').replace(/\r\n?/gu, '\n').trim();
+  // The setup runs after the program in its process too (value tests use its imports, and ODEX programs
+  // rely on the imports of `test_start`, as in ODEX's own harness).
+  if (setup !== '') parts.push(`# ---- test setup from the data set ----\n${setup}\n`);
   const asserts: AssertTest[] = [];
   const tests: TestCase[] = [];
   let float = false;
   kept.forEach((p, k) => {
     const stmtSource = [...p.context, p.statement].map((s) => s.text).join('\n');
-    const body = [...p.context.map((s) => reindent(s.text, SCRIPT_INDENT))];
+    const body = [...p.context.map((s) => reindent(s.text, INDENT))];
     if (p.classified.kind === 'value') {
-      body.push(`${SCRIPT_INDENT}return ${p.classified.observe}`);
+      body.push(`${INDENT}return ${p.classified.observe}`);
       parts.push(`def __scrl_t${k}(${param}):\n${body.join('\n')}\n`);
       asserts.push({ source: stmtSource, kind: 'value', observe: p.classified.observe, expected: p.classified.expected, ...(p.classified.tolerance !== undefined ? { tolerance: p.classified.tolerance } : {}) });
       tests.push({ input: [k], output: p.classified.expected! });
       if (p.classified.tolerance !== undefined) float = true;
     } else {
-      body.push(reindent(p.statement.text, SCRIPT_INDENT));
-      const guards: string[] = [];
-      if (usesCandidate) guards.push(`${SCRIPT_INDENT}${candidate} = __scrl_guard(${candidate})`);
-      const used = namesIn([...p.context, p.statement].flatMap((s) => s.tokens));
-      for (const name of input.programFunctions ?? []) {
-        if (used.has(name) && name !== candidate) guards.push(`${SCRIPT_INDENT}${name} = __scrl_guard(__scrl_globals()[${jsonAscii(name)}])`);
-      }
-      parts.push(`def __scrl_t${k}(${param}):\n${[...guards, ...body].join('\n')}\n${SCRIPT_INDENT}pass\n`);
+      // A check test: its statements run in the judge's checker process, never in the program's. The
+      // harness keeps an entry for it only so that test indexes line up.
+      parts.push(`def __scrl_t${k}(${param}):\n${INDENT}raise RuntimeError('test ${k} is a check test: the judge runs it in its checker')\n`);
+      const check: CheckSpec = {
+        ...(setup !== '' ? { setup } : {}),
+        body: [...p.context, p.statement].map((s) => reindent(s.text, '')).join('\n'),
+        ...(usesCandidate ? { bind: { [candidate]: input.entryPoint! } } : {}),
+      };
       asserts.push({ source: stmtSource, kind: 'script', reason: p.classified.reason });
-      tests.push({ input: [k], output: SCRIPT_PASSED });
+      tests.push({ input: [], output: null, check });
     }
   });
-  const scriptIndexes = asserts.map((a, k) => (a.kind === 'script' ? k : -1)).filter((k) => k >= 0);
   parts.push([
     `__scrl_tests = (${kept.map((_, k) => `__scrl_t${k}`).join(', ')}${kept.length === 1 ? ',' : ''})`,
-    `__scrl_scripts = frozenset((${scriptIndexes.join(', ')}${scriptIndexes.length === 1 ? ',' : ''}))`,
     '',
     '',
     `def ${HARNESS_FN}(k):`,
-    `    if k not in __scrl_scripts:`,
-    `        return __scrl_tests[k](${usesCandidate ? input.entryPoint : ''})`,
-    `    try:`,
-    `        __scrl_tests[k](${usesCandidate ? input.entryPoint : ''})`,
-    `    except AssertionError as e:`,
-    `        # an assert of the test failed (not one inside the program): a wrong answer, not a crash`,
-    `        tb = e.__traceback__`,
-    `        while tb.tb_next is not None:`,
-    `            tb = tb.tb_next`,
-    `        if not tb.tb_frame.f_code.co_name.startswith('__scrl_t'):`,
-    `            raise`,
-    `        return ${jsonAscii(SCRIPT_FAILED)}`,
-    `    return ${jsonAscii(SCRIPT_PASSED)}`,
+    `    return __scrl_tests[k](${usesCandidate ? input.entryPoint : ''})`,
     '',
   ].join('\n'));
   return {

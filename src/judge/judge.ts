@@ -63,19 +63,27 @@ export class Judge {
     if (Buffer.byteLength(task.program, 'utf8') > MAX_PROGRAM_BYTES) {
       return { syntaxOk: false, syntaxError: `program longer than ${MAX_PROGRAM_BYTES} bytes`, tests: [], passed: 0, total: task.tests.length };
     }
+    const checks = task.tests.flatMap((test, i) => (test.check ? [i] : []));
+    if (checks.length > 0 && task.style !== 'call') throw new Error('Judge.judge: check tests need a call-style task');
+    const checkFrames = checks.map((i) => {
+      const { setup, body, bind } = task.tests[i].check!;
+      if (typeof body !== 'string') throw new Error(`Judge.judge: test ${i}: a check test needs its body`);
+      return JSON.stringify({ setup: setup ?? '', body, bind: bind ?? {} });
+    });
     const limits = { ...this.options.limits, ...task.limits };
     const job: ServerJob = {
       program: task.program,
       style: task.style,
       fn_name: task.fnName ?? null,
-      inputs: task.tests.map((test) => test.input),
+      inputs: task.tests.map((test) => (test.check ? null : test.input)),
+      ...(checks.length > 0 ? { checks } : {}),
       limits: {
         cpu_s: limits.cpuSeconds, wall_s: limits.wallSeconds, memory_mb: limits.memoryMb, processes: limits.processes,
         file_size_mb: limits.fileSizeMb, open_files: limits.openFiles, output_bytes: limits.outputBytes, stderr_bytes: limits.stderrBytes,
       },
     };
     const backstopMs = (task.tests.length + 1) * (limits.wallSeconds + 2) * 1000;
-    const reply = await this.runOnWorker(job, backstopMs);
+    const reply = await this.runOnWorker(job, backstopMs, checkFrames);
     const compare = task.compare ?? this.options.compare;
     if (reply.compile_error) return { syntaxOk: false, syntaxError: reply.compile_error, tests: [], passed: 0, total: task.tests.length };
     const tests: TestResult[] = (reply.results ?? []).map((run, i) =>
@@ -91,11 +99,11 @@ export class Judge {
 
   /** Runs a job on a free worker. A worker that dies is restarted and the job retried once; if it
    * dies again, the job's tests are reported as runtime errors naming the cause. */
-  private async runOnWorker(job: ServerJob, backstopMs: number): Promise<ServerReply> {
+  private async runOnWorker(job: ServerJob, backstopMs: number, checkFrames: string[]): Promise<ServerReply> {
     for (let attempt = 0; ; attempt++) {
       const worker = await this.acquire();
       try {
-        const reply = await worker.run(job, backstopMs);
+        const reply = await worker.run(job, backstopMs, checkFrames);
         if (reply.error) throw new Error(`judge: the fork server failed on a job: ${reply.error}`);
         return reply;
       } catch (error) {

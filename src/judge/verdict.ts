@@ -12,6 +12,7 @@ function memoryExhausted(run: ServerRun): boolean {
 
 /** Turns one raw run from the sandbox into a verdict against the expected output. */
 export function judgeRun(run: ServerRun, test: TestCase, style: TestStyle, compare: CompareMode, acceptWrapped: boolean): TestResult {
+  if (test.check) return judgeCheckRun(run);
   const returned = style === 'call' && 'return' in run;
   const exitedOk = run.exit_code === 0 && run.limit === null && (style === 'stdin' || returned);
   // Returning None is the call-style analogue of printing nothing.
@@ -33,6 +34,27 @@ export function judgeRun(run: ServerRun, test: TestCase, style: TestStyle, compa
   // An empty expected output is matched by a silent program: that is a pass, not "no output".
   if (verdict === 'no_output' && style === 'stdin' && String(test.output ?? '').trim() === '') verdict = 'passed';
   return {
+    ...common(run, verdict, exitedOk, producedOutput),
+    ...(returned ? { returned: run.return } : {}),
+  };
+}
+
+/** A check test's verdict is the checker's; the program's process counts only for its own limits. */
+function judgeCheckRun(run: ServerRun): TestResult {
+  const outcome = run.check?.outcome ?? 'checker_died';
+  const completed = outcome === 'passed' || outcome === 'failed';
+  let verdict: TestVerdict;
+  if (run.limit === 'timeout') verdict = 'timeout';
+  else if (run.limit === 'output_limit' || outcome === 'output_limit') verdict = 'output_limit';
+  else if (run.memory_error || (!completed && /(^|\n)MemoryError\b[^\n]*\n?$/u.test(run.stderr))) verdict = 'memory_limit';
+  else if (outcome === 'passed') verdict = 'passed';
+  else if (outcome === 'failed') verdict = 'wrong_output';
+  else verdict = 'runtime_error';
+  return common(run, verdict, completed && run.limit === null, run.check?.returned === true);
+}
+
+function common(run: ServerRun, verdict: TestVerdict, exitedOk: boolean, producedOutput: boolean): TestResult {
+  return {
     verdict,
     exitedOk,
     producedOutput,
@@ -42,6 +64,5 @@ export function judgeRun(run: ServerRun, test: TestCase, style: TestStyle, compa
     wallSeconds: run.wall_s,
     stdout: run.stdout.length > STDERR_KEPT * 2 ? `${run.stdout.slice(0, STDERR_KEPT * 2)}…` : run.stdout,
     stderr: run.stderr.length > STDERR_KEPT ? `…${run.stderr.slice(-STDERR_KEPT)}` : run.stderr,
-    ...(returned ? { returned: run.return } : {}),
   };
 }

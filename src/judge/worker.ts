@@ -9,7 +9,12 @@ export interface ServerJob {
   program: string;
   style: TestStyle;
   fn_name: string | null;
-  inputs: (string | PlainValue[])[];
+  /** One entry per test; `null` for a check test. */
+  inputs: (string | PlainValue[] | null)[];
+  /** Indexes of the check tests. The code of each (a `CheckSpec` as JSON) is not part of this frame: it
+   * follows the job as a frame of its own, in order, and the server reads it only when its test starts,
+   * into memory it wipes before the program's process is forked. */
+  checks?: number[];
   limits: {
     cpu_s: number; wall_s: number; memory_mb: number; processes: number; file_size_mb: number;
     open_files: number; output_bytes: number; stderr_bytes: number;
@@ -28,6 +33,11 @@ export interface ServerRun {
   limit: 'timeout' | 'output_limit' | null;
   memory_error?: boolean;
   return?: unknown;
+  /** Check tests: the checker's verdict. `outcome`: `passed`, `failed` (an assertion of the test),
+   * `error` (another exception in the test code), `program_error` (the program raised out of a call),
+   * `program_gone` (its process ended or broke the protocol), `output_limit` (an answer over the
+   * limit), `checker_died` (no valid verdict). `returned`: a call returned something other than None. */
+  check?: { outcome: string; returned: boolean };
 }
 
 export interface ServerReply {
@@ -103,15 +113,19 @@ export class SandboxWorker {
   }
 
   /** Runs one job; `backstopMs` bounds it once it starts, after which the worker is killed and
-   * restarted and every job queued on it fails with WorkerDiedError. */
-  async run(job: ServerJob, backstopMs: number): Promise<ServerReply> {
+   * restarted and every job queued on it fails with WorkerDiedError. `checkFrames`: the code of the
+   * job's check tests, one frame each, sent right after the job. */
+  async run(job: ServerJob, backstopMs: number, checkFrames: string[] = []): Promise<ServerReply> {
     await this.start();
-    const body = Buffer.from(stringify({ ...job, id: this.nextId++ }) ?? '', 'utf8');
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(body.length);
+    const frames = [stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames].map((text) => {
+      const body = Buffer.from(text, 'utf8');
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return [head, body];
+    });
     return new Promise<ServerReply>((resolve, reject) => {
       this.enqueue({ resolve, reject, backstopMs, describe: `finish a job within its backstop of ${backstopMs} ms` });
-      this.child!.stdin.write(Buffer.concat([head, body]));
+      this.child!.stdin.write(Buffer.concat(frames.flat()));
     });
   }
 

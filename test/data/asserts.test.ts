@@ -127,13 +127,17 @@ test('tolerance tests follow rel_tol / abs bounds', async () => {
   assert.deepEqual(passed(await run(p, 'def area(r):\n    return "314.15"\n')), [false, false]);        // a string is not a number
 });
 
-test('script tests: run in the sandbox after the program; lying objects and early exits fail', async () => {
+test('script tests are judge check tests: run in a checker process; lying objects and early exits fail', async () => {
   const p = problem({
     programFunctions: ['size'],
     setup: 'import sys',
     blocks: ['assert size((1, 2)) == sys.getsizeof((1, 2))', 'assert size(()) != -1'],
   });
   assert.deepEqual(p.harness!.asserts.map((a) => a.kind), ['script', 'script']);
+  assert.deepEqual(p.tests.map((t) => t.check?.body), ['assert size((1, 2)) == sys.getsizeof((1, 2))', 'assert size(()) != -1']);
+  assert.ok(p.tests.every((t) => t.check?.setup === 'import sys' && t.check.bind === undefined));
+  // the statements (and what they compare with) are not in the code that runs in the program's process
+  assert.ok(!p.harness!.code.includes('getsizeof') && !p.harness!.code.includes('-1'));
   assert.deepEqual(passed(await run(p, 'import sys\ndef size(t):\n    return sys.getsizeof(t)\n')), [true, true]);
   const wrong = await run(p, 'def size(t):\n    return 0\n');
   assert.deepEqual(passed(wrong), [false, true]);
@@ -141,6 +145,7 @@ test('script tests: run in the sandbox after the program; lying objects and earl
   assert.equal(wrong.tests[0].verdict, 'wrong_output');
   assert.equal((await run(p, 'def size(t):\n    assert t, "no empty tuples"\n    return 0\n')).tests[1].verdict, 'runtime_error');
   const cheats = [
+    // the checker does not compare objects the program made: neither == nor != answers
     'class Yes:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\ndef size(t):\n    return Yes()\n',
     'class I(int):\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\n    __hash__ = int.__hash__\ndef size(t):\n    return I(-1)\n',
     'import sys\ndef size(t):\n    sys.exit(0)\n',
@@ -148,17 +153,70 @@ test('script tests: run in the sandbox after the program; lying objects and earl
     'def __scrl_guard(f): return f\ndef __scrl_exact(v, d=0): return v\nclass Yes:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return True\ndef size(t):\n    return Yes()\n',
   ];
   for (const program of cheats) assert.equal((await run(p, program)).passed, 0, program);
-  // HumanEval/ODEX style: `candidate` is guarded too
+  // HumanEval/ODEX style: `candidate` is bound to the entry point
   const q = problem({ entryPoint: 'g', blocks: ['    for i in range(3):\n        assert candidate(i) == i * i'] });
+  assert.deepEqual(q.tests[0].check, { body: 'for i in range(3):\n    assert candidate(i) == i * i', bind: { candidate: 'g' } });
   assert.deepEqual(passed(await run(q, 'def g(x):\n    return x * x\n')), [true]);
   assert.deepEqual(passed(await run(q, 'class Yes:\n    def __eq__(self, o): return True\ndef g(x):\n    return Yes()\n')), [false]);
 });
 
-test('script tests: known limits of an in-process check (documented in docs/data.md)', async () => {
-  // A program that patches a module the asserts use, or forges the judge's result channel with the
-  // script token, passes a script test. Value tests are immune (the expected value is not in the
-  // sandbox). This test pins the behaviour so that a judge-side fix (a clean checker process) is noticed.
-  const p = problem({ programFunctions: ['size'], setup: 'import sys', blocks: ['assert size((1, 2)) == sys.getsizeof((1, 2))'] });
-  assert.equal((await run(p, 'import sys\nsys.getsizeof = lambda t: 7\ndef size(t):\n    return 7\n')).passed, 1);
-  assert.equal((await run(p, 'import os\nos.write(3, b\'{"return": "script-passed"}\\n\')\nos._exit(0)\n')).passed, 1);
+test('script tests: the cheats that passed an in-process check fail in the checker', async () => {
+  // Each of these passed (or could pass) when a script test ran in the program's process. Now the
+  // test code runs in a checker process that the program never ran in: the program holds neither the
+  // checker's memory nor the verdict pipe, and can only answer calls. Real sandbox, real checker.
+  const p = problem({
+    programFunctions: ['size'],
+    setup: 'import sys, math',
+    blocks: ['assert size((1, 2)) == sys.getsizeof((1, 2))', 'assert math.isclose(size(()), sys.getsizeof(()))'],
+  });
+  assert.deepEqual(p.harness!.asserts.map((a) => a.kind), ['script', 'script']);
+  const verdictLine = 'b\'SCRL-CHECK-VERDICT/1 {"outcome": "passed", "returned": true, "nonce": "00"}\\n\'';
+  const cheats: Record<string, string> = {
+    'patching the module the assert uses': 'import sys\nsys.getsizeof = lambda t: 7\ndef size(t):\n    return 7\n',
+    'patching builtins and math': 'import builtins, math\nbuiltins.len = lambda v: 7\nmath.isclose = lambda *a, **k: True\nbuiltins.isinstance = lambda *a: True\ndef size(t):\n    return 7\n',
+    'the old forged token on the result channel': 'import os\nos.write(3, b\'{"return": "script-passed"}\\n\')\nos._exit(0)\n',
+    'a forged verdict on every descriptor': `import os\ndef size(t):\n    for fd in range(64):\n        try:\n            os.write(fd, ${verdictLine})\n        except OSError:\n            pass\n    return 7\n`,
+    'a forged verdict at import, then exit': `import os\nfor fd in range(64):\n    try:\n        os.write(fd, ${verdictLine})\n    except OSError:\n        pass\nos._exit(0)\n`,
+    'sys.exit(0) during a call': 'import sys\ndef size(t):\n    sys.exit(0)\n',
+    'os._exit(0) during a call': 'import os\ndef size(t):\n    os._exit(0)\n',
+    'an object whose __eq__ always says yes': 'class Yes:\n    def __eq__(self, o): return True\n    __hash__ = object.__hash__\ndef size(t):\n    return Yes()\n',
+    'killing every other process (the checker among them)': [
+      'import os, signal',
+      'def size(t):',
+      '    for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:',
+      '        if pid not in (1, os.getpid()):',
+      '            try:',
+      '                os.kill(pid, signal.SIGKILL)',
+      '            except OSError:',
+      '                pass',
+      '    return 56',
+    ].join('\n'),
+    'kill(-1)': 'import os, signal\ndef size(t):\n    os.kill(-1, signal.SIGKILL)\n    return 56\n',
+  };
+  for (const [name, program] of Object.entries(cheats)) {
+    const r = await run(p, program);
+    assert.equal(r.passed, 0, `${name}: ${JSON.stringify(r.tests.map((t) => [t.verdict, t.stderr.slice(-200)]))}`);
+  }
+  // Reading the checker's memory, descriptors or environment through /proc, even after making itself
+  // dumpable again: every other process of the sandbox is non-dumpable, so nothing opens.
+  const snoop = [
+    'import ctypes, os',
+    'ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)',
+    'def size(t):',
+    '    opened = []',
+    '    for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:',
+    '        for what in ("mem", "environ", "maps", "fd/0", "fd/3", "fd/4", "fd/5"):',
+    '            try:',
+    '                with open("/proc/%s/%s" % (pid, what), "rb") as f:',
+    '                    f.read(1)',
+    '                opened.append(what)',
+    '            except OSError:',
+    '                pass',
+    '    print("others:", len([p for p in os.listdir("/proc") if p.isdigit()]) - 1, "opened:", opened)',
+    '    return 56 if opened else 0',
+  ].join('\n');
+  const r = await run(p, snoop);
+  assert.equal(r.passed, 0);
+  // (the server and the checker are there to be snooped on)
+  assert.deepEqual(r.tests.map((t) => t.stdout), ['others: 2 opened: []\n', 'others: 2 opened: []\n']);
 });
