@@ -62,7 +62,7 @@ export function parseScoreRequest(body: unknown, preloaded: ReadonlyMap<string, 
     } else if (sample.problem !== undefined) {
       const rec = sample.problem;
       const id = (isPlainObject(rec) ? idOf(rec.id) : undefined) ?? field;
-      const made = inlineProblem(rec, id, `${field}.problem`, limits.maxTestsPerProblem);
+      const made = inlineProblem(rec, id, `${field}.problem`, limits.maxTestsPerProblem, '');
       if (typeof made === 'string') errors.add(`${field}.problem`, made);
       else problem = made;
     } else if (sample.problem_id !== undefined) {

@@ -38,7 +38,7 @@ test('/v1/score: preloaded ids, inline problems and request-level problems give 
     samples: [
       { problem_id: 'add', completion: ADD_OK },
       { problem_id: 'twice', completion: TWICE_EVAL },
-      { problem: { prompt: 'Echo.', inputs: ['hi\n'], outputs: ['hi\n'] }, completion: 'print(input())' },
+      { problem: { inputs: ['hi\n'], outputs: ['hi\n'] }, completion: 'print(input())' },
       { problem_id: 'mine', completion: 'print(int(input()) * 3)' },
       { problem_id: 'add', completion: 'def broken(:\n' },
     ],
