@@ -14,8 +14,8 @@ let url: string;
 before(async () => {
   server = createRewardServer({
     problems: testProblems(),
-    // a sleeping test is stopped by the wall backstop (8 s), well after the 3 s deadline
-    judge: { workers: 2, limits: { cpuSeconds: 1, wallSeconds: 8 } },
+    // a sleeping test is stopped by the wall backstop (5 s), after the 3 s deadline
+    judge: { workers: 2, limits: { cpuSeconds: 1, wallSeconds: 5 } },
     limits: { maxSamplesPerRequest: 4, maxPendingSamples: 4, sampleDeadlineSeconds: 3 },
   });
   url = await server.listen();
@@ -45,7 +45,7 @@ test('a full queue answers 429 with Retry-After, and admits again once it drains
   assert.equal(again.status, 200);
   assert.equal(again.body.results[0].reward, 1);
   // a batch that fits only partly is refused whole
-  const partly = post(`${url}/v1/score`, { samples: Array.from({ length: 3 }, () => ({ problem_id: 'one', completion: SLEEP(0.5) })) });
+  const partly = post(`${url}/v1/score`, { samples: Array.from({ length: 3 }, () => ({ problem_id: 'one', completion: SLEEP(1) })) });
   await waitFor('three samples to be admitted', () => server.queue.pending === 3);
   const two = await post(`${url}/v1/score`, { samples: [{ problem_id: 'one', completion: 'print(1)' }, { problem_id: 'one', completion: 'print(1)' }] });
   assert.equal(two.status, 429);
@@ -59,17 +59,16 @@ test('a full queue answers 429 with Retry-After, and admits again once it drains
 test('a sample that does not finish is answered as timed out at the deadline; the server stays healthy', async () => {
   await waitFor('an idle queue', () => server.queue.pending === 0);
   const answer = await post(`${url}/v1/score`, {
-    // in this order each worker gets one job at first (a job pipelined behind the sleeper on the
-    // same worker would wait for it)
+    // in this order each worker gets one job (a job pipelined behind the sleeper on the same worker
+    // would wait for it)
     samples: [
       { problem_id: 'one', completion: 'print(1)' },
-      { problem_id: 'one', completion: 'while True:\n    pass\n' },
       { problem_id: 'one', completion: SLEEP(60) },
     ],
   });
   assert.equal(answer.status, 200);
   assert.ok(answer.ms < 3000 + 1500, `answered after ${answer.ms.toFixed(0)} ms`);
-  const [quick, spinner, sleeper] = answer.body.results;
+  const [quick, sleeper] = answer.body.results;
   assert.equal(sleeper.status, 'timed_out');
   assert.equal(sleeper.reward, 0);
   assert.deepEqual(sleeper.verdicts, ['timeout']);
@@ -78,10 +77,7 @@ test('a sample that does not finish is answered as timed out at the deadline; th
   assert.equal(sleeper.program, SLEEP(60));
   assert.equal(quick.status, 'scored');
   assert.equal(quick.reward, 1);
-  // CPU-bound: stopped by the judge's 1 s CPU limit, so scored (a timeout verdict) in time
-  assert.equal(spinner.status, 'scored');
-  assert.deepEqual(spinner.verdicts, ['timeout']);
-  assert.deepEqual(answer.body.summary, { n: 3, scored: 2, timed_out: 1, errors: 0, mean_reward: 0.506667, all_pass: 1 });
+  assert.deepEqual(answer.body.summary, { n: 2, scored: 1, timed_out: 1, errors: 0, mean_reward: 0.5, all_pass: 1 });
 
   // the sleeper still holds its slot until the judge stops it, and the count says so
   assert.equal(server.queue.running, 1);
