@@ -16,7 +16,7 @@ import { createLocalBackend } from '../../src/eval/backends/local.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { generate } from '../../src/model/sampler.js';
 import type { GenerationRequest } from '../../src/eval/backends/backend.js';
-import { benchModelConfig, readBenchConfig } from '../../src/eval/bench-models.js';
+import { benchModelConfig, benchModels, readBenchConfig } from '../../src/eval/bench-models.js';
 import { promptTemplate } from '../../src/eval/prompt.js';
 import { runEval, type EvalConfig, type EvalResult } from '../../src/eval/run.js';
 import type { GenerationRecord } from '../../src/eval/record.js';
@@ -147,6 +147,23 @@ describe('local model backend', () => {
     }
   });
 
+  test('a queued request that is aborted is dropped; a batch that is not full runs after the linger', async () => {
+    const backend = createLocalBackend({ modelDir, sampling: { maxTokens: 4 }, batchSize: 8, lingerMs: 100, threads: 2 });
+    try {
+      const [r0, r1] = await requests(4);
+      const controller = new AbortController();
+      const kept = backend.generate(r0);
+      const dropped = backend.generate({ ...r1, signal: controller.signal });
+      controller.abort();
+      await assert.rejects(dropped, /generation aborted/);
+      const g = await kept;
+      assert.ok(g.completionTokens! >= 1);
+      assert.deepEqual([backend.stats.batches, backend.stats.rows], [1, 1]);
+    } finally {
+      await backend.close();
+    }
+  });
+
   test('stops at eos (generation_config.json) and at stop strings, which are cut from the completion', async () => {
     const [request] = await requests(1);
     const greedy = createLocalBackend({ modelDir, sampling: { maxTokens: 24, temperature: 0 }, threads: 2 });
@@ -216,6 +233,9 @@ describe('local model backend', () => {
     assert.notDeepEqual(a.map((g) => g.completion), b.map((g) => g.completion));
     await adapted.close();
     await base.close();
+    // A run folder of the base model is not resumed with the adapter (other weights, other fingerprint).
+    await assert.rejects(runEval(config(7, { backend: { kind: 'local', dir: modelDir, adapter: adapterDir, sampling: { maxTokens: MAX_TOKENS, temperature: 1 } } }), { outDir: out('run-a'), scorer }),
+      /run-a\/config\.json: the run folder holds a run with a different backend/);
 
     const wide = createTinyModel(join(dir, 'wide'), { vocabSize: 512, hiddenSize: 96, numHeads: 4, seed: 1 });
     const wrongDir = join(dir, 'adapter-wide');
@@ -230,7 +250,7 @@ describe('local model backend', () => {
     assert.throws(() => createLocalBackend({ modelDir, adapterDir: join(dir, 'no-adapter') }), /--adapter .*no-adapter: no such folder/);
   });
 
-  test('clear errors for a missing or broken model folder and a missing tokenizer.json', () => {
+  test('clear errors for a missing or broken model folder and a missing tokenizer.json', async () => {
     assert.throws(() => createLocalBackend({ modelDir: join(dir, 'nowhere') }), /--model .*nowhere: no such folder/);
     const empty = join(dir, 'empty');
     mkdirSync(empty);
@@ -252,6 +272,14 @@ describe('local model backend', () => {
     cpSync(modelDir, small, { recursive: true });
     writeFileSync(join(small, 'config.json'), JSON.stringify({ ...cfg, vocab_size: 300 }));
     assert.throws(() => createLocalBackend({ modelDir: small }), /tokenizer\.json has 512 ids but config\.json's field 'vocab_size' is 300/);
+    // Weights that do not fit the config: found when they load (check(), before any generation).
+    const shapes = join(dir, 'bad-shapes');
+    cpSync(modelDir, shapes, { recursive: true });
+    writeFileSync(join(shapes, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 96 }));
+    await assert.rejects(createLocalBackend({ modelDir: shapes }).check(),
+      /--model .*bad-shapes: .*bad-shapes\/model\.safetensors: tensor 'model\.layers\.0\.mlp\.gate_proj\.weight' has shape \[128, 64\], the config implies \[96, 64\]/);
+    await assert.rejects(runEval(config(7, { backend: { kind: 'local', dir: shapes } }), { outDir: out('run-shapes'), scorer }), /has shape \[128, 64\], the config implies \[96, 64\]/);
+    assert.equal(JSON.parse(readFileSync(join(out('run-shapes'), 'summary.json'), 'utf8')).status, 'partial');
   });
 
   test('CLI: eval --model DIR gives the generations runEval gave; usage errors', () => {
@@ -271,11 +299,15 @@ describe('local model backend', () => {
     assert.match(misplaced.stderr, /--adapter goes with a local model/);
   });
 
-  test('bench models config: "model" without "endpoint" is a local model', () => {
+  test('bench models: "model" without "endpoint" is a local model (with an adapter, top-k, batch size)', async () => {
     const file = join(dir, 'bench.json');
-    writeFileSync(file, JSON.stringify({ data, out: out('bench'), max_tokens: 16, models: [{ name: 'tiny', model: modelDir, adapter: join(dir, 'adapter'), top_k: 20, batch_size: 4 }] }));
+    writeFileSync(file, JSON.stringify({ data, out: out('bench'), max_tokens: 16, resamples: 200, models: [{ name: 'tiny', model: modelDir, adapter: join(dir, 'adapter'), top_k: 20, batch_size: 4 }] }));
     const bench = readBenchConfig(file);
     assert.deepEqual(benchModelConfig(bench, bench.models[0]).backend, { kind: 'local', dir: modelDir, adapter: join(dir, 'adapter'), sampling: { maxTokens: 16 }, topK: 20, batchSize: 4 });
+    const result = await benchModels(readBenchConfig(file), {});
+    assert.deepEqual(result.runs.map((r) => [r.name, r.error, r.result?.summary.status, r.result?.summary.samples]), [['tiny', undefined, 'complete', 4]]);
+    const cfg = JSON.parse(readFileSync(join(out('bench'), 'tiny', 'config.json'), 'utf8'));
+    assert.deepEqual([cfg.backend.kind, cfg.backend.adapter_dir, cfg.backend.top_k, cfg.backend.max_tokens], ['local', join(dir, 'adapter'), 20, 16]);
     writeFileSync(file, JSON.stringify({ data, out: out('bench'), models: [{ name: 'x', endpoint: 'http://127.0.0.1:1/v1', model: 'm', batch_size: 4 }] }));
     assert.throws(() => readBenchConfig(file), /field "models\[0\]\.batch_size": goes with a local model/);
   });
