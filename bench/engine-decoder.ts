@@ -9,7 +9,8 @@
 // features joined by '+': base (the engine before this round: fused regions, FusedMatMul, composed RMSNorm
 // forward, rope by standard ops) or best (DecoderTrainBench's defaults), then std (no contrib ops), unfused
 // (chain-rule attention), norm (SimplifiedLayerNormalization forward), rot (RotaryEmbedding), head (LM head and
-// log-probs in one region), cbN (attention in N causal blocks).
+// log-probs in one region), cbN (attention in N causal blocks), wasm / jsadam (AdamW's WebAssembly kernel or
+// the JS loop), prealloc / copyout (gradients written into preallocated JS buffers, or copied out).
 //
 // Run: npx tsc -p . && node dist/bench/engine-decoder.js [--variants base,cb4] [--config prototype|10m]
 //      [--layers N] [--batch N] [--seq N] [--steps N] [--rounds N] [--json] [--profile [--profile-top N]]
@@ -39,13 +40,17 @@ const names = (str('variants') ?? 'base,cb4').split(',');
 
 function parseVariant(spec: string): DecoderBenchVariant {
   // 'base' is the engine before this round of work: composed RMSNorm forward, rope by standard ops.
-  const v: DecoderBenchVariant = spec.startsWith('best') ? {} : { normKernel: false, rotary: false, headLoss: false };
+  const v: DecoderBenchVariant = spec.startsWith('best') ? {} : { normKernel: false, rotary: false, headLoss: false, causalBlocks: 1, jsOptimizer: true, preallocated: false };
   for (const f of spec.split('+')) {
     if (f === 'base' || f === 'best') continue;
     else if (f === 'std') v.contribOps = false;
     else if (f === 'norm') v.normKernel = true;
     else if (f === 'rot') v.rotary = true;
     else if (f === 'head') v.headLoss = true;
+    else if (f === 'wasm') v.jsOptimizer = false;
+    else if (f === 'jsadam') v.jsOptimizer = true;
+    else if (f === 'prealloc') v.preallocated = true;
+    else if (f === 'copyout') v.preallocated = false;
     else if (f === 'unfused') v.unfusedAttention = true;
     else if (/^cb\d+$/.test(f)) v.causalBlocks = Number(f.slice(2));
     else throw new Error(`unknown feature '${f}' in variant '${spec}'`);
@@ -66,9 +71,10 @@ for (const name of names) {
   await b.step(); // warm-up
   benches.push({ name, b, times: [] });
 }
+// Steps alternate between the variants, so each sees the same mix of quiet and busy moments.
 for (let r = 0; r < rounds; r++) {
   await probe();
-  for (const x of benches) for (let s = 0; s < steps; s++) x.times.push(await x.b.step());
+  for (let s = 0; s < steps; s++) for (const x of benches) x.times.push(await x.b.step());
 }
 await probe();
 

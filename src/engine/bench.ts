@@ -8,7 +8,7 @@ import { Graph } from './graph.js';
 import { attention, attentionUnfused, crossEntropy, headTokenLogProbs, linear, rmsNorm, rope, rotary, silu, swiglu } from './nn.js';
 import * as op from './ops.js';
 import { AdamW } from './optim.js';
-import { compile, releaseSessions, type Executable, type Feed, type SessionOptions } from './session.js';
+import { compile, releaseSessions, type Executable, type Feed, type Output, type SessionOptions } from './session.js';
 import type { Tensor } from './tensor.js';
 
 export interface MatmulBenchOptions {
@@ -177,7 +177,7 @@ export const DECODER_10M: DecoderBenchConfig = { layers: 6, dim: 320, heads: 5, 
 export interface DecoderBenchVariant {
   /** com.microsoft ops allowed (FusedMatMul; default true). */
   contribOps?: boolean;
-  /** `attention`'s causalBlocks (default 1). */
+  /** `attention`'s causalBlocks (default 2). */
   causalBlocks?: number;
   /** The chain-rule attention instead of the fused region (default false). */
   unfusedAttention?: boolean;
@@ -187,6 +187,10 @@ export interface DecoderBenchVariant {
   rotary?: boolean;
   /** The loss by `headTokenLogProbs` (head and log-probs in one region, default true) rather than crossEntropy(linear(…)). */
   headLoss?: boolean;
+  /** AdamW by its plain JS loop rather than the WebAssembly kernel (default false). */
+  jsOptimizer?: boolean;
+  /** Gradients written by ORT into preallocated JS buffers (default true) rather than copied out. */
+  preallocated?: boolean;
 }
 
 export interface DecoderStepTiming {
@@ -219,6 +223,7 @@ export class DecoderTrainBench {
     private readonly feeds: Record<string, Feed>,
     private readonly gradNames: string[],
     private readonly adam: AdamW,
+    private readonly into: Record<string, Output> | undefined,
   ) {}
 
   get tokens(): number { return this.config.batch * this.config.seq; }
@@ -250,7 +255,7 @@ export class DecoderTrainBench {
       const h = norm(x, W(`l${l}.n1`));
       const q = rot(heads(linear(h, W(`l${l}.q`)))), k = rot(heads(linear(h, W(`l${l}.k`))));
       const v = heads(linear(h, W(`l${l}.v`)));
-      const a = attend(q, k, v, { mask, causalBlocks: variant.causalBlocks });
+      const a = attend(q, k, v, { mask, causalBlocks: variant.causalBlocks ?? 2 });
       x = op.add(x, linear(op.reshape(op.transpose(a, [0, 2, 1, 3]), ['batch', 'seq', c.dim]), W(`l${l}.o`)));
       const h2 = norm(x, W(`l${l}.n2`));
       x = op.add(x, linear(swiglu(linear(h2, W(`l${l}.gate`)), linear(h2, W(`l${l}.up`))), W(`l${l}.down`)));
@@ -294,22 +299,33 @@ export class DecoderTrainBench {
     const tokens = B * S;
     // Attention: q·kᵀ and P·v forward (2 · 2·S²·dh per head), twice that backward; block-causal computes
     // (n+1)/2n of the square.
-    const n = variant.causalBlocks ?? 1, cb = Math.ceil(S / n);
+    const n = variant.unfusedAttention ? 1 : (variant.causalBlocks ?? 2), cb = Math.ceil(S / n);
     let pairs = 0;
     for (let i = 0; i * cb < S; i++) pairs += Math.min(cb, S - i * cb) * Math.min((i + 1) * cb, S);
     const attnFlops = c.layers * B * c.heads * 3 * 2 * 2 * pairs * dh;
     const matmulFlops = 6 * (nParams - embed - (2 * c.layers + 1) * c.dim) * tokens + attnFlops;
+    const wasm = AdamW.useWasm;
+    AdamW.useWasm = !variant.jsOptimizer;
     const adam = new AdamW(data, { lr: 1e-3 });
-    return new DecoderTrainBench(config, variant, nParams, matmulFlops, g.nodes.length, compileMs, g, exe, feeds, gradNames, adam);
+    AdamW.useWasm = wasm;
+    const into = (variant.preallocated ?? true) ? Object.fromEntries(shapes.map(([n, sh]) => [`grad:${n}`,
+      { data: new Float32Array(sh.reduce((p, q) => p * q, 1)), dims: sh }])) : undefined;
+    return new DecoderTrainBench(config, variant, nParams, matmulFlops, g.nodes.length, compileMs, g, exe, feeds, gradNames, adam, into);
   }
 
   async step(): Promise<DecoderStepTiming> {
     const c0 = process.cpuUsage();
     const a = performance.now();
-    const out = await this.exe.run(this.feeds);
+    const out = await this.exe.run(this.feeds, this.into);
     const b = performance.now();
     const cu = process.cpuUsage(c0);
-    this.adam.update(this.gradNames.map((n) => out[n].data as Float32Array));
+    const wasm = AdamW.useWasm;
+    AdamW.useWasm = !this.variant.jsOptimizer;
+    try {
+      this.adam.update(this.gradNames.map((n) => out[n].data as Float32Array));
+    } finally {
+      AdamW.useWasm = wasm;
+    }
     const c = performance.now();
     return { fwdBwdMs: b - a, optimizerMs: c - b, cpuMs: (cu.user + cu.system) / 1000, loss: Number(out.loss.data[0]) };
   }
