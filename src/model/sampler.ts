@@ -27,9 +27,11 @@ export interface SamplingOptions {
   stop?: string[];
   /** End a row at these ids (default: the model config's eos ids). */
   eosTokenIds?: number[];
-  /** Seed for the per-row generators (default 0); or pass `rng`. */
+  /** Seed for the per-row generators (default 0); or pass `rng`, whose `prompt <row>` forks are used;
+   * or `rowRngs`, one generator per row (a row's draws then do not depend on its batch). */
   seed?: number;
   rng?: Rng;
+  rowRngs?: readonly Rng[];
   /** Token ids → text, for stop strings and `text` in the result (e.g. tokenizer.decode). */
   decode?: (ids: number[]) => string;
   /** Fed for rows that have finished (default: their eos id or 0). */
@@ -66,8 +68,9 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
   const stops = (o.stop ?? []).filter((s) => s.length > 0);
   if (stops.length && !o.decode) throw new Error('sampling: stop strings need a decode function');
   const eos = new Set(o.eosTokenIds ?? lm.config.eosTokenIds);
+  if (o.rowRngs && o.rowRngs.length !== B) throw new Error(`sampling: rowRngs has ${o.rowRngs.length} generators for ${B} prompts`);
   const base = o.rng ?? new Rng(o.seed ?? 0);
-  const rngs = prompts.map((_, i) => base.fork(`prompt ${i}`));
+  const rngs = o.rowRngs ? [...o.rowRngs] : prompts.map((_, i) => base.fork(`prompt ${i}`));
   const maxStop = Math.max(0, ...stops.map((s) => s.length));
 
   const tokens: number[][] = prompts.map(() => []);

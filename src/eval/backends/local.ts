@@ -55,26 +55,6 @@ interface Pending {
   onAbort?: () => void;
 }
 
-/**
- * Per-row generators for `generate`: the sampler forks one generator per row as `prompt <row>`; here row
- * i's generator comes from its request's own seed, so a sample's draws do not depend on which other
- * requests share its batch or where it sits in it.
- */
-class RowGenerators extends Rng {
-  constructor(private readonly seeds: readonly number[]) {
-    super(0);
-  }
-
-  override fork(label: string): Rng {
-    const m = /^prompt (\d+)$/.exec(label);
-    const row = m ? Number(m[1]) : -1;
-    if (row < 0 || row >= this.seeds.length) {
-      throw new Error(`local backend: the sampler asked for the generator ${JSON.stringify(label)}, expected "prompt <row>" with row < ${this.seeds.length} (src/model/sampler.ts changed how it forks per-row generators)`);
-    }
-    return new Rng(this.seeds[row]).fork('local sampling');
-  }
-}
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
@@ -335,7 +315,7 @@ export class LocalBackend implements GenerationBackend {
           eosTokenIds: this.eosTokenIds,
           padTokenId: this.tokenizer.padId ?? this.eosTokenIds[0] ?? 0,
           ...(this.stop.length ? { stop: this.stop, decode } : {}),
-          rng: new RowGenerators(chunk.map((i) => items[i].request.seed)),
+          rowRngs: chunk.map((i) => new Rng(items[i].request.seed).fork('local sampling')),
         });
       } catch (error) {
         if (error instanceof BackendError) throw error;
