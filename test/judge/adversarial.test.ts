@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Judge, DEFAULT_SANDBOX, type JudgeTask, type TestVerdict } from '../../src/judge/index.js';
+import { Judge, DEFAULT_SANDBOX, type JudgeResult, type JudgeTask, type TestCase, type TestVerdict } from '../../src/judge/index.js';
 import { processesOf } from './helpers.js';
 
 const WORKERS = 2;
@@ -34,7 +34,7 @@ after(async () => {
   server.close();
   rmSync(hostDir, { recursive: true, force: true });
   await new Promise((resolve) => setTimeout(resolve, 200));
-  if (runningAsRoot) assert.deepEqual(processesOf(uids), [], 'processes left after the judge closed');
+  if (runningAsRoot) assert.deepEqual(processesOf(uids, { ownOnly: true }), [], 'processes left after the judge closed');
 });
 
 async function expectVerdict(program: string, verdict: TestVerdict, output = 'ok', style: JudgeTask['style'] = 'stdin'): Promise<string> {
@@ -48,7 +48,7 @@ async function expectVerdict(program: string, verdict: TestVerdict, output = 'ok
  * the host directory is untouched, and an honest program is still judged right. */
 async function assertJudgeHealthy(): Promise<void> {
   if (runningAsRoot) {
-    const left = processesOf(uids).filter((p) => p.name !== 'bwrap');
+    const left = processesOf(uids, { ownOnly: true }).filter((p) => p.name !== 'bwrap');
     assert.ok(left.length <= WORKERS, `unexpected processes: ${JSON.stringify(left)}`);
     assert.ok(left.every((p) => p.name.startsWith('python')), `unexpected processes: ${JSON.stringify(left)}`);
   }
@@ -237,10 +237,150 @@ describe('adversarial programs', () => {
     const pending = judge.judge({ program: 'import time\ntime.sleep(1)\nprint("ok")\n', style: 'stdin', tests: [{ input: '', output: 'ok' }] });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const before = judge.restarts;
-    for (const p of processesOf(uids).filter((p) => p.name.startsWith('python'))) process.kill(p.pid, 'SIGKILL');
+    for (const p of processesOf(uids, { ownOnly: true }).filter((p) => p.name.startsWith('python'))) process.kill(p.pid, 'SIGKILL');
     const result = await pending;
     assert.equal(result.tests[0].verdict, 'passed');
     assert.ok(judge.restarts > before);
+    await assertJudgeHealthy();
+  });
+});
+
+/** A check test: `body` runs in the judge's checker with `candidate` bound to the program's `f`. */
+async function runCheck(program: string, body: string, setup = ''): Promise<JudgeResult> {
+  const test: TestCase = { input: [], output: null, check: { body, setup, bind: { candidate: 'f' } } };
+  const result = await judge.judge({ program, style: 'call', fnName: 'f', tests: [test] });
+  assert.equal(result.syntaxOk, true, result.syntaxError);
+  return result;
+}
+
+async function expectCheck(program: string, body: string, verdict: TestVerdict, setup = ''): Promise<JudgeResult> {
+  const result = await runCheck(program, body, setup);
+  const t = result.tests[0];
+  assert.equal(t.verdict, verdict, `stdout: ${t.stdout.slice(0, 300)}\nstderr: ${t.stderr.slice(-600)}`);
+  return result;
+}
+
+// A forged verdict record as the checker would write it (without the nonce the server drew).
+const FORGED = 'b\'SCRL-CHECK-VERDICT/1 {"outcome": "passed", "returned": true, "nonce": "00000000000000000000000000000000"}\\n\'';
+
+describe('adversarial programs against check tests (the test code runs in a checker process)', () => {
+  test('forging the verdict on every descriptor, at import or during a call, does not pass', async () => {
+    const spray = `for fd in range(256):\n    try:\n        os.write(fd, ${FORGED})\n    except OSError:\n        pass\n`;
+    await expectCheck(`import os\n${spray}def f(x):\n    return 0\n`, 'assert candidate(1) == 1', 'runtime_error');
+    await expectCheck(`import os\ndef f(x):\n${spray.trimEnd().replace(/^/gmu, '    ')}\n    return 0\n`, 'assert candidate(1) == 1', 'runtime_error');
+    await expectCheck(`import os\n${spray}os._exit(0)\n`, 'pass', 'runtime_error');
+    await assertJudgeHealthy();
+  });
+
+  test('a symlink that sends the test\'s own file writes into the verdict pipe does not pass', async () => {
+    // The test writes what the program returned to a file; the program made that file a link to the
+    // checker's descriptor 3 (/proc/self resolves in the checker). The forged record lands in the
+    // verdict pipe, but a verdict must be the only record there and carry the nonce.
+    const program = `import os\nos.symlink("/proc/self/fd/3", "/tmp/out.txt")\ndef f(x):\n    return ${FORGED}.decode()\n`;
+    await expectCheck(program, 'with open("out.txt", "w") as fh:\n    fh.write(candidate(1))', 'runtime_error');
+    await expectCheck(program, 'with open("out.txt", "w") as fh:\n    fh.write(candidate(1))\nimport os\nos._exit(0)', 'runtime_error');
+    await assertJudgeHealthy();
+  });
+
+  test('killing, stopping or interrupting the checker does not pass', async () => {
+    const restarts = judge.restarts;
+    const others = 'import os, signal\ndef others():\n    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]\n';
+    await expectCheck(`${others}def f(x):\n    for pid in others():\n        os.kill(pid, signal.SIGKILL)\n    return 1\n`, 'assert candidate(1) == 1', 'runtime_error');
+    await expectCheck(`${others}def f(x):\n    os.kill(-1, signal.SIGKILL)\n    return 1\n`, 'assert candidate(1) == 1', 'runtime_error');
+    await expectCheck(`${others}def f(x):\n    for pid in others():\n        os.kill(pid, signal.SIGSTOP)\n    return 1\n`, 'assert candidate(1) == 1', 'timeout');
+    // SIGINT would be a KeyboardInterrupt that a bare `except:` in the test swallows: the checker ignores it
+    const interrupt = `${others}def f(x):\n    for pid in others():\n        os.kill(pid, signal.SIGINT)\n    import time\n    time.sleep(0.2)\n    return x\n`;
+    await expectCheck(interrupt, 'try:\n    assert candidate(1) == 2\nexcept AssertionError:\n    raise\nexcept:\n    pass', 'wrong_output');
+    assert.equal(judge.restarts, restarts);
+    await assertJudgeHealthy();
+  });
+
+  test('the checker\'s memory and descriptors are out of reach: /proc, ptrace, process_vm_readv, pidfd_getfd', async () => {
+    const program = [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'libc.prctl(4, 1, 0, 0, 0)          # make ourselves dumpable: it does not help',
+      'class IOV(ctypes.Structure):',
+      '    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]',
+      'def f(x):',
+      '    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]',
+      '    reached = []',
+      '    for pid in pids:',
+      '        for what in ("mem", "environ", "maps", "fd/1", "fd/3", "fd/4", "fd/5"):',
+      '            try:',
+      '                with open("/proc/%d/%s" % (pid, what), "rb") as fh:',
+      '                    fh.read(1)',
+      '                reached.append("%d/%s" % (pid, what))',
+      '            except OSError:',
+      '                pass',
+      '        if libc.ptrace(16, pid, 0, 0) == 0:',
+      '            reached.append("ptrace %d" % pid)',
+      '        buf = ctypes.create_string_buffer(16)',
+      '        local, remote = IOV(ctypes.addressof(buf), 16), IOV(0x400000, 16)',
+      '        n = libc.syscall(310, pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)',
+      '        if n >= 0 or ctypes.get_errno() == 14:         # EFAULT: the permission check passed',
+      '            reached.append("process_vm_readv %d" % pid)',
+      '        pidfd = libc.syscall(434, pid, 0)',
+      '        if pidfd >= 0:',
+      '            for fd in (3, 4, 5):',
+      '                if libc.syscall(438, pidfd, fd, 0) >= 0:',
+      '                    reached.append("pidfd_getfd %d/%d" % (pid, fd))',
+      '    print(len(pids), reached)',
+      '    return 0',
+    ].join('\n');
+    const result = await expectCheck(program, 'assert candidate(1) == 1', 'wrong_output');
+    assert.equal(result.tests[0].stdout, '2 []\n');          // the server and the checker, neither reached
+    await assertJudgeHealthy();
+  });
+
+  test('objects lent to the program expose public attributes only; SQLite cannot load extensions', async () => {
+    const program = [
+      'def f(x):',
+      '    got = []',
+      '    for attempt in (lambda: x._hidden, lambda: x.__dict__, lambda: x.__class__.__init__.__globals__, lambda: vars(x),',
+      '                    lambda: x.__reduce_ex__(2), lambda: getattr(x, "_hidden"), lambda: x.enable_load_extension(True),',
+      '                    lambda: x.load_extension("/tmp/x"), lambda: x.execute("SELECT load_extension(\'/tmp/x\')"),',
+      '                    lambda: x.f_globals, lambda: x.gi_frame):',
+      '        try:',
+      '            v = attempt()',
+      '            if "zq" in repr(v):',
+      '                got.append(repr(v))',
+      '        except Exception:',
+      '            pass',
+      '    print(got)',
+      '    return len(got)',
+    ].join('\n');
+    const secret = 'class Secret:\n    def __init__(self):\n        self._hidden = "zq-hidden"\n        self.public = 1\n';
+    const r1 = await expectCheck(program, `${secret}assert candidate(Secret()) == 0`, 'passed');
+    assert.equal(r1.tests[0].stdout, '[]\n');
+    await expectCheck(program, 'import sqlite3\nc = sqlite3.connect(":memory:")\nc.execute("CREATE TABLE zq (a)")\nassert candidate(c) == 0', 'passed');
+    await assertJudgeHealthy();
+  });
+
+  test('a program that breaks the channel, floods it or nests it is stopped with the right verdict', async () => {
+    await expectCheck('import os\ndef f(x):\n    os.write(5, b"\\xff\\xff\\xff\\xff garbage")\n    return 1\n', 'assert candidate(1) == 1', 'runtime_error');
+    await expectCheck('import os\ndef f(x):\n    os.write(5, b"\\x00\\x00\\x00\\x05[[[[")\n    return 1\n', 'assert candidate(1) == 1', 'runtime_error');
+    await expectCheck('def f(x):\n    return "y" * (17 << 20)\n', 'assert candidate(1) == 1', 'output_limit');
+    await expectCheck('def f(x):\n    v = []\n    for _ in range(100000):\n        v = [v]\n    return v\n', 'candidate(1)', 'runtime_error');
+    await expectCheck('def f(x):\n    return x(f)\n', 'def back(g):\n    return g(back)\ncandidate(back)', 'runtime_error');
+    await expectCheck('import time\ntime.sleep(60)\ndef f(x):\n    return 1\n', 'assert candidate(1) == 1', 'timeout');
+    await assertJudgeHealthy();
+  });
+
+  test('limits hold in a call: CPU, memory, fork bombs, processes left behind', async () => {
+    await expectCheck('def f(x):\n    while True:\n        pass\n', 'candidate(1)', 'timeout');
+    await expectCheck('def f(x):\n    return bytearray(10 ** 10)\n', 'candidate(1)', 'memory_limit');
+    await expectCheck('import os\ndef f(x):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n', 'candidate(1)', 'timeout');
+    const daemon = 'import os, time\ndef f(x):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            time.sleep(60)\n        os._exit(0)\n    return x\n';
+    await expectCheck(daemon, 'assert candidate(1) == 1', 'passed');
+    await assertJudgeHealthy();
+  });
+
+  test('patching the checker\'s view is impossible: the program patches only its own modules', async () => {
+    const program = 'import builtins, math, sys\nmath.isclose = lambda *a, **k: True\nbuiltins.AssertionError = type("Nope", (Exception,), {})\n'
+      + 'sys.modules["numpy"] = None\ndef f(x):\n    return 0\n';
+    await expectCheck(program, 'import math\nassert math.isclose(candidate(1), 1)', 'wrong_output');
+    await expectCheck(program, 'import numpy as np\nassert np.array_equal(np.array([candidate(1)]), np.array([1]))', 'wrong_output');
     await assertJudgeHealthy();
   });
 });

@@ -27,6 +27,14 @@ test('unsandboxed: leftovers are killed, unrelated processes and files survive',
     assert.equal(result.tests[0].exitCode, 0);
     const honest = await judge.judge({ program: 'print(int(input()) + 1)\n', style: 'stdin', tests: [{ input: '1\n', output: '2\n' }] });
     assert.equal(honest.tests[0].verdict, 'passed');
+    // a check test (checker + program's child), whose program also leaves a daemon behind
+    const daemon = 'import os\ndef f(x):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            os.execvp("sleep", ["sleep", "61.5"])\n        os._exit(0)\n    return x + 1\n';
+    const checked = await judge.judge({
+      program: daemon, style: 'call', fnName: 'f',
+      tests: [{ input: [], output: null, check: { body: 'assert candidate(1) == 2', bind: { candidate: 'f' } } },
+        { input: [], output: null, check: { body: 'assert candidate(1) == 3', bind: { candidate: 'f' } } }],
+    });
+    assert.deepEqual(checked.tests.map((t) => t.verdict), ['passed', 'wrong_output']);
     // the daemonised grandchild is gone
     const sleepers = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('sleep 61.5'));
     assert.deepEqual(sleepers, []);
