@@ -351,8 +351,8 @@ def library_name(v):
     module, qualname = getattr(v, '__module__', None), getattr(v, '__qualname__', None)
     if type(module) is not str or type(qualname) is not str or module in (PROGRAM_NAME, CHECK_MODULE, '__main__'):
         return None
-    if '<' in qualname or not module_allowed(module):
-        return None
+    if '<' in qualname or module.split('.')[0] not in PURE_LIBRARY_MODULES or not module_allowed(module):
+        return None     # (a function of another module travels by reference: it runs where it lives)
     if module == 'builtins' and qualname in DENIED_BUILTINS:
         return None
     target = sys.modules.get(module)
@@ -369,6 +369,19 @@ UNSAFE_MODULES = frozenset(['antigravity', 'this', 'turtle', 'turtledemo', 'tkin
 MODULE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z')
 
 
+# Library functions and classes the checker takes by name from the program's side (a test name the
+# program bound with `from math import sqrt`, a function returned by a call) run in the checker: only
+# those of modules that compute, never of one that reaches files, processes or memory (os, io, ctypes…).
+PURE_LIBRARY_MODULES = frozenset([
+    'builtins', 'math', 'cmath', 'operator', 'functools', 'itertools', 'collections', 'heapq', 'bisect',
+    'statistics', 'string', 're', 'random', 'decimal', 'fractions', 'datetime', 'time', 'json', 'copy',
+    'typing', 'numbers', 'textwrap', 'unicodedata', 'difflib', 'hashlib', 'base64', 'binascii', 'struct',
+    'array', 'calendar', 'enum', 'numpy', 'scipy'])
+# A test name that the program's side says is a module is bound only to the module of that name, or of a
+# conventional alias (so the program cannot swap `math` for `cmath` under a test that forgot to import it).
+MODULE_ALIASES = {'np': 'numpy', 'pd': 'pandas', 'plt': 'matplotlib.pyplot', 'sp': 'scipy', 'dt': 'datetime'}
+
+
 def module_allowed(name):
     if type(name) is not str or not MODULE_NAME.match(name):
         return False
@@ -382,8 +395,9 @@ class Codec:
     other side's objects; `import_module(name)` resolves `$mod`/`$lib` (the checker allows only
     `module_allowed` names)."""
 
-    def __init__(self, lendable, proxy_class, import_module):
+    def __init__(self, lendable, proxy_class, import_module, library_modules=None):
         self.lendable = lendable
+        self.library_modules = library_modules
         self.proxy_class = proxy_class
         self.import_module = import_module
         self.channel = None
@@ -630,6 +644,8 @@ def _dec_library(c, a, d):
     if type(a) is not list or len(a) != 2 or type(a[1]) is not str:
         raise WireError('bad library name')
     module, qualname = a
+    if c.library_modules is not None and (type(module) is not str or module.split('.')[0] not in c.library_modules):
+        raise WireError('functions of %r are not taken by name' % (module,))
     if module == 'builtins' and qualname in DENIED_BUILTINS:
         raise WireError('builtins.%s is not sent by name' % qualname)
     target = c.import_module(module)
@@ -1449,7 +1465,7 @@ def run_check(spec):
     if type(setup) is not str or type(body) is not str or type(bind) is not dict \
             or not all(type(k) is str and type(v) is str for k, v in bind.items()):
         return {'outcome': 'error', 'returned': False, 'error': 'checker: a malformed check test'}
-    codec = Codec(checker_lendable, Remote, checker_import)
+    codec = Codec(checker_lendable, Remote, checker_import, PURE_LIBRARY_MODULES)
     channel = Channel(codec, object_ops(codec, restricted=True), program_side=False)
     ns = {'__name__': CHECK_MODULE, '__builtins__': builtins}
     outcome, error, memory = 'passed', '', False
@@ -1459,7 +1475,7 @@ def run_check(spec):
         for filename, text in (('<test setup>', setup), ('<test>', body)):
             linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         loads, bound, stores, reads = scan_names([setup_tree, body_tree])
-        wanted = sorted(n for n in (loads - bound) | set(bind.values())
+        wanted = sorted(n for n in (loads - bound - set(bind)) | set(bind.values())
                         if not n.startswith('__') and (not hasattr(builtins, n) or n in bind.values()))
         # The program's names the test uses: values, or references for what has no value (functions).
         # Asked first, so the setup sees them too; always asked, so a program that fails to load
@@ -1476,9 +1492,13 @@ def run_check(spec):
                 channel.fail('broke the protocol (a malformed answer)')
             if entry[0] == 'value':
                 try:
-                    found[n] = codec.decode(entry[1])
+                    value = codec.decode(entry[1])
                 except WireError:
-                    pass        # a module the checker does not import, say: the name stays unbound
+                    continue    # a module the checker does not import, say: the name stays unbound
+                if isinstance(value, types.ModuleType) and value.__name__.rsplit('.', 1)[-1] != n \
+                        and MODULE_ALIASES.get(n) != value.__name__:
+                    continue
+                found[n] = value
             elif n in CALL_PRELUDE:
                 found[n] = CALL_PRELUDE[n]
         ns.update(found)

@@ -178,16 +178,23 @@ test('module attributes the test replaces are replaced for the program; process 
 });
 
 test('names: the bound entry point, other program functions by name, modules the program imported', async () => {
-  const program = 'import numpy as np\nimport math as m\ndef helper(x):\n    return x + 1\ndef f(x):\n    return helper(x) * 2\n';
+  const program = 'import numpy as np\nimport statistics\nimport cmath as math\nfrom math import sqrt\nfrom os import getcwd\n'
+    + 'def helper(x):\n    return x + 1\ndef f(x):\n    return helper(x) * 2\n';
   const r = await run(program, [
     check('assert candidate(1) == 4 and helper(1) == 2'),
-    // `np` and `m` are the program's imports; the checker imports the same modules itself
-    check('assert np.array_equal(np.array([candidate(0)]), np.array([2])) and m.sqrt(4) == 2'),
+    // `np`, `statistics` and `sqrt` come from the program's imports; the checker imports the same itself
+    check('assert np.array_equal(np.array([candidate(0)]), np.array([2])) and statistics.mean([1, 3]) == 2 and sqrt(4) == 2'),
     // a missing entry point is a crash of the test, not a failure
     check('candidate(1)', '', { candidate: 'nope' }),
+    // a module under another module's name is not bound
+    check('math.sqrt(4)'),
+    // a function of a module that does more than compute (files, processes, memory) stays a reference:
+    // calling it runs it in the program's process, not in the checker
+    check('assert getcwd() == "/tmp" and repr(getcwd).startswith("<object #")'),
   ]);
-  assert.deepEqual(r.tests.map((t) => t.verdict), ['passed', 'passed', 'runtime_error'], why(r));
+  assert.deepEqual(r.tests.map((t) => t.verdict), ['passed', 'passed', 'runtime_error', 'runtime_error', 'passed'], why(r));
   assert.match(r.tests[2].stderr, /the program defines no 'nope'/u);
+  assert.match(r.tests[3].stderr, /NameError: name 'math' is not defined/u);
 });
 
 test('value and check tests mix in one task; the check code never enters the program\'s process', async () => {
