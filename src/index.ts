@@ -12,6 +12,7 @@ export { summarize, formatSummary, type ScoreSummary } from './eval/summary.js';
 export { runDemo, type DemoResult } from './eval/demo.js';
 export { benchJudge, type JudgeBenchOptions, type JudgeBenchResult } from './bench/judge-bench.js';
 export * as report from './report/index.js';
+export { createRewardServer, RewardServer, type RewardServerOptions } from './serve/index.js';
 export * as serve from './serve/index.js';
 export * as model from './model/index.js';
 export * as engine from './engine/index.js';
