@@ -64,10 +64,6 @@ export interface TestHarness {
   asserts: AssertTest[];
 }
 
-/** @deprecated Script tests are judge check tests now (`TestCase.check`); no harness returns this any more. */
-export const SCRIPT_PASSED = 'script-passed';
-/** @deprecated As SCRIPT_PASSED. */
-export const SCRIPT_FAILED = 'script-failed';
 export const HARNESS_FN = '__scrl_observe';
 
 /** Python helpers at the head of every harness. `__scrl_canon` mirrors `canonical()` in

@@ -17,7 +17,7 @@ export {
   loadDataset, detectFormat, BUNDLED_DATA_DIR, DATASET_NAMES, DATASET_FILES,
   type DatasetName, type DatasetOptions, type DataFormat,
 } from './datasets.js';
-export { compileAsserts, definedNames, SCRIPT_PASSED, SCRIPT_FAILED, HARNESS_FN, type AssertTest, type TestHarness, type AssertSource, type CompiledAsserts } from './asserts.js';
+export { compileAsserts, definedNames, HARNESS_FN, type AssertTest, type TestHarness, type AssertSource, type CompiledAsserts } from './asserts.js';
 export { judgeTaskFor } from './judge-task.js';
 export { detectStyle, decodeArgumentList, type StyleEvidence, type StyleDecision } from './style.js';
 export { Rng, fnv1a64, splitMix64, seedValue, type Seed } from '../random.js';
