@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Graph, attention, checkGradients, compile, crossEntropy, gradients, linear, rmsNorm, rope, swiglu,
+  Graph, attention, checkGradients, compile, crossEntropy, gradients, headTokenLogProbs, linear, rmsNorm, rope, rotary, swiglu,
   type DType, type Feed, type Tensor, type TypedArray,
 } from '../../src/engine/index.js';
 import * as op from '../../src/engine/ops.js';
@@ -38,8 +38,12 @@ const weightShapes: Record<string, number[]> = {
 };
 
 
-function buildBlock(dtype: DType, contribOps: boolean): { g: Graph; loss: Tensor; weights: Tensor[] } {
-  const g = new Graph({ name: `block-${dtype}`, contribOps });
+/**
+ * `fast`: the training graph's faster forms — RoPE by `rotary` (positions and half-width tables), attention in
+ * causal blocks, the tied head and loss by `headTokenLogProbs` — which must compute the same as the others.
+ */
+function buildBlock(dtype: DType, contribOps: boolean, fast = false): { g: Graph; loss: Tensor; weights: Tensor[] } {
+  const g = new Graph({ name: `block-${dtype}${fast ? '-fast' : ''}`, contribOps });
   const ids = g.input('ids', 'int64', ['batch', 'seq']);
   const targets = g.input('targets', 'int64', ['batch', 'seq']);
   const cos = g.input('cos', dtype, ['seq', DH]), sin = g.input('sin', dtype, ['seq', DH]);
@@ -50,20 +54,22 @@ function buildBlock(dtype: DType, contribOps: boolean): { g: Graph; loss: Tensor
   const x = op.gather(w.E, ids, 0); // [b, s, D]
   const h = rmsNorm(x, w.n1, 1e-6);
   const heads = (t: Tensor, n: number) => op.transpose(op.reshape(t, ['batch', 'seq', n, DH]), [0, 2, 1, 3]);
-  const rot = (t: Tensor) => rope(t, cos, sin);
+  const positions = g.input('positions', 'int64', ['batch', 'seq']);
+  const cosH = g.input('cos_h', dtype, [S, DH / 2]), sinH = g.input('sin_h', dtype, [S, DH / 2]);
+  const rot = (t: Tensor) => (fast ? rotary(t, positions, cosH, sinH) : rope(t, cos, sin));
   const q = rot(heads(linear(h, w.Wq), H)); // [b, H, s, DH]
   const k = rot(heads(linear(h, w.Wk), KV)); // [b, KV, s, DH]
   const v = heads(linear(h, w.Wv), KV);
   // Grouped-query attention: query heads [b, KV, H/KV, s, DH] against shared k, v [b, KV, 1, s, DH].
   const q5 = op.reshape(q, ['batch', KV, H / KV, 'seq', DH]);
   const k5 = op.unsqueeze(k, [2]), v5 = op.unsqueeze(v, [2]);
-  const o = attention(q5, k5, v5, { mask }); // [b, KV, H/KV, s, DH]
+  const o = attention(q5, k5, v5, { mask, causalBlocks: fast ? 2 : 1 }); // [b, KV, H/KV, s, DH]
   const o2 = op.reshape(op.transpose(op.reshape(o, ['batch', H, 'seq', DH]), [0, 2, 1, 3]), ['batch', 'seq', H * DH]);
   const x1 = op.add(x, linear(o2, w.Wo));
   const h2 = rmsNorm(x1, w.n2, 1e-6);
   const x2 = op.add(x1, linear(swiglu(linear(h2, w.Wg), linear(h2, w.Wu)), w.Wd));
-  const logits = linear(rmsNorm(x2, w.nf, 1e-6), w.E); // tied embeddings
-  const loss = crossEntropy(logits, targets);
+  const hf = rmsNorm(x2, w.nf, 1e-6);
+  const loss = fast ? op.neg(op.mean(headTokenLogProbs(hf, w.E, targets))) : crossEntropy(linear(hf, w.E), targets); // tied embeddings
   return { g, loss, weights: Object.values(w) };
 }
 
@@ -84,6 +90,10 @@ function blockFeeds(dtype: DType): Record<string, Feed> {
   }
   feeds.cos = { data: F(cos), dims: [S, DH] }; feeds.sin = { data: F(sin), dims: [S, DH] };
   feeds.mask = { data: F(mask), dims: [S, S] };
+  const cosH = new Float64Array(S * DH / 2), sinH = new Float64Array(S * DH / 2);
+  for (let p = 0; p < S; p++) for (let i = 0; i < DH / 2; i++) { cosH[p * DH / 2 + i] = cos[p * DH + i]; sinH[p * DH / 2 + i] = sin[p * DH + i]; }
+  feeds.cos_h = F(cosH); feeds.sin_h = F(sinH);
+  feeds.positions = { data: BigInt64Array.from([0, 1, 2, 0, 1, 2].map(BigInt)), dims: [B, S] };
   for (const [name, shape] of Object.entries(weightShapes)) {
     const n = shape.reduce((p, d) => p * d, 1);
     feeds[name] = F(name.startsWith('n') ? uniform(r, n, 0.5, 1.5) : uniform(r, n, -0.5, 0.5));
@@ -100,8 +110,14 @@ describe('decoder block', () => {
     assert.ok(res.worstRelErr < 1e-6);
   });
 
-  it('float32 with contrib ops and full optimisation agrees with float64', async () => {
-    const ref = buildBlock('float64', false), f32 = buildBlock('float32', true);
+  it('the fast forms (rotary, causal blocks, head + log-probs region) in float64: finite differences', async () => {
+    const { g, loss, weights } = buildBlock('float64', false, true);
+    const res = await checkGradients(g, loss, weights, blockFeeds('float64'));
+    for (const c of res.tensors) assert.ok(c.relErr < 1e-6, `${c.name}: relative error ${c.relErr}`);
+  });
+
+  for (const fast of [false, true]) it(`float32 with contrib ops and full optimisation agrees with float64${fast ? ' (fast forms in float32: RotaryEmbedding kernel, causal blocks, head region)' : ''}`, async () => {
+    const ref = buildBlock('float64', false), f32 = buildBlock('float32', true, fast);
     const outs = (b: typeof ref) => {
       const grads = gradients(b.loss, b.weights);
       b.g.output('loss', b.loss);
@@ -110,6 +126,7 @@ describe('decoder block', () => {
     };
     const names = outs(ref); outs(f32);
     assert.ok(f32.g.nodes.some((n) => n.op === 'FusedMatMul'), 'float32 graph should use FusedMatMul');
+    assert.equal(f32.g.nodes.some((n) => n.op === 'RotaryEmbedding'), fast);
     const a = await (await compile(ref.g, names, { optimization: 'basic', denormalAsZero: false, valueInfo: true })).run(blockFeeds('float64'));
     const b = await (await compile(f32.g, names, { optimization: 'all', valueInfo: true })).run(blockFeeds('float32'));
     for (const name of names) {
