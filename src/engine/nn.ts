@@ -228,7 +228,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const mask = opts.mask;
   const blocks = opts.causalBlocks ?? 1;
   if (!Number.isInteger(blocks) || blocks < 1) throw new Error(`attention: causalBlocks must be a positive integer, got ${blocks}`);
-  if (blocks > 1) return causalBlockAttention(q, k, v, mask, scale, blocks);
+  if (blocks > 1) {
+    if (!mask) throw new Error('attention: causalBlocks needs the causal mask (the blocks only skip what it hides)');
+    return causalBlockAttention(q, k, v, mask, scale, blocks);
+  }
   let P: Tensor;
   return withCustomGradient('attention', mask ? [q, k, v, mask] : [q, k, v], () => {
     const scores = op.matmul(q, k, { transB: true, alpha: scale });
@@ -260,7 +263,7 @@ export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
  * zero-padded to the full length and summed. With a symbolic sequence the bounds are computed at run time
  * (blocks past the end are empty).
  */
-function causalBlockAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, scale: number, n: number): Tensor {
+function causalBlockAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number, n: number): Tensor {
   const g = q.graph;
   const qAx = q.rank - 2, kAx = k.rank - 2;
   const S = q.shape[qAx];

@@ -315,6 +315,12 @@ describe('custom-gradient regions', () => {
       await checkOp(`cba-sym-${n}`, [...specs('seq', 5), { name: 'mask', shape: [2, 1, 1, 'seq', 'seq'], dims: [2, 1, 1, 5, 5], noGrad: true, values: causal(2, 5, [0, 2]) }],
         ([q, k, v, m]) => attention(q, k, v, { mask: m, causalBlocks: n }));
     }
+    const g0 = new Graph();
+    const [q0, k0, v0] = specs('seq', 3).map((p) => g0.input(p.name, 'float64', p.shape));
+    assert.throws(() => attention(q0, k0, v0, { causalBlocks: 2 }), /needs the causal mask/);
+    assert.throws(() => attention(q0, k0, v0, { causalBlocks: 0 }), /positive integer/);
+    const kOther = g0.input('k2', 'float64', [2, 1, 1, 'past', 4]);
+    assert.throws(() => attention(q0, kOther, kOther, { mask: g0.input('m0', 'float64', ['seq', 'seq']), causalBlocks: 2 }), /one length/);
     // Against the whole square, values and gradients, with a real padded causal mask, over several lengths.
     for (const [S, n] of [[5, 2], [5, 3], [6, 4], [2, 4], [1, 3], [9, 4]] as const) {
       const g = new Graph();
