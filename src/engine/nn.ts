@@ -212,7 +212,8 @@ export interface AttentionOptions {
    * A promise that the mask is causal — query i never sees a key after position i, with queries and keys
    * the same positions (no cache) — so the square can be cut into this many query row blocks, each scored
    * against only the keys up to its last row: the fully masked blocks above the diagonal are never computed
-   * (n blocks compute (n+1)/2n of the square). Default 1 (the whole square). The mask is still added.
+   * (n blocks compute (n+1)/2n of the square). Default 1 (the whole square). The mask is still added and
+   * is required. A query whose keys are all masked averages over its block's keys rather than all keys.
    */
   causalBlocks?: number;
 }
