@@ -1,8 +1,8 @@
 import { compileAsserts } from './asserts.js';
 import type { LoadOptions } from './apps-plus.js';
 import { fieldError, readDataText } from './files.js';
-import { isPlainObject, parseJson } from './json.js';
-import { jsonlLines } from './jsonl.js';
+import { isPlainObject } from './json.js';
+import { eachJsonlRecord } from './jsonl.js';
 import { DEFAULT_MAX_TESTS, type LoadReport, type Problem } from './problem.js';
 import { statements, tokenize } from './python-syntax.js';
 
@@ -69,22 +69,11 @@ export function problemFromHumanEval(record: unknown, source: string, options: L
 export function loadHumanEval(path: string, options: LoadOptions = {}): LoadReport {
   const report: LoadReport = { problems: [], errors: [] };
   const seen = new Set<string>();
-  for (const { line, text } of jsonlLines(readDataText(path))) {
-    const where = `${path}:${line}`;
-    try {
-      let record: unknown;
-      try {
-        record = parseJson(text);
-      } catch (error) {
-        throw new Error(`not valid JSON (${(error as Error).message})`);
-      }
-      const problem = problemFromHumanEval(record, where, options);
-      if (seen.has(problem.id)) throw new Error(`field "task_id": duplicate id ${JSON.stringify(problem.id)}`);
-      seen.add(problem.id);
-      report.problems.push(problem);
-    } catch (error) {
-      report.errors.push(`${where}: ${(error as Error).message}`);
-    }
-  }
+  eachJsonlRecord(path, readDataText(path), report.errors, (record, where) => {
+    const problem = problemFromHumanEval(record, where, options);
+    if (seen.has(problem.id)) throw new Error(`field "task_id": duplicate id ${JSON.stringify(problem.id)}`);
+    seen.add(problem.id);
+    report.problems.push(problem);
+  });
   return report;
 }

@@ -12,6 +12,28 @@ export function* jsonlLines(text: string): Generator<{ line: number; text: strin
   }
 }
 
+/**
+ * Parses each non-blank line of a JSONL text and hands the record to `take` with its `file:line`. A
+ * line that is not JSON, or that `take` throws on, becomes `file:line: message` in `errors`; the other
+ * lines are still taken.
+ */
+export function eachJsonlRecord(path: string, text: string, errors: string[], take: (record: unknown, where: string) => void): void {
+  for (const { line, text: row } of jsonlLines(text)) {
+    const where = `${path}:${line}`;
+    try {
+      let record: unknown;
+      try {
+        record = parseJson(row);
+      } catch (error) {
+        throw new Error(`not valid JSON (${(error as Error).message})`);
+      }
+      take(record, where);
+    } catch (error) {
+      errors.push(`${where}: ${(error as Error).message}`);
+    }
+  }
+}
+
 const COMPARE_MODES = new Set(['default', 'strict', 'float']);
 
 /**
@@ -21,28 +43,18 @@ const COMPARE_MODES = new Set(['default', 'strict', 'float']);
 export function loadProblemsJsonl(path: string, options: LoadOptions = {}): LoadReport {
   const report: LoadReport = { problems: [], errors: [] };
   const seen = new Set<string>();
-  for (const { line, text } of jsonlLines(readFileSync(path, 'utf8'))) {
-    try {
-      let record: unknown;
-      try {
-        record = parseJson(text);
-      } catch (error) {
-        throw new Error(`not valid JSON (${(error as Error).message})`);
-      }
-      if (!isPlainObject(record)) throw new Error('expected a JSON object');
-      if (typeof record.id !== 'string' && typeof record.id !== 'number') throw new Error('field "id": missing (a string or number)');
-      const id = String(record.id);
-      if (seen.has(id)) throw new Error(`field "id": duplicate id ${JSON.stringify(id)}`);
-      const problem = problemFromAppsPlus(record, id, `${path}:${line}`, options);
-      if (record.compare !== undefined) {
-        if (typeof record.compare !== 'string' || !COMPARE_MODES.has(record.compare)) throw new Error('field "compare": expected default, strict or float');
-        problem.compare = record.compare as CompareMode;
-      }
-      seen.add(id);
-      report.problems.push(problem);
-    } catch (error) {
-      report.errors.push(`${path}:${line}: ${(error as Error).message}`);
+  eachJsonlRecord(path, readFileSync(path, 'utf8'), report.errors, (record, where) => {
+    if (!isPlainObject(record)) throw new Error('expected a JSON object');
+    if (typeof record.id !== 'string' && typeof record.id !== 'number') throw new Error('field "id": missing (a string or number)');
+    const id = String(record.id);
+    if (seen.has(id)) throw new Error(`field "id": duplicate id ${JSON.stringify(id)}`);
+    const problem = problemFromAppsPlus(record, id, where, options);
+    if (record.compare !== undefined) {
+      if (typeof record.compare !== 'string' || !COMPARE_MODES.has(record.compare)) throw new Error('field "compare": expected default, strict or float');
+      problem.compare = record.compare as CompareMode;
     }
-  }
+    seen.add(id);
+    report.problems.push(problem);
+  });
   return report;
 }

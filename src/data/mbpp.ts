@@ -2,7 +2,7 @@ import { compileAsserts, definedNames } from './asserts.js';
 import type { LoadOptions } from './apps-plus.js';
 import { fieldError, readDataText } from './files.js';
 import { isPlainObject, parseJson } from './json.js';
-import { jsonlLines } from './jsonl.js';
+import { eachJsonlRecord } from './jsonl.js';
 import { DEFAULT_MAX_TESTS, type LoadReport, type Problem } from './problem.js';
 import { tokenize } from './python-syntax.js';
 
@@ -114,24 +114,13 @@ export function loadMbpp(path: string, options: MbppOptions = {}): LoadReport {
   const splits = wanted(options.split);
   const seen = new Set<string>();
   let skipped = 0;
-  for (const { line, text } of jsonlLines(readDataText(path))) {
-    const where = `${path}:${line}`;
-    try {
-      let record: unknown;
-      try {
-        record = parseJson(text);
-      } catch (error) {
-        throw new Error(`not valid JSON (${(error as Error).message})`);
-      }
-      const problem = problemFromMbpp(record, where, options, 'mbpp');
-      if (seen.has(problem.id)) throw new Error(`field "task_id": duplicate id ${problem.id}`);
-      seen.add(problem.id);
-      if (splits && !splits.has(problem.meta!.split as MbppSplit)) { skipped++; continue; }
-      report.problems.push(problem);
-    } catch (error) {
-      report.errors.push(`${where}: ${(error as Error).message}`);
-    }
-  }
+  eachJsonlRecord(path, readDataText(path), report.errors, (record, where) => {
+    const problem = problemFromMbpp(record, where, options, 'mbpp');
+    if (seen.has(problem.id)) throw new Error(`field "task_id": duplicate id ${problem.id}`);
+    seen.add(problem.id);
+    if (splits && !splits.has(problem.meta!.split as MbppSplit)) skipped++;
+    else report.problems.push(problem);
+  });
   return finish(report, skipped, options, path);
 }
 

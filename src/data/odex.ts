@@ -1,8 +1,8 @@
 import { compileAsserts } from './asserts.js';
 import type { LoadOptions } from './apps-plus.js';
 import { fieldError, readDataText } from './files.js';
-import { isPlainObject, parseJson } from './json.js';
-import { jsonlLines } from './jsonl.js';
+import { isPlainObject } from './json.js';
+import { eachJsonlRecord } from './jsonl.js';
 import { DEFAULT_MAX_TESTS, type LoadReport, type Problem } from './problem.js';
 
 /** Libraries named in ODEX's `library` field that are not part of Python's standard library. */
@@ -83,31 +83,17 @@ export function loadOdex(path: string, options: OdexOptions = {}): LoadReport {
   const report: LoadReport = { problems: [], errors: [] };
   const occurrences = new Map<string, number>();
   let skipped = 0;
-  for (const { line, text } of jsonlLines(readDataText(path))) {
-    const where = `${path}:${line}`;
-    try {
-      let record: unknown;
-      try {
-        record = parseJson(text);
-      } catch (error) {
-        throw new Error(`not valid JSON (${(error as Error).message})`);
-      }
-      if (!isPlainObject(record)) throw new Error('expected a JSON object');
-      const taskId = record.task_id;
-      if (typeof taskId !== 'number' && typeof taskId !== 'string') throw fieldError('task_id', 'a number or string');
-      const n = occurrences.get(String(taskId)) ?? 0;
-      occurrences.set(String(taskId), n + 1);
-      const problem = problemFromOdex(record, `${taskId}-${n}`, where, options);
-      const libs = problem.meta!.libraries as string[];
-      if ((options.libraries === 'none' && libs.length > 0) || (options.libraries === 'no-third-party' && problem.meta!.thirdParty)) {
-        skipped++;
-        continue;
-      }
-      report.problems.push(problem);
-    } catch (error) {
-      report.errors.push(`${where}: ${(error as Error).message}`);
-    }
-  }
+  eachJsonlRecord(path, readDataText(path), report.errors, (record, where) => {
+    if (!isPlainObject(record)) throw new Error('expected a JSON object');
+    const taskId = record.task_id;
+    if (typeof taskId !== 'number' && typeof taskId !== 'string') throw fieldError('task_id', 'a number or string');
+    const n = occurrences.get(String(taskId)) ?? 0;
+    occurrences.set(String(taskId), n + 1);
+    const problem = problemFromOdex(record, `${taskId}-${n}`, where, options);
+    const libs = problem.meta!.libraries as string[];
+    if ((options.libraries === 'none' && libs.length > 0) || (options.libraries === 'no-third-party' && problem.meta!.thirdParty)) skipped++;
+    else report.problems.push(problem);
+  });
   if (skipped > 0) (report.notes ??= []).push(`${path}: ${skipped} problems needing libraries left out (libraries: ${options.libraries})`);
   return report;
 }

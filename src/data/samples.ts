@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isPlainObject, parseJson } from './json.js';
-import { jsonlLines } from './jsonl.js';
+import { isPlainObject } from './json.js';
+import { eachJsonlRecord } from './jsonl.js';
 
 /** One completion to score, as read from a samples JSONL file. */
 export interface Sample {
@@ -21,33 +21,13 @@ export function loadSamples(path: string, knownIds?: ReadonlySet<string>): { sam
   }
   const samples: Sample[] = [];
   const errors: string[] = [];
-  for (const { line, text: row } of jsonlLines(text)) {
-    const where = `${path}:${line}`;
-    let record: unknown;
-    try {
-      record = parseJson(row);
-    } catch (error) {
-      errors.push(`${where}: not valid JSON (${(error as Error).message})`);
-      continue;
-    }
-    if (!isPlainObject(record)) {
-      errors.push(`${where}: expected a JSON object`);
-      continue;
-    }
+  eachJsonlRecord(path, text, errors, (record, where) => {
+    if (!isPlainObject(record)) throw new Error('expected a JSON object');
     const id = record.problem_id;
-    if (typeof id !== 'string' && typeof id !== 'number') {
-      errors.push(`${where}: field "problem_id": missing (a string or number)`);
-      continue;
-    }
-    if (typeof record.completion !== 'string') {
-      errors.push(`${where}: field "completion": missing (a string)`);
-      continue;
-    }
-    if (knownIds && !knownIds.has(String(id))) {
-      errors.push(`${where}: field "problem_id": unknown problem ${JSON.stringify(String(id))}`);
-      continue;
-    }
+    if (typeof id !== 'string' && typeof id !== 'number') throw new Error('field "problem_id": missing (a string or number)');
+    if (typeof record.completion !== 'string') throw new Error('field "completion": missing (a string)');
+    if (knownIds && !knownIds.has(String(id))) throw new Error(`field "problem_id": unknown problem ${JSON.stringify(String(id))}`);
     samples.push({ problemId: String(id), completion: record.completion, source: where });
-  }
+  });
   return { samples, errors };
 }
