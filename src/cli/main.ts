@@ -11,7 +11,7 @@ const COMMANDS: Record<string, Command> = {
   score: { summary: 'score completions against problems in the sandboxed judge', load: () => import('./score.js') },
   eval: { summary: 'evaluate a model (OpenAI-compatible endpoint or completions file) with metrics and bootstrap intervals', load: () => import('./eval.js') },
   report: { summary: 'Markdown, SVG/PNG charts and one HTML page for one or more eval run folders', load: () => import('./report.js') },
-  bench: { summary: 'benchmarks: `bench judge`, `bench models`', load: () => import('./bench.js') },
+  bench: { summary: 'benchmarks: `bench judge`, `bench models`, `bench engine`', load: () => import('./bench.js') },
   logits: { summary: 'print a model\'s float32 logits at every position for given token ids', load: () => import('./logits.js') },
   serve: { summary: 'HTTP reward service for trainers (/v1/score, OpenRLHF /openrlhf, /metrics)', load: () => import('./serve.js') },
 };
