@@ -789,6 +789,27 @@ class Proxy:
         object.__setattr__(self, '_codec', codec)
         object.__setattr__(self, '_rid', rid)
 
+    # What both kinds of reference forward to the other process the same way.
+    def __call__(self, *args, **kwargs):
+        return _call(self, args, kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith('_'):
+            raise AttributeError(name)
+        return _ask(self, 'getattr', n=name)
+
+    def __iter__(self):
+        return _ask(self, 'iter')
+
+    def __next__(self):
+        return _ask(self, 'next')
+
+    def __len__(self):
+        return _ask(self, 'len')
+
+    def __getitem__(self, key):
+        return _ask(self, 'getitem', k=_send(self, key))
+
 
 def _ask(proxy, op, **fields):
     codec = object.__getattribute__(proxy, '_codec')
@@ -823,26 +844,6 @@ class Remote(Proxy):
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
     __hash__ = object.__hash__
 
-    def __call__(self, *args, **kwargs):
-        return _call(self, args, kwargs)
-
-    def __getattr__(self, name):
-        if name.startswith('_'):
-            raise AttributeError(name)
-        return _ask(self, 'getattr', n=name)
-
-    def __iter__(self):
-        return _ask(self, 'iter')
-
-    def __next__(self):
-        return _ask(self, 'next')
-
-    def __len__(self):
-        return _ask(self, 'len')
-
-    def __getitem__(self, key):
-        return _ask(self, 'getitem', k=_send(self, key))
-
     def __bool__(self):
         v = _ask(self, 'bool')
         if type(v) is not bool:
@@ -865,30 +866,10 @@ class Lent(Proxy):
     only its public attributes reachable."""
     __slots__ = ()
 
-    def __call__(self, *args, **kwargs):
-        return _call(self, args, kwargs)
-
-    def __getattr__(self, name):
-        if name.startswith('_'):
-            raise AttributeError(name)
-        return _ask(self, 'getattr', n=name)
-
     def __setattr__(self, name, value):
         if name.startswith('_'):
             raise AttributeError(name)
         _ask(self, 'setattr', n=name, v=_send(self, value))
-
-    def __iter__(self):
-        return _ask(self, 'iter')
-
-    def __next__(self):
-        return _ask(self, 'next')
-
-    def __len__(self):
-        return _ask(self, 'len')
-
-    def __getitem__(self, key):
-        return _ask(self, 'getitem', k=_send(self, key))
 
     def __setitem__(self, key, value):
         _ask(self, 'setitem', k=_send(self, key), v=_send(self, value))
