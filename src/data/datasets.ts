@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadApps, appsProblemDirs } from './apps.js';
 import { loadAppsPlus } from './apps-plus.js';
 import { loadCyberSecEval, type CyberSecEvalVariant } from './cyberseceval.js';
-import { readDataText } from './files.js';
+import { cannotRead, readDataText } from './files.js';
 import { loadHumanEval } from './humaneval.js';
 import { isPlainObject } from './json.js';
 import { jsonlLines, loadProblemsJsonl } from './jsonl.js';
@@ -76,7 +76,7 @@ export function detectFormat(path: string): DataFormat {
   try {
     isDir = statSync(path).isDirectory();
   } catch (error) {
-    throw new Error(`cannot read data file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw cannotRead(path, error);
   }
   if (isDir) {
     if (appsProblemDirs(path).length > 0) return 'apps';

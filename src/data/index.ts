@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { firstCharacter } from './files.js';
 import { loadAppsPlus, type LoadOptions } from './apps-plus.js';
 import { loadProblemsJsonl } from './jsonl.js';
 import type { LoadReport } from './problem.js';
@@ -30,12 +30,6 @@ export { tokenize, statements, literalValue, canonical, pythonFloatRepr, type Py
 
 /** Loads problems from our JSONL or an APPS+ JSON list, telling them apart by the first character. */
 export function loadProblems(path: string, options: LoadOptions = {}): LoadReport {
-  let head: string;
-  try {
-    head = readFileSync(path, 'utf8').trimStart().slice(0, 1);
-  } catch (error) {
-    throw new Error(`cannot read problems file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  return head === '[' ? loadAppsPlus(path, options) : loadProblemsJsonl(path, options);
+  return firstCharacter(path, 'problems file') === '[' ? loadAppsPlus(path, options) : loadProblemsJsonl(path, options);
 }
 export { loadSamples, type Sample } from './samples.js';
