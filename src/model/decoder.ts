@@ -52,6 +52,8 @@ export interface DecoderTensors {
   lastLogits: Tensor;
   /** [batch, seq, hidden] after the final norm */
   hidden: Tensor;
+  /** The LM head's weight [vocab, hidden] (the embedding when tied), for fused head + log-prob regions. */
+  head: Tensor;
   /** Per layer, the new cache rows [batch, kv_heads, seq, head_dim] (keys after RoPE). */
   newK: Tensor[];
   newV: Tensor[];
@@ -148,7 +150,7 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
   const logits = linear(hidden, head);
   const last = op.squeeze(op.slice(hidden, [1], [-1], [Number.MAX_SAFE_INTEGER]), [1]); // [b, D]
   const lastLogits = linear(last, head);
-  const out: DecoderTensors = { logits, lastLogits, hidden, newK, newV, trainable };
+  const out: DecoderTensors = { logits, lastLogits, hidden, head, newK, newV, trainable };
   if (opts.valueHead) {
     const w = g.input('v_head.summary.weight', 'float32', [1, c.hiddenSize]);
     const b = g.input('v_head.summary.bias', 'float32', [1]);
@@ -206,10 +208,11 @@ export interface PaddedBatch {
   pad: number[];
 }
 
-export function leftPad(rows: readonly (readonly number[])[], padId = 0): PaddedBatch {
+/** Rows left-padded to the longest one (or to `minSeq` if that is longer). */
+export function leftPad(rows: readonly (readonly number[])[], padId = 0, minSeq = 0): PaddedBatch {
   const batch = rows.length;
   if (batch === 0) throw new Error('leftPad: empty batch');
-  const seq = Math.max(...rows.map((r) => r.length));
+  const seq = Math.max(minSeq, ...rows.map((r) => r.length));
   if (seq === 0) throw new Error('leftPad: every row is empty');
   const ids = new BigInt64Array(batch * seq), positions = new BigInt64Array(batch * seq), valid = new Uint8Array(batch * seq);
   const pad: number[] = [];

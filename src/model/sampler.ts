@@ -36,6 +36,9 @@ export interface SamplingOptions {
   decode?: (ids: number[]) => string;
   /** Fed for rows that have finished (default: their eos id or 0). */
   padTokenId?: number;
+  /** Called as soon as a row finishes (eos, stop string or length), with its generated ids, while the rest
+   * of the batch is still being sampled (a trainer starts scoring it then). */
+  onRowDone?: (row: number, tokens: readonly number[], reason: FinishReason) => void;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -112,8 +115,10 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
         const tail = o.decode!(tokens[b].slice(-(maxStop + 1)));
         if (stops.some((s) => tail.includes(s))) finish[b] = 'stop';
       }
+      if (finish[b]) o.onRowDone?.(b, tokens[b], finish[b]!);
       next.push(token);
     }
+    if (t === o.maxNewTokens - 1) finish.forEach((f, b) => { if (!f) o.onRowDone?.(b, tokens[b], 'length'); });
     if (finish.every((f) => f !== null) || t === o.maxNewTokens - 1) break;
     logits = await lm.step(cache, next);
     steps++;

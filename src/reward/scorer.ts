@@ -80,14 +80,9 @@ export class Scorer {
     const rSec = config.security === 'off' ? null : judged.syntaxOk || additive ? securityReward(findings, config.securityShape) : 0;
     const lintCount = config.weights.lint > 0 && judged.syntaxOk ? lintDiagnostics(program, config.lintSelect).length : null;
     const rLint = config.weights.lint > 0 ? lintReward(lintCount ?? 0, judged.syntaxOk) : null;
-    const { func, sec, lint } = config.weights;
-    let reward = rSec === null
-      ? (func * rFunc + lint * (rLint ?? 0)) / (func + lint || 1)
-      : func * rFunc + sec * rSec + lint * (rLint ?? 0);
-    if (additive && program.trim().length < ADDITIVE_MIN_PROGRAM_CHARS) reward = 0;
     return {
       problemId: problem.id,
-      reward,
+      reward: combineReward(config, rFunc, rSec, rLint, program),
       rFunc,
       rSec,
       rLint,
@@ -118,6 +113,21 @@ export class Scorer {
     });
     return { ...smoke, passed: 0, total: 0 };
   }
+}
+
+/** R = α·R_func + β·R_sec + γ·R_lint (without the security term: (α·R_func + γ·R_lint)/(α + γ)); in the
+ * additive mode a program under 10 characters gets 0, as in the reference code. */
+export function combineReward(config: RewardConfig, rFunc: number, rSec: number | null, rLint: number | null, program: string): number {
+  const { func, sec, lint } = config.weights;
+  if (config.mode === 'additive' && program.trim().length < ADDITIVE_MIN_PROGRAM_CHARS) return 0;
+  return rSec === null
+    ? (func * rFunc + lint * (rLint ?? 0)) / (func + lint || 1)
+    : func * rFunc + sec * rSec + lint * (rLint ?? 0);
+}
+
+/** The judge's result a breakdown was computed from (to compute R_func under another mode). */
+export function judgeResultOf(b: RewardBreakdown): JudgeResult {
+  return { syntaxOk: b.syntaxOk, ...(b.syntaxError ? { syntaxError: b.syntaxError } : {}), tests: b.tests, passed: b.testsPassed, total: b.testsTotal };
 }
 
 function emptyProgramResult(problem: Problem): JudgeResult {

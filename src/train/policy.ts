@@ -1,0 +1,236 @@
+// The policy's graphs: the decoder with its trainable part (LoRA A/B, or every weight for full fine-tuning,
+// plus the value head) and, on top, per-token log-probabilities of given targets — the LM head and the
+// log-softmax in one fused region, so [batch, seq, vocab] logits are never returned, and micro-batching
+// bounds how many rows exist at once. Log-probs use logits / T, as the sampler does, so a trainer's first
+// PPO ratio is 1. The same graph fed another adapter (the SFT one, or one with B = 0) is the reference
+// policy: it costs no second copy of the weights.
+//
+// Heads: `forward` (log-probs, values, entropy), `sftStep` (masked next-token loss) and `ppoStep`
+// (clipped surrogate + clipped value loss); the steps return gradients of every trainable input, summed
+// over micro-batches with each micro-batch weighted by its share of the counted tokens.
+
+import { compile, entropy, gradients, Graph, headTokenLogProbs, linear, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
+import * as op from '../engine/ops.js';
+import { appendDecoder, decoderInputs, type DecoderTensors } from '../model/decoder.js';
+import type { LoraConfig } from '../model/lora.js';
+import type { Checkpoint } from '../model/weights.js';
+import { chunks, setCounted, tokenBatch, type Sequence, type TokenBatch } from './batch.js';
+import { clippedValueLoss, maskedMean, ppoPolicyLoss } from './losses.js';
+
+export interface PolicyGraphOptions {
+  /** Train a LoRA adapter with this config (the base weights stay frozen initializers); absent: every
+   * weight is a trainable input (full fine-tuning). */
+  lora?: LoraConfig;
+  /** Feed LoRA dropout masks (SFT only: RL needs dropout 0 so the sampler's and the trainer's
+   * distributions are the same). */
+  dropout?: boolean;
+  valueHead?: boolean;
+  /** Log-probs of logits / T (the sampling temperature; default 1). */
+  temperature?: number;
+  /** PPO's clip ranges (default 0.2 each) and value-loss weight (default 0.1, TRL's vf_coef). */
+  clip?: number;
+  valueClip?: number;
+  valueCoef?: number;
+  session?: SessionOptions;
+}
+
+/** Trainable arrays by graph input name (LoRA A/B, value head, or base weights), fed without a copy. */
+export type Params = Readonly<Record<string, Float32Array>>;
+
+export interface ForwardResult {
+  /** [batch, seq] log-probs of each target (row-major over the batch's padded layout). */
+  logprobs: Float32Array;
+  values?: Float32Array;
+  entropy?: Float32Array;
+}
+
+export interface StepStats {
+  loss: number;
+  [name: string]: number;
+}
+
+export class PolicyGraph {
+  readonly graph: Graph;
+  readonly t: DecoderTensors;
+  /** Names of the trainable inputs, in a stable order. */
+  readonly trainable: string[];
+  private readonly exes = new Map<string, Promise<Executable>>();
+
+  constructor(readonly checkpoint: Checkpoint, readonly opts: PolicyGraphOptions = {}) {
+    const g = new Graph({ name: 'policy', contribOps: true });
+    const c = checkpoint.config;
+    this.t = appendDecoder(g, checkpoint, decoderInputs(g, c, false), {
+      lora: opts.lora, dropout: opts.dropout && !!opts.lora && opts.lora.dropout > 0, valueHead: opts.valueHead,
+      weightsAs: opts.lora ? 'initializers' : 'inputs',
+    });
+    const targets = g.input('targets', 'int64', ['batch', 'seq']);
+    const T = opts.temperature ?? 1;
+    const h = T === 1 ? this.t.hidden : op.mul(this.t.hidden, 1 / T);
+    const logprobs = headTokenLogProbs(h, this.t.head, targets);
+    g.output('logprobs', logprobs);
+    g.output('entropy', entropy(linear(h, this.t.head)));
+    if (this.t.values) g.output('values', this.t.values);
+    this.trainable = [...this.t.trainable.keys()];
+    const params = [...this.t.trainable.values()];
+    const mask = g.input('loss_mask', 'float32', ['batch', 'seq']);
+
+    // SFT: mean negative log-likelihood of the counted targets.
+    const nll = maskedMean(op.neg(logprobs), mask);
+    g.output('sft_loss', nll);
+    const lmParams = params.filter((p) => !p.name.startsWith('v_head.'));
+    gradients(nll, lmParams).forEach((d, i) => g.output(`sft_grad:${lmParams[i].name}`, d));
+
+    // PPO: clipped surrogate + value-coef × clipped value loss.
+    const oldLogprobs = g.input('old_logprobs', 'float32', ['batch', 'seq']);
+    const advantages = g.input('advantages', 'float32', ['batch', 'seq']);
+    const pg = ppoPolicyLoss(logprobs, oldLogprobs, advantages, mask, opts.clip ?? 0.2);
+    g.output('pg_loss', pg.loss); g.output('clip_frac', pg.clipFrac); g.output('approx_kl', pg.approxKl); g.output('ratio_mean', pg.ratioMean);
+    let loss = pg.loss;
+    if (this.t.values) {
+      const oldValues = g.input('old_values', 'float32', ['batch', 'seq']);
+      const returns = g.input('returns', 'float32', ['batch', 'seq']);
+      const vf = clippedValueLoss(this.t.values, oldValues, returns, mask, opts.valueClip ?? 0.2);
+      g.output('vf_loss', vf.loss); g.output('vf_clip_frac', vf.clipFrac);
+      loss = op.add(loss, op.mul(vf.loss, opts.valueCoef ?? 0.1));
+    }
+    g.output('ppo_loss', loss);
+    gradients(loss, params).forEach((d, i) => g.output(`ppo_grad:${params[i].name}`, d));
+    this.graph = g;
+  }
+
+  private exe(outputs: string[]): Promise<Executable> {
+    const key = outputs.join('\n');
+    let e = this.exes.get(key);
+    if (!e) { e = compile(this.graph, outputs, this.opts.session); this.exes.set(key, e); }
+    return e;
+  }
+
+  private batchFeeds(b: TokenBatch): Record<string, Feed> {
+    const dims = [b.batch, b.seq];
+    return {
+      input_ids: { data: b.ids, dims }, position_ids: { data: b.positions, dims }, targets: { data: b.targets, dims },
+      attn_bias: { data: b.attnBias, dims: [b.batch, 1, 1, b.seq, b.seq] }, loss_mask: { data: b.mask, dims },
+    };
+  }
+
+  /** Log-probs (and values, entropy) for one batch, computed `microBatch` rows at a time. */
+  async forward(batch: TokenBatch, params: Params, o: { values?: boolean; entropy?: boolean; microBatch?: number } = {}): Promise<ForwardResult> {
+    const outputs = ['logprobs', ...(o.values && this.t.values ? ['values'] : []), ...(o.entropy ? ['entropy'] : [])];
+    const exe = await this.exe(outputs);
+    const res: ForwardResult = { logprobs: new Float32Array(batch.batch * batch.seq) };
+    if (outputs.includes('values')) res.values = new Float32Array(batch.batch * batch.seq);
+    if (o.entropy) res.entropy = new Float32Array(batch.batch * batch.seq);
+    const mb = o.microBatch ?? batch.batch;
+    for (let r0 = 0; r0 < batch.batch; r0 += mb) {
+      const sub = sliceRows(batch, r0, Math.min(batch.batch, r0 + mb));
+      const out = await exe.run({ ...this.batchFeeds(sub), ...params });
+      const at = r0 * batch.seq;
+      res.logprobs.set(out.logprobs.data as Float32Array, at);
+      if (res.values) res.values.set(out.values.data as Float32Array, at);
+      if (res.entropy) res.entropy.set(out.entropy.data as Float32Array, at);
+    }
+    return res;
+  }
+
+  /**
+   * Gradients of the masked mean NLL over the counted targets of `batches` (micro-batches, e.g. packed
+   * rows; the value head is not trained), with extra feeds per batch (LoRA dropout masks).
+   */
+  async sftStep(batches: readonly TokenBatch[], params: Params, extraFeeds?: (b: TokenBatch) => Record<string, Feed>): Promise<StepResult> {
+    const names = this.trainable.filter((n) => !n.startsWith('v_head.'));
+    const exe = await this.exe(['sft_loss', ...names.map((n) => `sft_grad:${n}`)]);
+    return accumulate(batches, names, 'sft_grad:', ['sft_loss'], (b) => exe.run({ ...this.batchFeeds(b), ...params, ...(extraFeeds ? extraFeeds(b) : {}) }));
+  }
+
+  /** The masked mean NLL of `batches` (validation), without gradients. */
+  async sftLoss(batches: readonly TokenBatch[], params: Params): Promise<number> {
+    const exe = await this.exe(['sft_loss']);
+    const total = batches.reduce((s, b) => s + b.counted, 0);
+    let loss = 0;
+    for (const b of batches) if (b.counted) loss += (b.counted / total) * ((await exe.run({ ...this.batchFeeds(b), ...params })).sft_loss.data as Float32Array)[0];
+    return loss;
+  }
+
+  /**
+   * Gradients of the PPO loss over sequences with their per-token old log-probs, advantages, old values and
+   * returns (each a [counted tokens] array per sequence, in order), `microBatch` sequences at a time. Pad
+   * to the rollout batch's length (`padTo`) so each row's log-probs are bit-identical to the old ones.
+   */
+  async ppoStep(items: readonly PpoItem[], params: Params, o: { microBatch?: number; padId?: number; padTo?: number } = {}): Promise<StepResult> {
+    const statNames = ['ppo_loss', 'pg_loss', 'clip_frac', 'approx_kl', 'ratio_mean', ...(this.t.values ? ['vf_loss', 'vf_clip_frac'] : [])];
+    const exe = await this.exe([...statNames, ...this.trainable.map((n) => `ppo_grad:${n}`)]);
+    const groups = chunks(items, o.microBatch ?? items.length);
+    const batches = groups.map((rows) => tokenBatch(rows, o.padId ?? 0, o.padTo ?? 0));
+    return accumulate(batches, this.trainable, 'ppo_grad:', statNames, (b, k) => {
+      const dims = [b.batch, b.seq];
+      const feed = (pick: (it: PpoItem) => ArrayLike<number>) => {
+        const a = new Float32Array(b.batch * b.seq);
+        groups[k].forEach((it, r) => setCounted(b, a, r, pick(it)));
+        return { data: a, dims };
+      };
+      return exe.run({
+        ...this.batchFeeds(b), ...params,
+        old_logprobs: feed((it) => it.oldLogprobs), advantages: feed((it) => it.advantages),
+        ...(this.t.values ? { old_values: feed((it) => it.oldValues!), returns: feed((it) => it.returns!) } : {}),
+      });
+    });
+  }
+}
+
+export interface StepResult {
+  /** Gradients by trainable input name (the weighted sum over micro-batches). */
+  grads: Map<string, Float32Array>;
+  /** Each statistic's token-weighted mean over micro-batches; `loss` is the first. */
+  stats: StepStats;
+  counted: number;
+}
+
+/** One sequence for a PPO update: its tokens and per-counted-token arrays. */
+export interface PpoItem extends Sequence {
+  oldLogprobs: ArrayLike<number>;
+  advantages: ArrayLike<number>;
+  oldValues?: ArrayLike<number>;
+  returns?: ArrayLike<number>;
+}
+
+async function accumulate(batches: readonly TokenBatch[], names: readonly string[], prefix: string, statNames: readonly string[],
+  run: (b: TokenBatch, k: number) => Promise<Record<string, { data: unknown }>>): Promise<StepResult> {
+  const total = batches.reduce((s, b) => s + b.counted, 0);
+  if (total === 0) throw new Error('a training step with no counted tokens (every response is empty)');
+  const grads = new Map<string, Float32Array>();
+  const stats: Record<string, number> = Object.fromEntries(statNames.map((n) => [n, 0]));
+  for (let k = 0; k < batches.length; k++) {
+    const b = batches[k];
+    if (b.counted === 0) continue;
+    const w = b.counted / total;
+    const out = await run(b, k);
+    for (const n of statNames) stats[n] += w * (out[n].data as Float32Array)[0];
+    for (const n of names) {
+      const g = out[`${prefix}${n}`].data as Float32Array;
+      const acc = grads.get(n);
+      if (!acc) grads.set(n, w === 1 ? g : scaled(g, w));
+      else for (let i = 0; i < g.length; i++) acc[i] += w * g[i];
+    }
+  }
+  return { grads, stats: { loss: stats[statNames[0]], ...stats }, counted: total };
+}
+
+function scaled(g: Float32Array, w: number): Float32Array {
+  const out = new Float32Array(g.length);
+  for (let i = 0; i < g.length; i++) out[i] = w * g[i];
+  return out;
+}
+
+/** Rows [r0, r1) of a batch (same padded length). */
+export function sliceRows(b: TokenBatch, r0: number, r1: number): TokenBatch {
+  if (r0 === 0 && r1 === b.batch) return b;
+  const S = b.seq, n = r1 - r0;
+  const mask = b.mask.slice(r0 * S, r1 * S);
+  return {
+    batch: n, seq: S, ids: b.ids.slice(r0 * S, r1 * S), positions: b.positions.slice(r0 * S, r1 * S),
+    attnBias: b.attnBias.slice(r0 * S * S, r1 * S * S), targets: b.targets.slice(r0 * S, r1 * S), mask,
+    pad: b.pad.slice(r0, r1), counted: mask.reduce((s, x) => s + x, 0),
+  };
+}
+
+export type { Tensor };
