@@ -5,10 +5,13 @@ import { join } from 'node:path';
 
 export const usage = `securecoderl report RUN_DIR... [--out DIR] [--title TEXT] [--no-png]
 
-Renders one or more run folders (written by \`eval\` or \`bench models\`) as report.md (Markdown
-tables), report.html (one self-contained page), and charts/*.svg and *.png: rates with 95%
-bootstrap intervals, the ladder stage distribution, mean rewards, the failure taxonomy, and pass@k.
-With several runs the first is the baseline of the paired differences.
+Renders one or more run folders as report.md (Markdown tables), report.html (one self-contained
+page), and charts/*.svg and *.png. Eval runs (written by \`eval\` or \`bench models\`): rates with 95%
+bootstrap intervals, the ladder stage distribution, mean rewards, the failure taxonomy, and pass@k;
+with several, the first is the baseline of the paired differences. Training runs (config.json with a
+\`trainer\` field, metrics.jsonl): curves over steps (reward terms, stage shares, pass rate, KL and
+entropy, update losses, SFT/pretraining loss, ...), several runs overlaid one colour each, and a
+summary table (first third against last third of the steps). Both kinds can be given together.
 
   --out DIR      where to write (default: RUN_DIR/report for one run, report/ for several)
   --title TEXT   page title

@@ -163,3 +163,228 @@ export function lineChart(options: { title: string; xs: number[]; series: { labe
   });
   return `${out}</svg>`;
 }
+
+/** One (step, value) point of a training curve. */
+export interface StepPoint {
+  x: number;
+  y: number;
+}
+
+/** One metric of one run in a panel of `stepLineChart`. */
+export interface StepSeries {
+  /** The run's label: the legend entry of its colour, and the polylines' `data-run`. */
+  run: string;
+  /** The metric's name: the polylines' `data-series`. */
+  series: string;
+  color: string;
+  /** stroke-dasharray telling apart several metrics in one panel; absent: solid. */
+  dash?: string;
+  /** Every logged value. */
+  raw: StepPoint[];
+  /** A moving average of `raw`: drawn bold over a thin `raw`. Absent: `raw` alone, bold with markers (sparse or scheduled values). */
+  smoothed?: StepPoint[];
+}
+
+/** One plot of `stepLineChart`: its own y axis, the chart's shared step axis. */
+export interface StepPanel {
+  label: string;
+  series: StepSeries[];
+  /** Values the y axis always covers (e.g. 0 for rates), besides the data. */
+  yIncludes?: number[];
+}
+
+/** About four round tick values covering [lo, hi] (steps of 1, 2 or 5 × 10^k, at least `minStep`). */
+export function niceTicks(lo: number, hi: number, target = 4, minStep = 0): { lo: number; hi: number; step: number; ticks: number[] } {
+  if (!(hi > lo)) {
+    const pad = Math.abs(lo) * 0.1 || 1;
+    [lo, hi] = [lo - pad, hi + pad];
+  }
+  const raw = (hi - lo) / target;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude);
+  const first = Math.floor(lo / step + 1e-9) * step;
+  const last = Math.ceil(hi / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let t = first; t <= last + step * 1e-6; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  return { lo: first, hi: last, step, ticks };
+}
+
+/** A tick label with as many decimals as the tick step needs. */
+function tickLabel(value: number, step: number): string {
+  if (value === 0) return '0';
+  if (Math.abs(value) >= 1e5 || step < 1e-4) return value.toExponential(1).replace('e+', 'e');
+  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+  return value.toFixed(decimals);
+}
+
+/** Words wrapped into lines of at most about `width` characters. */
+function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Legend entries laid out left to right, wrapping; returns the markup and the y below the last row. */
+function legendRows(entries: { label: string; swatch: (x: number, y: number) => string }[], y0: number, width: number): { markup: string; bottom: number } {
+  let markup = '';
+  let x = 16;
+  let y = y0;
+  for (const e of entries) {
+    const w = 40 + Math.min(e.label.length, 34) * 6.6;
+    if (x + w > width - 16 && x > 16) { x = 16; y += 18; }
+    markup += `${e.swatch(x, y)}<text x="${x + 28}" y="${y + 10}" font-size="12" fill="#333">${escapeXml(truncate(e.label, 34))}</text>`;
+    x += w;
+  }
+  return { markup, bottom: entries.length ? y + 22 : y0 };
+}
+
+/** [min, max] of the values (without spreading them into arguments: curves can be long), or `empty`. */
+function extent(values: number[], empty: [number, number]): [number, number] {
+  if (values.length === 0) return empty;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  return [lo, hi];
+}
+
+const points = (pts: StepPoint[], xOf: (x: number) => number, yOf: (y: number) => number) => pts.map((p) => `${fmt(xOf(p.x))},${fmt(yOf(p.y))}`).join(' ');
+
+/**
+ * Curves over training steps: one panel per metric group (each with its own y axis, all on one step
+ * axis), one colour per run, dashes for a panel's second and third metric. Each series is one
+ * `<polyline data-run data-series data-kind="raw">` (thin under a moving average, or bold with markers
+ * when it has none) plus, when smoothed, one `<polyline … data-kind="smoothed">`.
+ */
+export function stepLineChart(options: {
+  title: string;
+  panels: StepPanel[];
+  runs: { label: string; color: string }[];
+  /** The dash legend: which metric each line style is. */
+  styles?: { label: string; dash?: string }[];
+  /** A line under the legend (e.g. what thin and bold lines are). */
+  note?: string;
+  xLabel?: string;
+}): string {
+  const { title, panels, runs, styles = [], note, xLabel = 'step' } = options;
+  const width = 760;
+  const left = 66;
+  const right = 20;
+  const plotW = width - left - right;
+  const panelHead = 20;
+  const plotH = 130;
+  const panelFoot = 30;
+  const runLegend = legendRows(runs.map((r) => ({ label: r.label, swatch: (x, y) => `<line x1="${x}" y1="${y + 6}" x2="${x + 22}" y2="${y + 6}" stroke="${r.color}" stroke-width="3"/>` })), 36, width);
+  const styleLegend = legendRows(styles.map((s) => ({ label: s.label, swatch: (x, y) => `<line x1="${x}" y1="${y + 6}" x2="${x + 22}" y2="${y + 6}" stroke="#444" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>` })), runLegend.bottom, width);
+  let top = styleLegend.bottom;
+  let head = runLegend.markup + styleLegend.markup;
+  if (note) {
+    const lines = wrapText(note, 112);
+    lines.forEach((line, i) => { head += `<text x="16" y="${top + 10 + i * 15}" font-size="11.5" fill="#666">${escapeXml(line)}</text>`; });
+    top += 5 + 15 * lines.length;
+  }
+  const height = top + panels.length * (panelHead + plotH + panelFoot) + 18;
+  let out = svgOpen(width, height, title) + head;
+  const [xMin, xMax] = extent(panels.flatMap((p) => p.series.flatMap((s) => s.raw.map((q) => q.x))), [0, 1]);
+  const [x0, x1] = xMax > xMin ? [xMin, xMax] : [xMin - 1, xMax + 1];
+  const xTicks = niceTicks(x0, x1, 6, 1);
+  const xOf = (x: number) => left + (plotW * (x - x0)) / (x1 - x0);
+  panels.forEach((panel, pi) => {
+    const py = top + pi * (panelHead + plotH + panelFoot);
+    const plotTop = py + panelHead;
+    const [yMin, yMax] = extent([...panel.series.flatMap((s) => s.raw.map((q) => q.y)), ...(panel.yIncludes ?? [])], [0, 1]);
+    const yt = niceTicks(yMin, yMax, 4);
+    const yOf = (y: number) => plotTop + plotH - (plotH * (y - yt.lo)) / (yt.hi - yt.lo);
+    out += `<g data-panel="${escapeXml(panel.label)}"><text x="${left}" y="${py + 14}" font-size="12.5" font-weight="bold" fill="#333">${escapeXml(panel.label)}</text>`;
+    for (const t of yt.ticks) {
+      out += `<line x1="${left}" y1="${fmt(yOf(t))}" x2="${left + plotW}" y2="${fmt(yOf(t))}" stroke="#e3e3e3"/><text x="${left - 6}" y="${fmt(yOf(t) + 4)}" font-size="11" text-anchor="end" fill="#555">${tickLabel(t, yt.step)}</text>`;
+    }
+    out += `<line x1="${left}" y1="${plotTop + plotH}" x2="${left + plotW}" y2="${plotTop + plotH}" stroke="#888"/>`;
+    for (const t of xTicks.ticks) {
+      if (t < x0 - 1e-9 || t > x1 + 1e-9) continue;
+      out += `<line x1="${fmt(xOf(t))}" y1="${plotTop + plotH}" x2="${fmt(xOf(t))}" y2="${plotTop + plotH + 4}" stroke="#888"/><text x="${fmt(xOf(t))}" y="${plotTop + plotH + 16}" font-size="11" text-anchor="middle" fill="#555">${tickLabel(t, xTicks.step)}</text>`;
+    }
+    if (pi === panels.length - 1) out += `<text x="${left + plotW / 2}" y="${plotTop + plotH + 30}" font-size="12" text-anchor="middle" fill="#333">${escapeXml(xLabel)}</text>`;
+    for (const s of panel.series) {
+      const attrs = `data-run="${escapeXml(s.run)}" data-series="${escapeXml(s.series)}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}`;
+      const tip = `<title>${escapeXml(`${s.run}: ${s.series}`)}</title>`;
+      if (s.smoothed) {
+        out += `<polyline fill="none" stroke="${s.color}" stroke-width="1" stroke-opacity="0.4" ${attrs} data-kind="raw" points="${points(s.raw, xOf, yOf)}">${tip}</polyline>`;
+        out += `<polyline fill="none" stroke="${s.color}" stroke-width="2.4" ${attrs} data-kind="smoothed" points="${points(s.smoothed, xOf, yOf)}">${tip}</polyline>`;
+      } else {
+        out += `<polyline fill="none" stroke="${s.color}" stroke-width="2" ${attrs} data-kind="raw" points="${points(s.raw, xOf, yOf)}">${tip}</polyline>`;
+        if (s.raw.length <= 60) for (const q of s.raw) out += `<circle cx="${fmt(xOf(q.x))}" cy="${fmt(yOf(q.y))}" r="2.6" fill="${s.color}"/>`;
+      }
+    }
+    out += '</g>';
+  });
+  return `${out}</svg>`;
+}
+
+/**
+ * Shares over steps as stacked areas, one panel per run, the last category at the bottom (so each
+ * boundary is the share that reached at least that category). Each area is one
+ * `<path data-run data-category>`.
+ */
+export function stackedAreaChart(options: {
+  title: string;
+  panels: { run: string; xs: number[]; shares: number[][] }[];
+  categories: string[];
+  colors: string[];
+  note?: string;
+  xLabel?: string;
+}): string {
+  const { title, panels, categories, colors, note, xLabel = 'step' } = options;
+  const width = 760;
+  const left = 66;
+  const right = 20;
+  const plotW = width - left - right;
+  const panelHead = 20;
+  const plotH = 110;
+  const panelFoot = 26;
+  const legend = legendRows(categories.map((c, i) => ({ label: c, swatch: (x, y) => `<rect x="${x + 5}" y="${y}" width="12" height="12" fill="${colors[i]}"/>` })), 36, width);
+  let top = legend.bottom;
+  let head = legend.markup;
+  if (note) {
+    const lines = wrapText(note, 112);
+    lines.forEach((line, i) => { head += `<text x="16" y="${top + 10 + i * 15}" font-size="11.5" fill="#666">${escapeXml(line)}</text>`; });
+    top += 5 + 15 * lines.length;
+  }
+  const height = top + panels.length * (panelHead + plotH + panelFoot) + 18;
+  let out = svgOpen(width, height, title) + head;
+  const [xMin, xMax] = extent(panels.flatMap((p) => p.xs), [0, 1]);
+  const [x0, x1] = xMax > xMin ? [xMin, xMax] : [xMin - 1, xMax + 1];
+  const xTicks = niceTicks(x0, x1, 6, 1);
+  const xOf = (x: number) => left + (plotW * (x - x0)) / (x1 - x0);
+  panels.forEach((panel, pi) => {
+    const py = top + pi * (panelHead + plotH + panelFoot);
+    const plotTop = py + panelHead;
+    const yOf = (share: number) => plotTop + plotH - plotH * share;
+    out += `<g data-panel="${escapeXml(panel.run)}"><text x="${left}" y="${py + 14}" font-size="12.5" font-weight="bold" fill="#333">${escapeXml(panel.run)}</text>`;
+    // One step alone is drawn as a narrow band around it.
+    const xs = panel.xs.length === 1 ? [panel.xs[0], panel.xs[0]] : panel.xs;
+    const shares = panel.shares.length === 1 ? [panel.shares[0], panel.shares[0]] : panel.shares;
+    const pxs = panel.xs.length === 1 ? [xOf(xs[0]) - 3, xOf(xs[0]) + 3] : xs.map(xOf);
+    const below = shares.map(() => 0);
+    for (let c = categories.length - 1; c >= 0; c--) {
+      const above = shares.map((row, i) => below[i] + (row[c] ?? 0));
+      const upper = pxs.map((x, i) => `${fmt(x)},${fmt(yOf(above[i]))}`);
+      const lower = pxs.map((x, i) => `${fmt(x)},${fmt(yOf(below[i]))}`).reverse();
+      out += `<path d="M${upper.join('L')}L${lower.join('L')}Z" fill="${colors[c]}" data-run="${escapeXml(panel.run)}" data-category="${escapeXml(categories[c])}"><title>${escapeXml(`${panel.run}: ${categories[c]}`)}</title></path>`;
+      above.forEach((v, i) => { below[i] = v; });
+    }
+    for (let t = 0; t <= 100; t += 25) {
+      out += `<line x1="${left - 4}" y1="${fmt(yOf(t / 100))}" x2="${left}" y2="${fmt(yOf(t / 100))}" stroke="#888"/><text x="${left - 6}" y="${fmt(yOf(t / 100) + 4)}" font-size="11" text-anchor="end" fill="#555">${t}%</text>`;
+    }
+    for (const t of xTicks.ticks) {
+      if (t < x0 - 1e-9 || t > x1 + 1e-9) continue;
+      out += `<line x1="${fmt(xOf(t))}" y1="${plotTop + plotH}" x2="${fmt(xOf(t))}" y2="${plotTop + plotH + 4}" stroke="#888"/><text x="${fmt(xOf(t))}" y="${plotTop + plotH + 16}" font-size="11" text-anchor="middle" fill="#555">${tickLabel(t, xTicks.step)}</text>`;
+    }
+    if (pi === panels.length - 1) out += `<text x="${left + plotW / 2}" y="${plotTop + plotH + 28}" font-size="12" text-anchor="middle" fill="#333">${escapeXml(xLabel)}</text>`;
+    out += '</g>';
+  });
+  return `${out}</svg>`;
+}
