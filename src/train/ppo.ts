@@ -199,11 +199,13 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
     const vh = ValueHead.load(ckpt.dir, ck.config);
     valueHead.weight.set(vh.weight); valueHead.bias.set(vh.bias);
     adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
-    const state = readJson<{ step: number; kl: KlControllerState }>(join(ckpt.dir, 'state.json'));
+    const state = readJson<{ step: number; kl: KlControllerState; log: { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] } }>(join(ckpt.dir, 'state.json'));
     kl = klControllerFromState(state.kl);
     step = state.step;
-  }
-  if ('resume' in input) folder.truncateTo(step);
+    folder.truncateTo(step);
+    // Killed after the checkpoint but before its step's lines were appended: append them from it.
+    if ((folder.metrics().at(-1)?.step ?? 0) < step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
+  } else if ('resume' in input) folder.truncateTo(0);
 
   const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
   const rewardConfig: RewardConfig = scorer.config;
@@ -212,11 +214,11 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   const stop = new StopRequest().listen();
   const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
 
-  const saveCheckpoint = (s: number) => folder.writeCheckpoint(s, (dir) => {
+  const saveCheckpoint = (s: number, log: { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] }) => folder.writeCheckpoint(s, (dir) => {
     saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model });
     valueHead.save(dir);
     writeFileSync(join(dir, 'optimizer.safetensors'), adam.saveState());
-    writeJson(join(dir, 'state.json'), { step: s, episode: s * cfg.batchSize, kl: kl.state(), data_position: dataPosition(s, cfg.batchSize, problems.length), rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' } });
+    writeJson(join(dir, 'state.json'), { step: s, episode: s * cfg.batchSize, kl: kl.state(), data_position: dataPosition(s, cfg.batchSize, problems.length), rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' }, log });
   }, cfg.keepCheckpoints);
 
   let stopped = false;
@@ -278,12 +280,11 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
       const timeTrain = (performance.now() - t0) / 1000;
       step = s;
 
-      if (step % cfg.saveEvery === 0 || step === totalSteps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step);
       const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
       const bd = roll.samples.map((x) => x.breakdown);
       const stageShares = [0, 0, 0, 0, 0];
       for (const b of bd) stageShares[b.stage] += 1 / bd.length;
-      folder.appendMetrics({
+      const metrics = {
         step, episode: step * cfg.batchSize, reward_mean: mean(scores),
         reward_partial_mean: mean(bd.map((b) => rewardUnder(b, 'partial', rewardConfig))), reward_binary_mean: mean(bd.map((b) => rewardUnder(b, 'binary', rewardConfig))),
         r_func_mean: mean(bd.map((b) => b.rFunc)), r_sec_mean: bd[0].rSec === null ? null : mean(bd.map((b) => b.rSec!)),
@@ -293,8 +294,12 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
         lr: cfg.lr, response_len_mean: mean(roll.samples.map((x) => x.responseIds.length)),
         reward_weights: Object.fromEntries(weights.map((w) => [w.mode, w.weight])),
         time_sample_s: roll.timeSampleS, time_score_s: roll.timeScoreS, time_train_s: timeTrain,
-      });
-      folder.appendSamples(roll.samples.map((x, i) => ({ step, episode: episode + i, reward: scores[i], finish_reason: x.finishReason, completion: x.completion, ...breakdownRecord(x.breakdown) })));
+      };
+      const sampleRecords = roll.samples.map((x, i) => ({ step, episode: episode + i, reward: scores[i], finish_reason: x.finishReason, completion: x.completion, ...breakdownRecord(x.breakdown) }));
+      // The checkpoint holds this step's log lines too, so a kill between it and the append loses nothing.
+      if (step % cfg.saveEvery === 0 || step === totalSteps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step, { metrics, samples: sampleRecords });
+      folder.appendMetrics(metrics);
+      folder.appendSamples(sampleRecords);
       progress.update(step, { reward: mean(scores), kl: klMean });
       if (stop.requested || step === o.stopAfterStep) { stopped = step < totalSteps; break; }
     }

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { oneOf, parse, UsageError } from './args.js';
+import { PRESET_NAMES, resolvePpoConfig, resolvePretrainConfig, resolveSftConfig, pretrainTexts, type PresetName, type RunOverrides } from '../train/presets.js';
+import { parsePpoConfig, ppo } from '../train/ppo.js';
+import { parsePretrainConfig, pretrain } from '../train/pretrain.js';
+import { parseSftConfig, sft } from '../train/sft.js';
+
+export const usage = `usage: securecoderl train pretrain|sft|ppo (--preset NAME | --config FILE) [options]
+       securecoderl train ppo --resume DIR
+
+  --preset NAME      minimal | tiny (build and cache their tiny model) | paper
+  --config FILE      a JSON config (its fields over the preset's; unknown fields are errors)
+  --out DIR          the run folder [runs/<trainer>-<preset>]
+  --seed S           seed of everything random in the run
+  --steps N          ppo: steps (episodes = N × batch size); sft: optimizer steps; pretrain: steps
+  --save-every K     ppo: checkpoint every K steps
+  --model DIR        a Hugging Face model folder (instead of the preset's tiny model)
+  --adapter DIR      sft: start from this PEFT adapter; ppo: the reference (and starting) adapter
+  --variant V        ppo: simple | fresh | continue | scheduled (the paper's variants)
+  --init DIR         ppo: start the policy from this adapter folder (continue: a simple run's final/)
+  --resume DIR       ppo: continue a run from its newest checkpoint
+  --quiet            no progress output
+
+The run folder holds config.json, metrics.jsonl, samples.jsonl (ppo), checkpoints/step-N/ and final/.
+Ctrl-C saves a checkpoint and stops; --resume continues exactly. See docs/train.md.`;
+
+const OPTIONS = {
+  preset: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' },
+  'save-every': { type: 'string' }, model: { type: 'string' }, adapter: { type: 'string' }, variant: { type: 'string' }, init: { type: 'string' },
+  resume: { type: 'string' }, quiet: { type: 'boolean' },
+} as const;
+
+function readConfig(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new UsageError(`--config ${path}: no such file`);
+  try {
+    const json: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('expected a JSON object');
+    return json as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`--config ${path}: ${(e as Error).message}`);
+  }
+}
+
+const integer = (flag: string, v: string | boolean | undefined, allowZero = false) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new UsageError(`--${flag}: expected ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [trainer, ...rest] = argv;
+  if (!['pretrain', 'sft', 'ppo'].includes(trainer ?? '')) throw new UsageError(`expected a trainer (pretrain, sft or ppo), got ${JSON.stringify(trainer ?? '')}`);
+  const v = parse(rest, OPTIONS);
+  const quiet = v.quiet === true;
+  const log = (line: string) => { if (!quiet) process.stderr.write(`${line}\n`); };
+
+  if (typeof v.resume === 'string') {
+    if (trainer !== 'ppo') throw new UsageError('--resume works for train ppo');
+    return report(await ppo({ resume: v.resume }, { quiet }));
+  }
+  if (v.preset === undefined && v.config === undefined) throw new UsageError('give --preset NAME or --config FILE');
+  const preset = v.preset === undefined ? undefined : oneOf('preset', v.preset, PRESET_NAMES, 'minimal') as PresetName;
+  const o: RunOverrides = {
+    preset, config: typeof v.config === 'string' ? readConfig(v.config) : undefined,
+    seed: integer('seed', v.seed, true), steps: integer('steps', v.steps), saveEvery: integer('save-every', v['save-every']),
+    model: v.model as string | undefined, adapter: v.adapter as string | undefined,
+  };
+  const where = typeof v.config === 'string' ? v.config : `preset ${preset}`;
+  const out = (v.out as string | undefined) ?? `runs/${trainer}-${preset ?? 'config'}`;
+
+  if (trainer === 'pretrain') {
+    const { config, recipe } = resolvePretrainConfig(o);
+    const r = await pretrain(parsePretrainConfig(config, where), { outDir: out, texts: pretrainTexts(recipe), quiet });
+    process.stdout.write(`pretrained ${r.steps} steps in ${r.seconds.toFixed(0)} s: held-out loss ${r.heldoutLoss.toFixed(3)} (unigram ${r.unigramLoss.toFixed(3)}); model in ${r.modelDir}\n`);
+    return 0;
+  }
+  if (trainer === 'sft') {
+    const r = await sft(parseSftConfig(await resolveSftConfig(o, log), where), { outDir: out, quiet });
+    process.stdout.write(`SFT: ${r.steps} steps in ${r.seconds.toFixed(0)} s, train loss ${r.trainLoss.toFixed(3)}, best validation loss ${r.bestValLoss?.toFixed(3) ?? 'n/a'}; final in ${r.finalDir}\n`);
+    return 0;
+  }
+  const merged = await resolvePpoConfig(o, log);
+  if (v.variant !== undefined) merged.variant = oneOf('variant', v.variant, ['simple', 'fresh', 'continue', 'scheduled'] as const, 'fresh');
+  if (typeof v.init === 'string') merged.init = v.init;
+  if (preset && v.variant !== undefined && o.config?.run_name === undefined) merged.run_name = `${preset}-${String(merged.variant)}`;
+  return report(await ppo({ config: parsePpoConfig(merged, where), outDir: out }, { quiet }));
+}
+
+function report(r: Awaited<ReturnType<typeof ppo>>): number {
+  if (r.stopped) {
+    process.stderr.write(`stopped after step ${r.steps}; a checkpoint is saved: continue with --resume ${r.runDir}\n`);
+    return 130;
+  }
+  process.stdout.write(`PPO: ${r.steps} steps; final adapter in ${r.finalDir}; metrics in ${r.runDir}/metrics.jsonl\n`);
+  return 0;
+}
+

@@ -1,0 +1,168 @@
+// Named run configs. `minimal` and `tiny` start from a tiny model this project builds itself (no pretrained
+// checkpoint can be downloaded here): pretraining from scratch on the training split's reference solutions,
+// MBPP's code and the Python standard library's sources, then SFT on the training split. Both stages are
+// deterministic from their configs and cached under a key of those configs, so every preset run after the
+// first starts at once. `paper` is the paper's settings for a real checkpoint (give --model and --adapter).
+
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BUNDLED_DATA_DIR } from '../data/datasets.js';
+import { fnv1a64 } from '../random.js';
+import { appsPlusSolutions, mbppSolutions, pythonStdlibSources } from './corpus.js';
+import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
+import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.js';
+import { DEFAULT_PRETRAIN_CONFIG, pretrain, type PretrainConfig } from './pretrain.js';
+import { DEFAULT_SFT_CONFIG, sft, type SftConfig } from './sft.js';
+
+export const PRESET_NAMES = ['minimal', 'tiny', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** How a preset's tiny model is built: pretraining, then SFT (full fine-tuning), on one data split. */
+export interface TinyRecipe {
+  data: DataConfig;
+  pretrain: PretrainConfig;
+  /** Standard-library bytes in the pretraining corpus. */
+  stdlibBytes: number;
+  sft: Omit<SftConfig, 'model' | 'data' | 'run_name'>;
+}
+
+const MINIMAL_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'apps-plus', evalSize: 100, splitSeed: 42 };
+
+export const RECIPES: Record<'minimal' | 'tiny', TinyRecipe> = {
+  minimal: {
+    data: MINIMAL_DATA,
+    pretrain: { ...DEFAULT_PRETRAIN_CONFIG },
+    stdlibBytes: 1_500_000,
+    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 2, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 768, evalEvery: 20, valFraction: 0.05 },
+  },
+  tiny: {
+    data: MINIMAL_DATA,
+    pretrain: { ...DEFAULT_PRETRAIN_CONFIG },
+    stdlibBytes: 4_000_000,
+    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 3, lr: 5e-4, lrSchedule: 'cosine', warmupSteps: 10, batchSize: 8, gradAccum: 1, maxSeqLen: 1024, evalEvery: 25, valFraction: 0.05 },
+  },
+};
+
+/** Where built models are cached ($SECURECODERL_CACHE, default ~/.cache/securecoderl). */
+export function cacheDir(): string {
+  return process.env.SECURECODERL_CACHE ?? join(homedir(), '.cache', 'securecoderl');
+}
+
+/** Bump when the build changes what a recipe produces. */
+const RECIPE_VERSION = 1;
+
+export interface TinyModel {
+  /** The pretrained base (a Hugging Face folder). */
+  baseDir: string;
+  /** The SFT model (a Hugging Face folder: full fine-tuning of the base). */
+  sftDir: string;
+  key: string;
+}
+
+/**
+ * The preset's pretrained and SFT models, built on first use (deterministic from the recipe) and cached.
+ * The pretraining corpus holds only the training split's solutions: the evaluation problems' answers are
+ * never seen.
+ */
+export async function buildTinyModel(name: 'minimal' | 'tiny', o: { quiet?: boolean; log?: (line: string) => void; recipe?: TinyRecipe } = {}): Promise<TinyModel> {
+  const recipe = o.recipe ?? RECIPES[name];
+  const key = `${name}-${fnv1a64(JSON.stringify({ RECIPE_VERSION, recipe })).toString(16).padStart(16, '0')}`;
+  const root = join(cacheDir(), 'models', key);
+  const baseDir = join(root, 'pretrain', 'model'), sftDir = join(root, 'sft', 'final');
+  if (existsSync(join(root, 'DONE'))) return { baseDir, sftDir, key };
+  const tmp = `${root}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+
+  const texts = pretrainTexts(recipe);
+  log(`building the '${name}' tiny model (cached in ${root}): pretraining on ${texts.length} files`);
+  const pre = await pretrain(recipe.pretrain, { outDir: join(tmp, 'pretrain'), texts, quiet: o.quiet, runName: `${name}-pretrain` });
+  log(`pretrained in ${pre.seconds.toFixed(0)} s: held-out loss ${pre.heldoutLoss.toFixed(3)} (unigram ${pre.unigramLoss.toFixed(3)}); SFT next`);
+  const s = await sft({ ...recipe.sft, run_name: `${name}-sft`, model: pre.modelDir, data: recipe.data }, { outDir: join(tmp, 'sft'), quiet: o.quiet });
+  log(`SFT in ${s.seconds.toFixed(0)} s: validation loss ${s.bestValLoss?.toFixed(3) ?? 'n/a'}`);
+  mkdirSync(join(tmp, 'DONE'));
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(cacheDir(), 'models'), { recursive: true });
+  renameSync(tmp, root);
+  return { baseDir, sftDir, key };
+}
+
+/** PPO settings of each preset (model paths are filled in from the built tiny model, or by flags). */
+export const PPO_PRESETS: Record<PresetName, Partial<PpoConfig>> = {
+  minimal: {
+    variant: 'fresh', data: MINIMAL_DATA, maxPromptTokens: 640, episodes: 96, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
+    lr: 2e-3, gradClip: 1, lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 128 },
+    kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.02 }, saveEvery: 4, microBatch: 8,
+  },
+  tiny: {
+    variant: 'fresh', data: MINIMAL_DATA, maxPromptTokens: 768, episodes: 400, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
+    lr: 1e-3, gradClip: 1, lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 160 },
+    kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.05 }, switchEpisode: 200, saveEvery: 10, microBatch: 8,
+  },
+  paper: {},
+};
+
+/** What a command line or a caller gives on top of a preset or a config file. */
+export interface RunOverrides {
+  preset?: PresetName;
+  /** Parsed JSON of a config file (merged over the preset). */
+  config?: Record<string, unknown>;
+  seed?: number;
+  /** PPO: steps (episodes = steps × batch); SFT: optimizer steps; pretrain: steps. */
+  steps?: number;
+  saveEvery?: number;
+  model?: string;
+  adapter?: string;
+}
+
+/**
+ * A PPO config from a preset and overrides: the preset's tiny model (built and cached) unless `model` is
+ * given; `adapter` is the reference (and starting) adapter, e.g. an SFT LoRA.
+ */
+export async function resolvePpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
+  const preset = o.preset ? { ...PPO_PRESETS[o.preset] } as Record<string, unknown> : {};
+  const merged: Record<string, unknown> = { ...preset, ...o.config };
+  if (o.preset) merged.run_name ??= `${o.preset}-${String(merged.variant ?? 'fresh')}`;
+  if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
+  if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
+  if (o.seed !== undefined) merged.seed = o.seed;
+  if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
+  if (o.steps !== undefined) merged.episodes = o.steps * Number(merged.batchSize ?? DEFAULT_PPO_CONFIG.batchSize);
+  return merged;
+}
+
+/** An SFT config: the preset's recipe on its pretrained base unless `model` is given. */
+export async function resolveSftConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
+  const recipe = o.preset === 'minimal' || o.preset === 'tiny' ? RECIPES[o.preset] : null;
+  const merged: Record<string, unknown> = { ...(recipe ? { ...recipe.sft, data: recipe.data, run_name: `${o.preset}-sft` } : {}), ...o.config };
+  if (o.model) merged.model = o.model;
+  if (o.adapter) merged.adapter = o.adapter;
+  if (!merged.model && recipe) merged.model = (await buildTinyModel(o.preset as 'minimal' | 'tiny', { log })).baseDir;
+  if (o.seed !== undefined) merged.seed = o.seed;
+  if (o.steps !== undefined) merged.maxSteps = o.steps;
+  return merged;
+}
+
+/** A pretraining config and its corpus spec from a preset (or the defaults) and overrides. */
+export function resolvePretrainConfig(o: RunOverrides): { config: Record<string, unknown>; recipe: TinyRecipe } {
+  const recipe = RECIPES[o.preset === 'tiny' ? 'tiny' : 'minimal'];
+  const config: Record<string, unknown> = { ...(o.preset && o.preset !== 'paper' ? recipe.pretrain : DEFAULT_PRETRAIN_CONFIG), ...o.config };
+  if (o.seed !== undefined) config.seed = o.seed;
+  if (o.steps !== undefined) config.steps = o.steps;
+  return { config, recipe };
+}
+
+/** The pretraining texts of a recipe: training-split solutions, MBPP's code, standard-library sources. */
+export function pretrainTexts(recipe: TinyRecipe): string[] {
+  const data = loadTrainData(recipe.data);
+  const trainIds = new Set(data.train.map((p) => p.id));
+  return [
+    ...appsPlusSolutions(join(BUNDLED_DATA_DIR, 'apps_plus', 'valid_500.json'), (i) => trainIds.has(String(i))),
+    ...mbppSolutions(join(BUNDLED_DATA_DIR, 'mbpp', 'mbpp.jsonl')),
+    ...pythonStdlibSources({ maxBytes: recipe.stdlibBytes }),
+  ];
+}
