@@ -142,12 +142,14 @@ export class PolicyGraph {
     return accumulate(batches, names, 'sft_grad:', ['sft_loss'], (b) => exe.run({ ...this.batchFeeds(b), ...params, ...(extraFeeds ? extraFeeds(b) : {}) }));
   }
 
-  /** The masked mean NLL of `batches` (validation), without gradients. */
-  async sftLoss(batches: readonly TokenBatch[], params: Params): Promise<number> {
+  /** The masked mean NLL of `batches` (validation), without gradients (feed all-ones dropout masks). */
+  async sftLoss(batches: readonly TokenBatch[], params: Params, extraFeeds?: (b: TokenBatch) => Record<string, Feed>): Promise<number> {
     const exe = await this.exe(['sft_loss']);
     const total = batches.reduce((s, b) => s + b.counted, 0);
     let loss = 0;
-    for (const b of batches) if (b.counted) loss += (b.counted / total) * ((await exe.run({ ...this.batchFeeds(b), ...params })).sft_loss.data as Float32Array)[0];
+    for (const b of batches) {
+      if (b.counted) loss += (b.counted / total) * ((await exe.run({ ...this.batchFeeds(b), ...params, ...(extraFeeds ? extraFeeds(b) : {}) })).sft_loss.data as Float32Array)[0];
+    }
     return loss;
   }
 

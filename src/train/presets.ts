@@ -27,7 +27,9 @@ export interface TinyRecipe {
   sft: Omit<SftConfig, 'model' | 'data' | 'run_name'>;
 }
 
-const MINIMAL_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'apps-plus', evalSize: 100, splitSeed: 42 };
+/** minimal: MBPP (short function-call tasks a tiny model can learn); tiny: the paper's APPS+. */
+const MINIMAL_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'mbpp', evalSize: 100, splitSeed: 42 };
+const TINY_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'apps-plus', evalSize: 100, splitSeed: 42 };
 
 export const RECIPES: Record<'minimal' | 'tiny', TinyRecipe> = {
   minimal: {
@@ -37,7 +39,7 @@ export const RECIPES: Record<'minimal' | 'tiny', TinyRecipe> = {
     sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 2, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 768, evalEvery: 20, valFraction: 0.05 },
   },
   tiny: {
-    data: MINIMAL_DATA,
+    data: TINY_DATA,
     pretrain: { ...DEFAULT_PRETRAIN_CONFIG },
     stdlibBytes: 4_000_000,
     sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 3, lr: 5e-4, lrSchedule: 'cosine', warmupSteps: 10, batchSize: 8, gradAccum: 1, maxSeqLen: 1024, evalEvery: 25, valFraction: 0.05 },
@@ -50,7 +52,7 @@ export function cacheDir(): string {
 }
 
 /** Bump when the build changes what a recipe produces. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface TinyModel {
   /** The pretrained base (a Hugging Face folder). */
@@ -98,7 +100,7 @@ export const PPO_PRESETS: Record<PresetName, Partial<PpoConfig>> = {
     kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.02 }, saveEvery: 4, microBatch: 8,
   },
   tiny: {
-    variant: 'fresh', data: MINIMAL_DATA, maxPromptTokens: 768, episodes: 400, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
+    variant: 'fresh', data: TINY_DATA, maxPromptTokens: 768, episodes: 400, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
     lr: 1e-3, gradClip: 1, lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 160 },
     kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.05 }, switchEpisode: 200, saveEvery: 10, microBatch: 8,
@@ -156,13 +158,17 @@ export function resolvePretrainConfig(o: RunOverrides): { config: Record<string,
   return { config, recipe };
 }
 
-/** The pretraining texts of a recipe: training-split solutions, MBPP's code, standard-library sources. */
+/**
+ * The pretraining texts of a recipe: the APPS+ and MBPP reference solutions — of the recipe's data set only
+ * its training split's, so no evaluation answer is seen — and standard-library sources.
+ */
 export function pretrainTexts(recipe: TinyRecipe): string[] {
   const data = loadTrainData(recipe.data);
   const trainIds = new Set(data.train.map((p) => p.id));
+  const evaluated = (set: string) => recipe.data.dataset === set;
   return [
-    ...appsPlusSolutions(join(BUNDLED_DATA_DIR, 'apps_plus', 'valid_500.json'), (i) => trainIds.has(String(i))),
-    ...mbppSolutions(join(BUNDLED_DATA_DIR, 'mbpp', 'mbpp.jsonl')),
+    ...appsPlusSolutions(join(BUNDLED_DATA_DIR, 'apps_plus', 'valid_500.json'), (i) => !evaluated('apps-plus') || trainIds.has(String(i))),
+    ...mbppSolutions(join(BUNDLED_DATA_DIR, 'mbpp', 'mbpp.jsonl'), (id) => !evaluated('mbpp') || trainIds.has(String(id))),
     ...pythonStdlibSources({ maxBytes: recipe.stdlibBytes }),
   ];
 }

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, releaseSessions, type Feed } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
-import { dropoutMasks, LoraAdapter, type LoraConfig, type LoraModule } from '../model/lora.js';
+import { dropoutMasks, LoraAdapter, loraInputName, type LoraConfig, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../model/weights.js';
@@ -108,8 +108,10 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
   const withSolution = data.train.filter((p) => p.canonicalSolution);
   const shuffled = rng.fork('val split').shuffled(withSolution);
   const nVal = Math.round(shuffled.length * cfg.valFraction);
-  const toExample = (p: typeof withSolution[number]) =>
-    sftExample(codec, p, cfg.responseFormat === 'fenced' ? `\`\`\`python\n${p.canonicalSolution!.trim()}\n\`\`\`` : p.canonicalSolution!, eosId);
+  const toExample = (p: typeof withSolution[number]) => {
+    const code = p.canonicalSolution!.replace(/\r\n?/g, '\n');
+    return sftExample(codec, p, cfg.responseFormat === 'fenced' ? `\`\`\`python\n${code.trim()}\n\`\`\`` : code, eosId);
+  };
   const all = shuffled.map(toExample);
   const fits = (e: Sequence) => e.tokens.length <= cfg.maxSeqLen;
   const val = all.slice(0, nVal).filter(fits), train = all.slice(nVal).filter(fits);
@@ -125,7 +127,11 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
   const params: Record<string, Float32Array> = Object.fromEntries(paramList.map((p) => [p.name, p.data]));
   const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const dropRng = rng.fork('dropout');
-  const extraFeeds = adapter && adapter.config.dropout > 0 ? (b: TokenBatch): Record<string, Feed> => dropoutMasks(adapter, b.batch, b.seq, dropRng) : undefined;
+  const dropping = adapter !== null && adapter.config.dropout > 0;
+  const extraFeeds = dropping ? (b: TokenBatch): Record<string, Feed> => dropoutMasks(adapter, b.batch, b.seq, dropRng) : undefined;
+  // Validation runs without dropout: masks of ones.
+  const noDropout = dropping ? (b: TokenBatch): Record<string, Feed> => Object.fromEntries([...adapter.pairs.values()].map((p) =>
+    [loraInputName(p.path, 'mask'), { data: new Float32Array(b.batch * b.seq * p.inFeatures).fill(1), dims: [b.batch, b.seq, p.inFeatures] }])) : undefined;
 
   // Micro-batches: `batchSize` examples' worth of packed rows each; `gradAccum` of them per step.
   const microBatches = (examples: Sequence[]): TokenBatch[] => {
@@ -147,7 +153,7 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
   let best = Infinity, lastVal: number | null = null, step = 0, trainLoss = NaN, tokens = 0;
   const validate = async () => {
     if (valBatches.length === 0) return null;
-    const v = await policy.sftLoss(valBatches, params);
+    const v = await policy.sftLoss(valBatches, params, noDropout);
     if (v < best) { best = v; save(folder.path('best')); }
     return v;
   };
