@@ -10,6 +10,7 @@ const COMMANDS: Record<string, Command> = {
   demo: { summary: 'score the bundled APPS+ reference solutions and sample completions', load: () => import('./demo.js') },
   score: { summary: 'score completions against problems in the sandboxed judge', load: () => import('./score.js') },
   eval: { summary: 'evaluate a model (OpenAI-compatible endpoint or completions file) with metrics and bootstrap intervals', load: () => import('./eval.js') },
+  'minimal-example': { summary: 'bundled data → tiny model → SFT → PPO per reward mode → evaluation → security; PASS or FAIL', load: () => import('./minimal-example.js') },
   train: { summary: 'train a model: `train pretrain|sft|ppo --preset NAME | --config FILE`, `train ppo --resume DIR`', load: () => import('./train.js') },
   report: { summary: 'Markdown, SVG/PNG charts and one HTML page for eval and training run folders', load: () => import('./report.js') },
   bench: { summary: 'benchmarks: `bench judge`, `bench models`, `bench engine`', load: () => import('./bench.js') },

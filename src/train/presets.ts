@@ -4,7 +4,7 @@
 // deterministic from their configs and cached under a key of those configs, so every preset run after the
 // first starts at once. `paper` is the paper's settings for a real checkpoint (give --model and --adapter).
 
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLED_DATA_DIR } from '../data/datasets.js';
@@ -14,6 +14,7 @@ import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.js';
 import { DEFAULT_PRETRAIN_CONFIG, pretrain, type PretrainConfig } from './pretrain.js';
 import { DEFAULT_SFT_CONFIG, sft, type SftConfig } from './sft.js';
+import { readJson, writeJson } from './run.js';
 
 export const PRESET_NAMES = ['minimal', 'tiny', 'paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -34,7 +35,7 @@ const TINY_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'apps-plus', evalSize:
 export const RECIPES: Record<'minimal' | 'tiny', TinyRecipe> = {
   minimal: {
     data: MINIMAL_DATA,
-    pretrain: { ...DEFAULT_PRETRAIN_CONFIG },
+    pretrain: { ...DEFAULT_PRETRAIN_CONFIG, steps: 400, evalEvery: 100 },
     stdlibBytes: 1_500_000,
     sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 2, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 768, evalEvery: 20, valFraction: 0.05 },
   },
@@ -60,6 +61,13 @@ export interface TinyModel {
   /** The SFT model (a Hugging Face folder: full fine-tuning of the base). */
   sftDir: string;
   key: string;
+  /** What the build measured (kept in the cache as summary.json). */
+  summary: TinyModelSummary;
+}
+
+export interface TinyModelSummary {
+  pretrain: { heldoutLoss: number; initialHeldoutLoss: number; unigramLoss: number; seconds: number };
+  sft: { firstValLoss: number | null; bestValLoss: number | null; seconds: number };
 }
 
 /**
@@ -72,7 +80,7 @@ export async function buildTinyModel(name: 'minimal' | 'tiny', o: { quiet?: bool
   const key = `${name}-${fnv1a64(JSON.stringify({ RECIPE_VERSION, recipe })).toString(16).padStart(16, '0')}`;
   const root = join(cacheDir(), 'models', key);
   const baseDir = join(root, 'pretrain', 'model'), sftDir = join(root, 'sft', 'final');
-  if (existsSync(join(root, 'DONE'))) return { baseDir, sftDir, key };
+  if (existsSync(join(root, 'DONE'))) return { baseDir, sftDir, key, summary: readJson<TinyModelSummary>(join(root, 'summary.json')) };
   const tmp = `${root}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -84,17 +92,27 @@ export async function buildTinyModel(name: 'minimal' | 'tiny', o: { quiet?: bool
   log(`pretrained in ${pre.seconds.toFixed(0)} s: held-out loss ${pre.heldoutLoss.toFixed(3)} (unigram ${pre.unigramLoss.toFixed(3)}); SFT next`);
   const s = await sft({ ...recipe.sft, run_name: `${name}-sft`, model: pre.modelDir, data: recipe.data }, { outDir: join(tmp, 'sft'), quiet: o.quiet });
   log(`SFT in ${s.seconds.toFixed(0)} s: validation loss ${s.bestValLoss?.toFixed(3) ?? 'n/a'}`);
+  const firstVal = readJsonl(join(tmp, 'sft', 'metrics.jsonl')).find((m) => typeof m.val_loss === 'number');
+  const summary: TinyModelSummary = {
+    pretrain: { heldoutLoss: pre.heldoutLoss, initialHeldoutLoss: pre.initialHeldoutLoss, unigramLoss: pre.unigramLoss, seconds: pre.seconds },
+    sft: { firstValLoss: (firstVal?.val_loss as number | undefined) ?? null, bestValLoss: s.bestValLoss, seconds: s.seconds },
+  };
+  writeJson(join(tmp, 'summary.json'), summary);
   mkdirSync(join(tmp, 'DONE'));
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(cacheDir(), 'models'), { recursive: true });
   renameSync(tmp, root);
-  return { baseDir, sftDir, key };
+  return { baseDir, sftDir, key, summary };
+}
+
+function readJsonl(path: string): Record<string, unknown>[] {
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** PPO settings of each preset (model paths are filled in from the built tiny model, or by flags). */
 export const PPO_PRESETS: Record<PresetName, Partial<PpoConfig>> = {
   minimal: {
-    variant: 'fresh', data: MINIMAL_DATA, maxPromptTokens: 640, episodes: 96, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
+    variant: 'fresh', data: MINIMAL_DATA, maxPromptTokens: 640, episodes: 320, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
     lr: 2e-3, gradClip: 1, lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 128 },
     kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.02 }, saveEvery: 4, microBatch: 8,

@@ -71,7 +71,7 @@ export class PromptCodec {
 
 /** Samples one completion per problem with `lm` and scores each as soon as its row finishes. */
 export async function rollout(lm: CausalLM, codec: PromptCodec, problems: readonly Problem[], scorer: Scorer,
-  o: { sampling: SamplingConfig; rng: Rng; padTokenId?: number }): Promise<RolloutResult> {
+  o: { sampling: SamplingConfig; rng: Rng; padTokenId?: number; rowRngs?: readonly Rng[] }): Promise<RolloutResult> {
   const prompts = problems.map((p) => codec.encode(p));
   const scores: Promise<RewardBreakdown>[] = new Array(problems.length);
   const completions: string[] = new Array(problems.length);
@@ -81,7 +81,7 @@ export async function rollout(lm: CausalLM, codec: PromptCodec, problems: readon
     maxNewTokens: o.sampling.maxNewTokens, temperature: o.sampling.temperature, topP: o.sampling.topP, topK: o.sampling.topK,
     repetitionPenalty: o.sampling.repetitionPenalty, eosTokenIds: [...codec.eos], padTokenId: o.padTokenId,
     ...(codec.stops.length ? { stop: codec.stops, decode } : {}),
-    rowRngs: problems.map((_, i) => o.rng.fork(`row ${i}`)),
+    rowRngs: o.rowRngs ?? problems.map((_, i) => o.rng.fork(`row ${i}`)),
     onRowDone: (row, tokens) => {
       completions[row] = codec.completion(tokens);
       scores[row] = scorer.score(problems[row], completions[row]);
