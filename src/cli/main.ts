@@ -11,6 +11,7 @@ const COMMANDS: Record<string, Command> = {
   score: { summary: 'score completions against problems in the sandboxed judge', load: () => import('./score.js') },
   eval: { summary: 'evaluate a model (OpenAI-compatible endpoint or completions file) with metrics and bootstrap intervals', load: () => import('./eval.js') },
   'minimal-example': { summary: 'bundled data → tiny model → SFT → PPO per reward mode → evaluation → security; PASS or FAIL', load: () => import('./minimal-example.js') },
+  reproduce: { summary: "the paper's Table 3 in miniature: SFT and the PPO variants on held-out prompts, with intervals", load: () => import('./reproduce.js') },
   train: { summary: 'train a model: `train pretrain|sft|ppo --preset NAME | --config FILE`, `train ppo --resume DIR`', load: () => import('./train.js') },
   report: { summary: 'Markdown, SVG/PNG charts and one HTML page for eval and training run folders', load: () => import('./report.js') },
   bench: { summary: 'benchmarks: `bench judge`, `bench models`, `bench engine`', load: () => import('./bench.js') },
