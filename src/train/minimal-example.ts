@@ -80,7 +80,7 @@ export async function minimalExample(o: { outDir: string; quiet?: boolean; log?:
     const after = await evaluateHeldOut({ ...common, model: tiny.sftDir, adapter: runs.partial.final });
     const ones = new Array<number>(data.eval.length).fill(1);
     const d = pairedDifference({ num: after.breakdowns.map((b) => b.reward), den: ones }, { num: before.breakdowns.map((b) => b.reward), den: ones }, data.eval.length, { seed: 7 });
-    stages.push({ stage: 'eval (held out)', result: `mean R ${fmt(before.meanReward)} → ${fmt(after.meanReward)}, Δ ${fmt(d.diff)} [${fmt(d.ci[0])}, ${fmt(d.ci[1])}]; syntax ${fmt(100 * before.syntaxRate, 0)}% → ${fmt(100 * after.syntaxRate, 0)}%`,
+    stages.push({ stage: 'eval (held out)', result: `mean R ${fmt(before.meanReward)} → ${fmt(after.meanReward)}, Δ ${fmt(d.diff)} [${fmt(d.ci[0])}, ${fmt(d.ci[1])}]; syntax ${fmt(100 * before.syntaxRate, 0)}% → ${fmt(100 * after.syntaxRate, 0)}%, ≥1-pass ${fmt(100 * before.passAnyRate, 0)}% → ${fmt(100 * after.passAnyRate, 0)}%`,
       condition: 'PPO − SFT paired 95% interval above 0', ok: d.ci[0] > 0 });
 
     // 5. The security path: the same program with and without a shell injection.
