@@ -16,3 +16,4 @@ export { createRewardServer, RewardServer, type RewardServerOptions } from './se
 export * as serve from './serve/index.js';
 export * as model from './model/index.js';
 export * as engine from './engine/index.js';
+export * as train from './train/index.js';

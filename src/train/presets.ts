@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLED_DATA_DIR } from '../data/datasets.js';
 import { fnv1a64 } from '../random.js';
-import { appsPlusSolutions, mbppSolutions, pythonStdlibSources } from './corpus.js';
+import { appsPlusSolutions, mbppSolutions, pythonStdlibDir, pythonStdlibSources } from './corpus.js';
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.js';
 import { DEFAULT_PRETRAIN_CONFIG, pretrain, type PretrainConfig } from './pretrain.js';
@@ -53,7 +53,7 @@ export function cacheDir(): string {
 }
 
 /** Bump when the build changes what a recipe produces. */
-const RECIPE_VERSION = 2;
+const RECIPE_VERSION = 3;
 
 export interface TinyModel {
   /** The pretrained base (a Hugging Face folder). */
@@ -77,7 +77,8 @@ export interface TinyModelSummary {
  */
 export async function buildTinyModel(name: 'minimal' | 'tiny', o: { quiet?: boolean; log?: (line: string) => void; recipe?: TinyRecipe } = {}): Promise<TinyModel> {
   const recipe = o.recipe ?? RECIPES[name];
-  const key = `${name}-${fnv1a64(JSON.stringify({ RECIPE_VERSION, recipe })).toString(16).padStart(16, '0')}`;
+  // The standard library's folder names the Python version, whose sources are part of the corpus.
+  const key = `${name}-${fnv1a64(JSON.stringify({ RECIPE_VERSION, recipe, stdlib: pythonStdlibDir() })).toString(16).padStart(16, '0')}`;
   const root = join(cacheDir(), 'models', key);
   const baseDir = join(root, 'pretrain', 'model'), sftDir = join(root, 'sft', 'final');
   if (existsSync(join(root, 'DONE'))) return { baseDir, sftDir, key, summary: readJson<TinyModelSummary>(join(root, 'summary.json')) };

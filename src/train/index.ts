@@ -1,0 +1,21 @@
+// The trainers' public API: pretraining, SFT, PPO, presets, the minimal example, the Table 3 comparison,
+// and the shared core they are built on (run folder, policy graph, rollout, advantages, losses, schedules).
+
+export { RunFolder, Progress, StopRequest, type RunMeta, type TrainerKind } from './run.js';
+export { mergeConfig } from './config.js';
+export { loadTrainData, DEFAULT_DATA, type DataConfig, type TrainData } from './data.js';
+export { tokenBatch, packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
+export { PolicyGraph, type PolicyGraphOptions, type PpoItem, type StepResult } from './policy.js';
+export { rollout, PromptCodec, PAPER_SAMPLING, type RolloutSample, type RolloutResult, type SamplingConfig } from './rollout.js';
+export * from './advantages.js';
+export * from './losses.js';
+export * from './schedule.js';
+export { rewardUnder, mixedReward } from './scheduled-reward.js';
+export { pretrain, parsePretrainConfig, DEFAULT_PRETRAIN_CONFIG, type PretrainConfig, type PretrainResult } from './pretrain.js';
+export { pythonStdlibSources, appsPlusSolutions, mbppSolutions } from './corpus.js';
+export { sft, parseSftConfig, sftExample, DEFAULT_SFT_CONFIG, type SftConfig, type SftResult } from './sft.js';
+export { ppo, parsePpoConfig, rewardSchedule, DEFAULT_PPO_CONFIG, TrainingHalted, type PpoConfig, type PpoResult, type PpoVariant } from './ppo.js';
+export { buildTinyModel, resolvePpoConfig, resolveSftConfig, PPO_PRESETS, RECIPES, PRESET_NAMES, type PresetName, type TinyModel } from './presets.js';
+export { evaluateHeldOut, type HeldOutResult } from './evaluate.js';
+export { minimalExample, type MinimalExampleResult, type StageCheck } from './minimal-example.js';
+export { reproduce, tableRows, tableMarkdown, type ReproduceResult, type TableRow } from './reproduce.js';
