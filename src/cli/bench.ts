@@ -17,6 +17,10 @@ securecoderl bench engine [--json] [--quick] [--threads N] [--large auto|on|off]
   sampling tokens/s (batch 1, 16), decode ms/token at 128 vs 1024 tokens of context, and DeepSeek-Coder-
   1.3B's config with random weights (forward, one LoRA step; --large auto runs it when memory allows)
 
+securecoderl bench train [--json] [--quick] [--threads N] [--steps N]
+  PPO steps of the trainer on a ~10M model (batch 8, prompts ≤ 256 tokens, 128 new tokens, 2 epochs):
+  sampling, scoring and training seconds, tokens/s, and the training part's share of the matmul rate
+
 securecoderl bench models --config FILE
   several models on one prompt set, the paper's Table 2 and 3 columns with intervals
   (\`securecoderl bench models --help\` is this text; see docs/eval.md for FILE)`;
@@ -25,7 +29,8 @@ export async function run(argv: string[]): Promise<number> {
   const [target, ...rest] = argv;
   if (target === 'models') return (await import('./bench-models.js')).run(rest);
   if (target === 'engine') return (await import('./bench-engine.js')).run(rest);
-  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, engine, models)`);
+  if (target === 'train') return runTrainBench(rest);
+  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, engine, train, models)`);
   const values = parse(rest, {
     json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' }, 'baseline-python': { type: 'string' },
   });
@@ -46,5 +51,19 @@ export async function run(argv: string[]): Promise<number> {
     '',
   ].join('\n'));
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+async function runTrainBench(argv: string[]): Promise<number> {
+  const v = parse(argv, { json: { type: 'boolean' }, quick: { type: 'boolean' }, threads: { type: 'string' }, steps: { type: 'string' } });
+  const { benchTrain } = await import('../bench/train-bench.js');
+  const r = await benchTrain({ quick: v.quick === true, threads: positiveNumber('threads', v.threads), steps: positiveNumber('steps', v.steps), log: (line) => process.stdout.write(`${line}\n`) });
+  process.stdout.write([
+    `PPO step (batch ${r.batch}, ${r.prompt_tokens_mean.toFixed(0)} prompt + ${r.response_tokens_mean.toFixed(0)} new tokens per row, ${r.ppo_epochs} epochs), mean of ${r.steps}:`,
+    `  sampling  ${r.sample_s.toFixed(2)} s   ${r.sample_tokens_per_s.toFixed(0)} new tokens/s`,
+    `  scoring   ${r.score_wait_s.toFixed(2)} s   (waiting after sampling; scoring overlaps it)`,
+    `  training  ${r.train_s.toFixed(2)} s   ${r.train_tokens_per_s.toFixed(0)} tokens/s through the graphs, ${(100 * r.train_utilization).toFixed(1)}% of ${r.matmul_gflops.toFixed(0)} GFLOP/s`,
+  ].join('\n') + '\n');
+  if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   return 0;
 }

@@ -292,6 +292,8 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
         kl: klMean, kl_coef: kl.value, entropy: entSum / Math.max(1, tokens),
         policy_loss: acc.pg_loss / updates, value_loss: (acc.vf_loss ?? 0) / updates, clip_frac: acc.clip_frac / updates, approx_kl: acc.approx_kl / updates,
         lr: cfg.lr, response_len_mean: mean(roll.samples.map((x) => x.responseIds.length)),
+        prompt_tokens: roll.samples.reduce((a, x) => a + x.promptIds.length, 0), response_tokens: roll.samples.reduce((a, x) => a + x.responseIds.length, 0),
+        graph_tokens: tb.batch * tb.seq,
         reward_weights: Object.fromEntries(weights.map((w) => [w.mode, w.weight])),
         time_sample_s: roll.timeSampleS, time_score_s: roll.timeScoreS, time_train_s: timeTrain,
       };

@@ -1,0 +1,90 @@
+// `bench train`: PPO steps of the trainer itself (src/train/ppo.ts, nothing re-implemented) on a ~10M
+// Llama-style model with random weights and a 4,096-token BPE, split into sampling, scoring and training as
+// the trainer logs them, with the training part's utilisation of the in-graph matmul rate.
+//
+// FLOPs counted for the training part, per token the graphs process (the rollout batch × its padded
+// length): the policy's forward for old log-probs and values, and the reference's forward, 2·P each; each
+// PPO epoch's update, forward and backward to the activations, 4·P (the frozen base gets no weight
+// gradient; LoRA's own FLOPs are < 1% and not counted). P = the decoder's parameters without the
+// embedding table's lookups, i.e. every matmul weight (the tied LM head counted once).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { measureMatmulGflops } from '../engine/index.js';
+import { saveTrainedTokenizer, trainBpe } from '../model/bpe-trainer.js';
+import { saveCheckpoint, tinyModel } from '../model/weights.js';
+import { pythonStdlibSources } from '../train/corpus.js';
+import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo } from '../train/ppo.js';
+import { RunFolder } from '../train/run.js';
+
+export interface TrainBenchOptions {
+  /** PPO steps measured after one warm-up step [3; quick: 1]. */
+  steps?: number;
+  threads?: number;
+  quick?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface TrainBenchResult {
+  model_params: number;
+  matmul_params: number;
+  batch: number;
+  ppo_epochs: number;
+  steps: number;
+  prompt_tokens_mean: number;
+  response_tokens_mean: number;
+  sample_s: number;
+  score_wait_s: number;
+  train_s: number;
+  sample_tokens_per_s: number;
+  train_tokens_per_s: number;
+  matmul_gflops: number;
+  train_utilization: number;
+}
+
+export async function benchTrain(o: TrainBenchOptions = {}): Promise<TrainBenchResult> {
+  const log = o.log ?? (() => {});
+  const steps = o.steps ?? (o.quick ? 1 : 3);
+  const dir = mkdtempSync(join(tmpdir(), 'securecoderl-bench-train-'));
+  try {
+    // The ~10M shape of `bench engine` (6 layers, d 320, 5 heads, SwiGLU 864, vocab 4096), random weights.
+    const vocab = o.quick ? 512 : 4096;
+    const bpe = trainBpe(pythonStdlibSources({ maxBytes: o.quick ? 200_000 : 1_500_000 }), { vocabSize: vocab });
+    const ck = tinyModel({ vocabSize: vocab, hiddenSize: 320, numHeads: 5, numKvHeads: 5, intermediateSize: 864, numLayers: 6,
+      tieWordEmbeddings: true, bosTokenId: 0, eosTokenIds: [0], maxPositionEmbeddings: 2048, seed: 3 });
+    saveCheckpoint(join(dir, 'model'), ck.config, ck.weights);
+    saveTrainedTokenizer(join(dir, 'model'), bpe, { eosToken: '<|endoftext|>', bosToken: null });
+    let params = 0, matmulParams = 0;
+    for (const w of ck.weights.values()) {
+      params += w.data.length;
+      if (w.shape.length === 2) matmulParams += w.data.length; // every 2-D weight is a matmul operand (tied: the head)
+    }
+    const batch = 8, epochs = o.quick ? 1 : 2;
+    const cfg = parsePpoConfig({
+      ...DEFAULT_PPO_CONFIG, run_name: 'bench', model: join(dir, 'model'), variant: 'fresh',
+      data: { ...DEFAULT_PPO_CONFIG.data, dataset: 'apps-plus', evalSize: 100 }, maxPromptTokens: 256,
+      episodes: (steps + 1) * batch, batchSize: batch, miniBatchSize: batch, ppoEpochs: epochs, microBatch: batch,
+      sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: o.quick ? 16 : 128 },
+      lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, saveEvery: 1000, threads: o.threads ?? 0, lr: 1e-5,
+    }, 'bench train');
+    log(`bench train: ${steps + 1} PPO steps (1 warm-up) of batch ${batch} on a ${(params / 1e6).toFixed(2)}M-parameter model`);
+    await ppo({ config: cfg, outDir: join(dir, 'run') }, { quiet: true });
+    const m = RunFolder.open(join(dir, 'run')).folder.metrics().slice(1);
+    const sum = (k: string) => m.reduce((a, r) => a + (r[k] as number), 0);
+    const { gflopsBest } = await measureMatmulGflops({ session: { threads: o.threads || undefined } });
+    const graphTokens = sum('graph_tokens');
+    const flops = matmulParams * graphTokens * (2 + 2 + 4 * epochs);
+    const trainS = sum('time_train_s');
+    return {
+      model_params: params, matmul_params: matmulParams, batch, ppo_epochs: epochs, steps: m.length,
+      prompt_tokens_mean: sum('prompt_tokens') / (m.length * batch), response_tokens_mean: sum('response_tokens') / (m.length * batch),
+      sample_s: sum('time_sample_s') / m.length, score_wait_s: sum('time_score_s') / m.length, train_s: trainS / m.length,
+      sample_tokens_per_s: sum('response_tokens') / sum('time_sample_s'),
+      train_tokens_per_s: (graphTokens * (2 + epochs)) / trainS,
+      matmul_gflops: gflopsBest, train_utilization: flops / trainS / (gflopsBest * 1e9),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
