@@ -11,9 +11,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureMatmulGflops } from '../engine/index.js';
+import { AdamW, clipGradNorm, measureMatmulGflops, releaseSessions, type SessionOptions } from '../engine/index.js';
 import { saveTrainedTokenizer, trainBpe } from '../model/bpe-trainer.js';
-import { saveCheckpoint, tinyModel } from '../model/weights.js';
+import { CausalLM } from '../model/causal-lm.js';
+import type { ModelConfig } from '../model/config.js';
+import { LoraAdapter } from '../model/lora.js';
+import { generate } from '../model/sampler.js';
+import { ValueHead } from '../model/value-head.js';
+import { randomWeights, saveCheckpoint, tinyModel, type Checkpoint } from '../model/weights.js';
+import { Rng } from '../random.js';
+import { gae, ppoTokenRewards, whiten } from '../train/advantages.js';
+import { countedValues, tokenBatch } from '../train/batch.js';
+import { PolicyGraph, type PpoItem } from '../train/policy.js';
 import { pythonStdlibSources } from '../train/corpus.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo } from '../train/ppo.js';
 import { RunFolder } from '../train/run.js';
@@ -87,4 +96,71 @@ export async function benchTrain(o: TrainBenchOptions = {}): Promise<TrainBenchR
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface LargeEpisodeResult {
+  mode: 'default' | 'low-memory';
+  parameters: number;
+  batch: number;
+  prompt_tokens: number;
+  new_tokens: number;
+  sample_s: number;
+  logprob_s: number;
+  update_s: number;
+  episode_s: number;
+  peak_rss_bytes: number;
+}
+
+/**
+ * One PPO episode at DeepSeek-Coder-1.3B's shape with random weights (batch 2, 256-token prompts, 128 new
+ * tokens at the paper's sampling settings, never stopping early; 4 epochs of one minibatch), through the
+ * trainer's own parts: the sampler on CausalLM, PolicyGraph's log-probs for the policy and the reference
+ * (zero-B adapter) and its PPO step, GAE and AdamW. Scoring is left out (the judge runs in other processes;
+ * random weights write no program). Run it in a fresh process so the peak RSS is this episode's own.
+ */
+export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: ModelConfig, o: { threads?: number } = {}): Promise<LargeEpisodeResult> {
+  const ck: Checkpoint = { config, weights: randomWeights(config, 0) };
+  let parameters = 0;
+  for (const w of ck.weights.values()) parameters += w.data.length;
+  const session: SessionOptions = { threads: o.threads || undefined, spinning: false };
+  const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
+  const head = ValueHead.init(config, 2);
+  const lm = new CausalLM(ck, { adapter, session, baseWeights: mode === 'low-memory' ? 'inputs' : 'initializers' });
+  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, baseWeights: 'inputs', session });
+  const rng = new Rng(5);
+  const B = 2, P = 256, N = 128;
+  const prompts = Array.from({ length: B }, () => Array.from({ length: P }, () => rng.int(config.vocabSize)));
+  const t0 = performance.now();
+  const sampled = await generate(lm, prompts, { maxNewTokens: N, temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, eosTokenIds: [], rng });
+  const t1 = performance.now();
+  const seqs = prompts.map((p, b) => ({ tokens: [...p, ...sampled.tokens[b]], lossStart: p.length }));
+  const tb = tokenBatch(seqs);
+  const params = { ...adapter.feeds(), ...head.feeds() };
+  const zeroB = Object.fromEntries(adapter.parameters().filter((x) => x.name.endsWith('lora_B')).map((x) => [x.name, new Float32Array(x.data.length)]));
+  const cur = await graph.forward(tb, params, { values: true, entropy: true, microBatch: 1 });
+  const ref = await graph.forward(tb, { ...params, ...zeroB }, { microBatch: 1 });
+  const t2 = performance.now();
+  const items: PpoItem[] = seqs.map((q, b) => {
+    const old = countedValues(tb, cur.logprobs, b), values = countedValues(tb, cur.values!, b);
+    const { rewards } = ppoTokenRewards(rng.float(), old, countedValues(tb, ref.logprobs, b), 0.1, 'k1');
+    const a = gae(rewards, values, 1, 0.95);
+    return { ...q, oldLogprobs: old, advantages: a.advantages, oldValues: values, returns: a.returns };
+  });
+  const whitened = whiten(items.map((it) => it.advantages));
+  items.forEach((it, b) => { it.advantages = whitened[b]; });
+  const paramList = [...adapter.parameters(), ...head.parameters()];
+  const adam = new AdamW(paramList, { lr: 1e-6 });
+  for (let e = 0; e < 4; e++) {
+    const r = await graph.ppoStep(items, params, { microBatch: 1, padTo: tb.seq });
+    const grads = paramList.map((p) => r.grads.get(p.name)!);
+    clipGradNorm(grads, 0.5);
+    adam.update(grads);
+  }
+  const t3 = performance.now();
+  await releaseSessions(lm.graph);
+  await releaseSessions(graph.graph);
+  return {
+    mode, parameters, batch: B, prompt_tokens: P, new_tokens: N, sample_s: (t1 - t0) / 1000, logprob_s: (t2 - t1) / 1000, update_s: (t3 - t2) / 1000,
+    episode_s: (t3 - t0) / 1000, peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+  };
 }

@@ -1,5 +1,5 @@
 import { benchJudge } from '../bench/judge-bench.js';
-import { parse, positiveNumber, UsageError } from './args.js';
+import { oneOf, parse, positiveNumber, UsageError } from './args.js';
 
 export const usage = `securecoderl bench judge [--json] [--quick] [--limit SECONDS] [--python PATH] [--baseline-python PATH]
 
@@ -17,9 +17,11 @@ securecoderl bench engine [--json] [--quick] [--threads N] [--large auto|on|off]
   sampling tokens/s (batch 1, 16), decode ms/token at 128 vs 1024 tokens of context, and DeepSeek-Coder-
   1.3B's config with random weights (forward, one LoRA step; --large auto runs it when memory allows)
 
-securecoderl bench train [--json] [--quick] [--threads N] [--steps N]
+securecoderl bench train [--json] [--quick] [--threads N] [--steps N] [--large auto|on|off]
   PPO steps of the trainer on a ~10M model (batch 8, prompts ≤ 256 tokens, 128 new tokens, 2 epochs):
-  sampling, scoring and training seconds, tokens/s, and the training part's share of the matmul rate
+  sampling, scoring and training seconds, tokens/s, and the training part's share of the matmul rate;
+  then one PPO episode at DeepSeek-Coder-1.3B's shape (random weights, batch 2, 256-token prompts, 128 new
+  tokens) in each memory mode, each in its own process: time and peak RSS (--large auto: when memory allows)
 
 securecoderl bench models --config FILE
   several models on one prompt set, the paper's Table 2 and 3 columns with intervals
@@ -55,15 +57,44 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function runTrainBench(argv: string[]): Promise<number> {
-  const v = parse(argv, { json: { type: 'boolean' }, quick: { type: 'boolean' }, threads: { type: 'string' }, steps: { type: 'string' } });
-  const { benchTrain } = await import('../bench/train-bench.js');
-  const r = await benchTrain({ quick: v.quick === true, threads: positiveNumber('threads', v.threads), steps: positiveNumber('steps', v.steps), log: (line) => process.stdout.write(`${line}\n`) });
+  const v = parse(argv, { json: { type: 'boolean' }, quick: { type: 'boolean' }, threads: { type: 'string' }, steps: { type: 'string' }, large: { type: 'string' }, episode: { type: 'string' } });
+  const { benchTrain, benchLargeEpisode } = await import('../bench/train-bench.js');
+  const threads = positiveNumber('threads', v.threads);
+  if (v.episode !== undefined) {
+    // The child process of --large: one episode in one memory mode, its figures as one JSON line.
+    const mode = oneOf('episode', v.episode, ['default', 'low-memory'] as const, 'default');
+    const { DEEPSEEK_CODER_1_3B_CONFIG } = await import('../bench/engine.js');
+    const { parseConfig } = await import('../model/config.js');
+    const r = await benchLargeEpisode(mode, parseConfig(DEEPSEEK_CODER_1_3B_CONFIG, 'DeepSeek-Coder-1.3B config'), { threads });
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
+  const large = oneOf('large', v.large, ['auto', 'on', 'off'] as const, 'auto');
+  const r = await benchTrain({ quick: v.quick === true, threads, steps: positiveNumber('steps', v.steps), log: (line) => process.stdout.write(`${line}\n`) });
   process.stdout.write([
     `PPO step (batch ${r.batch}, ${r.prompt_tokens_mean.toFixed(0)} prompt + ${r.response_tokens_mean.toFixed(0)} new tokens per row, ${r.ppo_epochs} epochs), mean of ${r.steps}:`,
     `  sampling  ${r.sample_s.toFixed(2)} s   ${r.sample_tokens_per_s.toFixed(0)} new tokens/s`,
     `  scoring   ${r.score_wait_s.toFixed(2)} s   (waiting after sampling; scoring overlaps it)`,
     `  training  ${r.train_s.toFixed(2)} s   ${r.train_tokens_per_s.toFixed(0)} tokens/s through the graphs, ${(100 * r.train_utilization).toFixed(1)}% of ${r.matmul_gflops.toFixed(0)} GFLOP/s`,
   ].join('\n') + '\n');
-  if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  const episodes: unknown[] = [];
+  let skipped: string | null = null;
+  const { freemem } = await import('node:os');
+  const need = 16 * 2 ** 30;
+  if (v.quick === true || large === 'off') skipped = v.quick === true ? 'quick run' : 'turned off';
+  else if (large === 'auto' && freemem() < need) skipped = `needs ~16 GiB free, ${(freemem() / 2 ** 30).toFixed(1)} GiB free (force with --large on)`;
+  else {
+    const { spawnSync } = await import('node:child_process');
+    for (const mode of ['default', 'low-memory']) {
+      const child = spawnSync(process.execPath, [process.argv[1], 'bench', 'train', '--episode', mode, ...(threads ? ['--threads', String(threads)] : [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      if (child.status !== 0) { process.stdout.write(`DeepSeek-Coder-1.3B shape, ${mode}: failed (${child.signal ?? child.status}) ${child.stderr.slice(-500)}\n`); continue; }
+      const e = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { episode_s: number; sample_s: number; logprob_s: number; update_s: number; peak_rss_bytes: number; parameters: number };
+      episodes.push(e);
+      process.stdout.write(`DeepSeek-Coder-1.3B shape (${(e.parameters / 1e9).toFixed(2)}B, random weights), ${mode}: PPO episode ${e.episode_s.toFixed(0)} s ` +
+        `(sampling ${e.sample_s.toFixed(0)} s, log-probs ${e.logprob_s.toFixed(0)} s, 4 updates ${e.update_s.toFixed(0)} s), peak RSS ${(e.peak_rss_bytes / 2 ** 30).toFixed(1)} GiB\n`);
+    }
+  }
+  if (skipped) process.stdout.write(`DeepSeek-Coder-1.3B shape: not measured (${skipped})\n`);
+  if (v.json) process.stdout.write(`${JSON.stringify({ ...r, deepseek_1_3b_episodes: episodes, ...(skipped ? { deepseek_1_3b_skipped: skipped } : {}) })}\n`);
   return 0;
 }

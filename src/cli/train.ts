@@ -18,6 +18,7 @@ export const usage = `usage: securecoderl train pretrain|sft|ppo (--preset NAME 
   --adapter DIR      sft: start from this PEFT adapter; ppo: the reference (and starting) adapter
   --variant V        ppo: simple | fresh | continue | scheduled (the paper's variants)
   --init DIR         ppo: start the policy from this adapter folder (continue: a simple run's final/)
+  --low-memory       ppo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
   --resume DIR       ppo: continue a run from its newest checkpoint
   --quiet            no progress output
 
@@ -27,7 +28,7 @@ Ctrl-C saves a checkpoint and stops; --resume continues exactly. See docs/train.
 const OPTIONS = {
   preset: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' },
   'save-every': { type: 'string' }, model: { type: 'string' }, adapter: { type: 'string' }, variant: { type: 'string' }, init: { type: 'string' },
-  resume: { type: 'string' }, quiet: { type: 'boolean' },
+  resume: { type: 'string' }, quiet: { type: 'boolean' }, 'low-memory': { type: 'boolean' },
 } as const;
 
 function readConfig(path: string): Record<string, unknown> {
@@ -83,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   const merged = await resolvePpoConfig(o, log);
   if (v.variant !== undefined) merged.variant = oneOf('variant', v.variant, ['simple', 'fresh', 'continue', 'scheduled'] as const, 'fresh');
   if (typeof v.init === 'string') merged.init = v.init;
+  if (v['low-memory'] === true) merged.lowMemory = true;
   if (preset && v.variant !== undefined && o.config?.run_name === undefined) merged.run_name = `${preset}-${String(merged.variant)}`;
   return report(await ppo({ config: parsePpoConfig(merged, where), outDir: out }, { quiet }));
 }

@@ -14,6 +14,12 @@ export interface CausalLMOptions {
   adapter?: LoraAdapter;
   /** ONNX Runtime session options (threads, …). */
   session?: SessionOptions;
+  /**
+   * 'initializers' (default): the base weights are baked into each session (ORT prepacks them: the fastest
+   * decode, one copy of the weights per session). 'inputs': fed from the checkpoint's arrays at every run
+   * without a copy (sessions share the one JS copy; decode is slower) — the low-memory mode.
+   */
+  baseWeights?: 'initializers' | 'inputs';
 }
 
 export class CausalLM {
@@ -22,6 +28,7 @@ export class CausalLM {
   readonly graph: Graph;
   private readonly t: DecoderTensors;
   private decodeExe: Promise<Executable> | null = null;
+  private baseFeeds: Record<string, Feed> = {};
   private fullExe: Promise<Executable> | null = null;
 
   constructor(readonly checkpoint: Checkpoint, opts: CausalLMOptions = {}) {
@@ -29,10 +36,11 @@ export class CausalLM {
     // Past ~1.5 GiB of weights the ONNX protobuf (2 GiB limit) needs them as external data.
     let bytes = 0;
     for (const w of checkpoint.weights.values()) bytes += w.data.byteLength;
-    this.opts = bytes > 1.5 * 2 ** 30 && opts.session?.externalThreshold === undefined
+    this.opts = bytes > 1.5 * 2 ** 30 && opts.session?.externalThreshold === undefined && opts.baseWeights !== 'inputs'
       ? { ...opts, session: { ...opts.session, externalThreshold: 1 << 20 } } : opts;
     const g = new Graph({ name: 'causal-lm', contribOps: true });
-    this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config });
+    this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config, weightsAs: opts.baseWeights === 'inputs' ? 'inputs' : 'initializers' });
+    if (opts.baseWeights === 'inputs') this.baseFeeds = Object.fromEntries([...checkpoint.weights].map(([name, w]) => [name, { data: w.data, dims: w.shape }]));
     g.output('logits', this.t.logits);
     g.output('logits_last', this.t.lastLogits);
     this.t.newK.forEach((k, i) => g.output(`new_k.${i}`, k));
@@ -55,8 +63,9 @@ export class CausalLM {
     return this.decodeExe;
   }
 
+  /** The adapter's A/B arrays and, with base weights as inputs, the base weights (all without a copy). */
   private loraFeeds(): Record<string, Feed> {
-    return this.opts.adapter ? this.opts.adapter.feeds() : {};
+    return { ...this.baseFeeds, ...(this.opts.adapter ? this.opts.adapter.feeds() : {}) };
   }
 
   /**

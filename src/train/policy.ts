@@ -25,6 +25,10 @@ export interface PolicyGraphOptions {
    * distributions are the same). */
   dropout?: boolean;
   valueHead?: boolean;
+  /** With LoRA: 'initializers' (default) bakes the frozen base weights into each session (ORT prepacks them;
+   * one copy per session); 'inputs' feeds them from the checkpoint's arrays (no copy per session: sessions
+   * and the sampler share the one in JS). Full fine-tuning always feeds them. */
+  baseWeights?: 'initializers' | 'inputs';
   /** Log-probs of logits / T (the sampling temperature; default 1). */
   temperature?: number;
   /** PPO's clip ranges (default 0.2 each) and value-loss weight (default 0.1, TRL's vf_coef). */
@@ -55,14 +59,20 @@ export class PolicyGraph {
   /** Names of the trainable inputs, in a stable order. */
   readonly trainable: string[];
   private readonly exes = new Map<string, Promise<Executable>>();
+  /** The frozen base weights when they are fed (baseWeights 'inputs' with LoRA). */
+  private readonly baseFeeds: Record<string, Feed>;
 
   constructor(readonly checkpoint: Checkpoint, readonly opts: PolicyGraphOptions = {}) {
     const g = new Graph({ name: 'policy', contribOps: true });
     const c = checkpoint.config;
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, c, false), {
       lora: opts.lora, dropout: opts.dropout && !!opts.lora && opts.lora.dropout > 0, valueHead: opts.valueHead,
-      weightsAs: opts.lora ? 'initializers' : 'inputs',
+      weightsAs: opts.lora && opts.baseWeights !== 'inputs' ? 'initializers' : 'inputs',
     });
+    // LoRA over fed base weights: the base is still frozen (no gradient, not a parameter).
+    const frozenFed = opts.lora && opts.baseWeights === 'inputs';
+    if (frozenFed) for (const name of checkpoint.weights.keys()) this.t.trainable.delete(name);
+    this.baseFeeds = frozenFed ? Object.fromEntries([...checkpoint.weights].map(([name, w]) => [name, { data: w.data, dims: w.shape }])) : {};
     const targets = g.input('targets', 'int64', ['batch', 'seq']);
     const T = opts.temperature ?? 1;
     const h = T === 1 ? this.t.hidden : op.mul(this.t.hidden, 1 / T);
@@ -108,6 +118,7 @@ export class PolicyGraph {
   private batchFeeds(b: TokenBatch): Record<string, Feed> {
     const dims = [b.batch, b.seq];
     return {
+      ...this.baseFeeds,
       input_ids: { data: b.ids, dims }, position_ids: { data: b.positions, dims }, targets: { data: b.targets, dims },
       attn_bias: { data: b.attnBias, dims: [b.batch, 1, 1, b.seq, b.seq] }, loss_mask: { data: b.mask, dims },
     };

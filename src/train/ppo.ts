@@ -84,6 +84,10 @@ export interface PpoConfig {
   keepCheckpoints: number;
   microBatch: number;
   threads: number;
+  /** One physical copy of the base weights (the JS arrays, fed to every session, the sampler's too: decoding
+   * is slower). Default: the sampler's session holds a second, prepacked copy for fast decoding; the
+   * training and log-prob graphs are always fed the JS copy. */
+  lowMemory: boolean;
 }
 
 export const DEFAULT_PPO_CONFIG: PpoConfig = {
@@ -95,7 +99,7 @@ export const DEFAULT_PPO_CONFIG: PpoConfig = {
   episodes: 500, batchSize: 2, miniBatchSize: 2, ppoEpochs: 4, lr: 1e-6, weightDecay: 0, gradClip: 0.5,
   clip: 0.2, valueClip: 0.2, valueCoef: 0.1, gamma: 1, lambda: 0.95, whitenAdvantages: true, whitenRewards: false,
   kl: { coef: 0.1, estimator: 'k1', adaptive: false, target: 6, horizon: 10000, max: 50 },
-  switchEpisode: 250, saveEvery: 10, keepCheckpoints: 3, microBatch: 4, threads: 0,
+  switchEpisode: 250, saveEvery: 10, keepCheckpoints: 3, microBatch: 4, threads: 0, lowMemory: false,
 };
 
 export function parsePpoConfig(json: unknown, where: string): PpoConfig {
@@ -182,8 +186,8 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
     : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
 
   const session = { threads: cfg.threads || undefined, spinning: false };
-  const lm = new CausalLM(ck, { adapter: policyAdapter, session });
-  const graph = new PolicyGraph(ck, { lora: policyAdapter.config, valueHead: true, temperature: cfg.sampling.temperature > 0 ? cfg.sampling.temperature : 1,
+  const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
+  const graph = new PolicyGraph(ck, { lora: policyAdapter.config, valueHead: true, baseWeights: 'inputs', temperature: cfg.sampling.temperature > 0 ? cfg.sampling.temperature : 1,
     clip: cfg.clip, valueClip: cfg.valueClip, valueCoef: cfg.valueCoef, session });
   const paramList = [...policyAdapter.parameters(), ...valueHead.parameters()];
   const params = (): Record<string, Float32Array> => ({ ...policyAdapter.feeds(), ...valueHead.feeds() });
