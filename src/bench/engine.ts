@@ -5,6 +5,8 @@
 //    session run, gradients to JS, AdamW in JS), and its utilisation: 6 × params × tokens per step over
 //    the matmul rate (issue 3's target ≥ 60%), with the matmul rate probed between steps and the fastest
 //    figures of each used (the machine is shared).
+//  - The same model's training step built by the model module and run by the trainers' code (PolicyGraph's
+//    sftStep, clipping, AdamW), full fine-tuning and LoRA r 16, against the same matmul rate (issue 10).
 //  - Sampling tokens/s at batch 1 and 16 and the decode cost per token at 128 vs 1024 tokens of context,
 //    with the model module's CausalLM on a random model of the same shape.
 //  - For DeepSeek-Coder-1.3B's exact config with random weights (never downloaded): forward tokens/s and
@@ -14,6 +16,8 @@ import { availableParallelism, freemem, loadavg, totalmem } from 'node:os';
 import { DECODER_10M, DecoderTrainBench, measureMatmulGflops, type DecoderBenchConfig } from '../engine/index.js';
 import { CausalLM, parseConfig, parameterCount, tinyModel, type ModelConfig } from '../model/index.js';
 import { measureDecodeAtContext, measureLoraStep, measureSampling } from '../model/bench.js';
+import type { LoraConfig } from '../model/lora.js';
+import { ModelTrainBench } from './model-train.js';
 
 /** DeepSeek-Coder-1.3B's config.json fields (as published); the weights are random. */
 export const DEEPSEEK_CODER_1_3B_CONFIG = {
@@ -56,6 +60,18 @@ export interface EngineBenchResult {
   train_utilization: number;
   /** FLOPs the step's matmuls really execute (weights without the embedding gather, attention) per second. */
   train_executed_matmul_gflops: number;
+  /**
+   * The same shape built by the model module, timed through the trainers' code: PolicyGraph.sftStep,
+   * gradient clipping and AdamW. Full fine-tuning: fastest step, tokens/s, and 6 × params × tokens as a
+   * fraction of matmul_gflops.
+   */
+  model_train_step_ms: number;
+  model_train_tokens_per_s: number;
+  model_train_utilization: number;
+  /** LoRA r 16 on q/k/v/o over the frozen model, counted as (4 × base params + 6 × adapter params) × tokens. */
+  model_lora_train_step_ms: number;
+  model_lora_train_tokens_per_s: number;
+  model_lora_train_utilization: number;
   sampling_tokens_per_s_batch1: number;
   sampling_tokens_per_s_batch16: number;
   decode_ms_per_token_ctx128: number;
@@ -66,7 +82,7 @@ export interface EngineBenchResult {
   loadavg: [number, number];
 }
 
-/** The random model used for sampling and decode figures: the training benchmark's shape (~10M). */
+/** The random model of the model module's training, sampling and decode figures: the training benchmark's shape (~10M). */
 function samplingConfig(c: DecoderBenchConfig): Partial<ModelConfig> {
   return {
     vocabSize: c.vocab, hiddenSize: c.dim, intermediateSize: c.ffn, numLayers: c.layers, numHeads: c.heads,
@@ -87,30 +103,47 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
   const mm = quick ? { n: 128, chain: 2, iters: 2 } : { iters: 5 };
   let matmul = 0;
   const probe = async () => { matmul = Math.max(matmul, (await measureMatmulGflops({ ...mm, session })).gflopsBest); };
+  const timeSteps = async (step: () => Promise<{ total: number; adam: number }>) => {
+    await step(); // warm-up
+    const times: { total: number; adam: number }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      await probe();
+      for (let s = 0; s < steps; s++) times.push(await step());
+    }
+    const totals = times.map((t) => t.total).sort((a, b) => a - b);
+    return { best: totals[0], median: totals[Math.floor(totals.length / 2)], adam: Math.min(...times.map((t) => t.adam)) };
+  };
   const cfg: DecoderBenchConfig = quick ? { layers: 1, dim: 32, heads: 2, ffn: 64, vocab: 64, batch: 2, seq: 16 } : DECODER_10M;
   const train = await DecoderTrainBench.create(cfg, {}, session);
-  await train.step(); // warm-up
-  const times: { total: number; adam: number }[] = [];
-  for (let r = 0; r < rounds; r++) {
-    await probe();
-    for (let s = 0; s < steps; s++) {
-      const t = await train.step();
-      times.push({ total: t.fwdBwdMs + t.optimizerMs, adam: t.optimizerMs });
-    }
-  }
-  await probe();
+  const bt = await timeSteps(async () => { const t = await train.step(); return { total: t.fwdBwdMs + t.optimizerMs, adam: t.optimizerMs }; });
   await train.release();
-  const totals = times.map((t) => t.total).sort((a, b) => a - b);
-  const best = totals[0], median = totals[Math.floor(totals.length / 2)];
-  const utilization = train.modelFlops / (best * 1e6) / matmul;
+
+  // The same shape through the model module: the trainers' PolicyGraph and its sftStep (full and LoRA r 16).
+  const ck = tinyModel({ ...samplingConfig(cfg), seed: 1 });
+  const modelSteps = async (lora?: Partial<LoraConfig>) => {
+    const m = ModelTrainBench.create(ck, { batch: cfg.batch, seq: cfg.seq, lora, session });
+    const t = await timeSteps(async () => { const r = await m.step(); return { total: r.totalMs, adam: r.optimizerMs }; });
+    await m.release();
+    return { ...t, tokens: m.tokens, flops: m.modelFlops, trainable: m.trainableParams };
+  };
+  const full = await modelSteps();
+  const lora = await modelSteps({ r: 16, alpha: 32, dropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+  await probe();
+
+  const utilization = train.modelFlops / (bt.best * 1e6) / matmul;
+  const util = (m: typeof full) => m.flops / (m.best * 1e6) / matmul;
   log(`matmul (${quick ? '128²×2' : '8 × 1024²'} chained in one graph, outputs kept in ORT): ${matmul.toFixed(1)} GFLOP/s`);
   log(`training, ${(train.params / 1e6).toFixed(2)}M params (${cfg.layers} layers, d ${cfg.dim}, ${cfg.heads} heads, SwiGLU ${cfg.ffn}, vocab ${cfg.vocab}), batch ${cfg.batch} × ${cfg.seq}: ` +
-    `${best.toFixed(0)} ms per step (median ${median.toFixed(0)}; AdamW ${Math.min(...times.map((t) => t.adam)).toFixed(0)}) = ` +
-    `${(train.tokens / (best / 1000)).toFixed(0)} tokens/s, ${(100 * utilization).toFixed(1)}% of the matmul rate (6 × params × tokens); ` +
-    `executed matmuls ${(train.matmulFlops / (best * 1e6)).toFixed(0)} GFLOP/s`);
+    `${bt.best.toFixed(0)} ms per step (median ${bt.median.toFixed(0)}; AdamW ${bt.adam.toFixed(0)}) = ` +
+    `${(train.tokens / (bt.best / 1000)).toFixed(0)} tokens/s, ${(100 * utilization).toFixed(1)}% of the matmul rate (6 × params × tokens); ` +
+    `executed matmuls ${(train.matmulFlops / (bt.best * 1e6)).toFixed(0)} GFLOP/s`);
+  log(`model module (PolicyGraph.sftStep + clipping + AdamW), full fine-tuning: ${full.best.toFixed(0)} ms per step (median ${full.median.toFixed(0)}; ` +
+    `clip + AdamW ${full.adam.toFixed(0)}) = ${(full.tokens / (full.best / 1000)).toFixed(0)} tokens/s, ${(100 * util(full)).toFixed(1)}% (6 × params × tokens)`);
+  log(`model module, LoRA r 16 on q/k/v/o (${(lora.trainable / 1e6).toFixed(2)}M trainable): ${lora.best.toFixed(0)} ms per step (median ${lora.median.toFixed(0)}; ` +
+    `clip + AdamW ${lora.adam.toFixed(0)}) = ${(lora.tokens / (lora.best / 1000)).toFixed(0)} tokens/s, ${(100 * util(lora)).toFixed(1)}% ((4 × base + 6 × adapter params) × tokens)`);
 
   // Sampling and decode with the model module on a random model of the same shape.
-  const lm = new CausalLM(tinyModel({ ...samplingConfig(cfg), seed: 1 }), { session });
+  const lm = new CausalLM(ck, { session });
   const newTokens = quick ? 4 : 64, promptTokens = quick ? 4 : 64;
   const s1 = await measureSampling(lm, { batch: 1, promptTokens, newTokens });
   const s16 = await measureSampling(lm, { batch: 16, promptTokens, newTokens });
@@ -143,9 +176,11 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
   log(`load average (1 min) before/after: ${load0.toFixed(2)} / ${load1.toFixed(2)}`);
   return {
     cores: availableParallelism(), threads, matmul_gflops: matmul,
-    train_config: cfg, train_params: train.params, train_step_ms: best, train_step_ms_median: median,
-    train_adamw_ms: Math.min(...times.map((t) => t.adam)), train_tokens_per_s: train.tokens / (best / 1000), train_utilization: utilization,
-    train_executed_matmul_gflops: train.matmulFlops / (best * 1e6),
+    train_config: cfg, train_params: train.params, train_step_ms: bt.best, train_step_ms_median: bt.median,
+    train_adamw_ms: bt.adam, train_tokens_per_s: train.tokens / (bt.best / 1000), train_utilization: utilization,
+    train_executed_matmul_gflops: train.matmulFlops / (bt.best * 1e6),
+    model_train_step_ms: full.best, model_train_tokens_per_s: full.tokens / (full.best / 1000), model_train_utilization: util(full),
+    model_lora_train_step_ms: lora.best, model_lora_train_tokens_per_s: lora.tokens / (lora.best / 1000), model_lora_train_utilization: util(lora),
     sampling_tokens_per_s_batch1: s1.tokensPerSecond, sampling_tokens_per_s_batch16: s16.tokensPerSecond,
     decode_ms_per_token_ctx128: d128, decode_ms_per_token_ctx1024: d1024,
     deepseek_1_3b: deepseek, ...(skipped ? { deepseek_1_3b_skipped: skipped } : {}),

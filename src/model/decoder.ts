@@ -2,17 +2,19 @@
 // attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual), a final RMSNorm and the LM head.
 // Variants by config: q/k/v (and o) biases, per-head q/k RMSNorm (Qwen3), tied embeddings, RoPE scaling.
 // Frozen weights are initializers; LoRA matrices, dropout masks and the value head are graph inputs.
+// By default the layers take the engine's fast training forms (swiglu, rotary, causal-block attention
+// without a cache); `forms: 'standard'` builds the same function from standard ops.
 //
 // Layouts: activations [batch, seq, ...]; attention [batch, kv_heads, rep, seq, head_dim] against keys and
 // values [batch, kv_heads, 1, ·, head_dim]. The KV cache is fed per layer as [batch, kv_heads, past,
 // head_dim] (a JS buffer passed without a copy, `past` its capacity, unused rows masked); a step returns only
 // its new rows [batch, kv_heads, seq, head_dim], which JS writes into the buffer.
 
-import { Graph, linear, rmsNorm, silu, attention, type Tensor } from '../engine/index.js';
+import { attention, Graph, linear, rmsNorm, rotary, silu, swiglu, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
 import type { ModelConfig } from './config.js';
 import { loraInputName, modulePath, moduleShape, type LoraConfig, type LoraModule, loraLayers } from './lora.js';
-import { applyRope, ropeTables } from './rope.js';
+import { applyRope, ropeTables, rotaryTables } from './rope.js';
 import type { Checkpoint } from './weights.js';
 
 /** Additive mask value for a key a query may not see. */
@@ -43,6 +45,23 @@ export interface DecoderOptions {
    * 'initializers' (frozen, baked into the model).
    */
   weightsAs?: 'initializers' | 'inputs';
+  /**
+   * 'fast' (default): the engine's training forms — the MLP gating by `swiglu` (one gradient rule), RoPE by
+   * `rotary` (ORT's RotaryEmbedding kernel, forward and backward, in float32 graphs with contribOps) and,
+   * without a KV cache, attention in `causalBlocks` query blocks. 'standard': silu then mul, RoPE by slices
+   * and whole-square attention, all standard ops — the reference the tests hold the fast forms to (the
+   * same function, float32 rounding apart).
+   */
+  forms?: 'fast' | 'standard';
+  /**
+   * Query row blocks of the no-cache attention with 'fast' forms (default 2; 1: the whole square). A block
+   * skips only keys after its last query, which a causal mask hides: attentionBias's (left padding) and
+   * packedBatch's (block-diagonal, one example per block) are causal, so the skipped scores are ones the
+   * softmax gives weight 0 anyway. A fully masked query row (left padding) averages over its block's keys
+   * instead of all keys: garbage either way, and never read by a real row. Use 1 for a mask that shows a
+   * query a later key.
+   */
+  causalBlocks?: number;
 }
 
 export interface DecoderTensors {
@@ -102,10 +121,13 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     const B = g.input(loraInputName(path, 'B'), 'float32', [out, r]);
     trainable.set(A.name, A); trainable.set(B.name, B);
     const xd = opts.dropout ? op.mul(x, g.input(loraInputName(path, 'mask'), 'float32', ['batch', 'seq', inF])) : x;
-    return op.add(y, op.mul(linear(linear(xd, A), B), loraScale));
+    return op.add(y, op.matmul(linear(xd, A), B, { transB: true, alpha: loraScale })); // the scale in the product: no extra pass
   };
 
-  const { cos, sin } = ropeTables(g, inputs.positions, c);
+  const fast = (opts.forms ?? 'fast') === 'fast';
+  const rope = fast ? rotaryRope(g, inputs.positions, c) : standardRope(g, inputs.positions, c);
+  const mlpGate = fast ? swiglu : (gate: Tensor, up: Tensor) => op.mul(silu(gate), up);
+  const causalBlocks = fast && !inputs.pastK ? (opts.causalBlocks ?? 2) : 1;
   let x = op.gather(init('model.embed_tokens.weight'), inputs.ids, 0); // [b, s, D]
   const newK: Tensor[] = [], newV: Tensor[] = [];
   for (let i = 0; i < c.numLayers; i++) {
@@ -118,10 +140,8 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
       q = rmsNorm(q, init(`${p}.self_attn.q_norm.weight`), c.rmsNormEps);
       k = rmsNorm(k, init(`${p}.self_attn.k_norm.weight`), c.rmsNormEps);
     }
-    q = applyRope(q, cos, sin, hd);
-    k = applyRope(k, cos, sin, hd);
-    const q5 = op.transpose(op.reshape(q, ['batch', 'seq', KV, rep, hd]), [0, 2, 3, 1, 4]); // [b, KV, rep, s, hd]
-    const kN = op.transpose(k, [0, 2, 1, 3]); // [b, KV, s, hd]
+    const q5 = op.reshape(rope(q), ['batch', KV, rep, 'seq', hd]); // [b, KV, rep, s, hd]
+    const kN = rope(k); // [b, KV, s, hd]
     const vN = op.transpose(v, [0, 2, 1, 3]);
     newK.push(kN); newV.push(vN);
     let o: Tensor;
@@ -136,14 +156,13 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
       const [pPast, pNew] = op.split(P, ['past', 'seq'], -1);
       o = op.add(op.matmul(pPast, pv), op.matmul(pNew, op.unsqueeze(vN, [2])));
     } else {
-      o = attention(q5, op.unsqueeze(kN, [2]), op.unsqueeze(vN, [2]), { mask: inputs.mask }); // [b, KV, rep, s, hd]
+      o = attention(q5, op.unsqueeze(kN, [2]), op.unsqueeze(vN, [2]), { mask: inputs.mask, causalBlocks }); // [b, KV, rep, s, hd]
     }
     const o2 = op.reshape(op.transpose(o, [0, 3, 1, 2, 4]), ['batch', 'seq', H * hd]);
     x = op.add(x, proj(o2, i, 'o_proj', c.oBias));
     const h2 = rmsNorm(x, init(`${p}.post_attention_layernorm.weight`), c.rmsNormEps);
-    const gate = silu(proj(h2, i, 'gate_proj', c.mlpBias));
-    const up = proj(h2, i, 'up_proj', c.mlpBias);
-    x = op.add(x, proj(op.mul(gate, up), i, 'down_proj', c.mlpBias));
+    const gated = mlpGate(proj(h2, i, 'gate_proj', c.mlpBias), proj(h2, i, 'up_proj', c.mlpBias));
+    x = op.add(x, proj(gated, i, 'down_proj', c.mlpBias));
   }
   const hidden = rmsNorm(x, init('model.norm.weight'), c.rmsNormEps);
   const head = init(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
@@ -161,6 +180,18 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
 }
 
 const initializers = new WeakMap<Graph, Map<string, Tensor>>();
+
+/** RoPE of x [batch, seq, heads, head_dim] as [batch, heads, seq, head_dim], by the engine's `rotary`. */
+function rotaryRope(g: Graph, positions: Tensor, c: ModelConfig): (x: Tensor) => Tensor {
+  const t = rotaryTables(g, positions, c);
+  return (x) => rotary(op.transpose(x, [0, 2, 1, 3]), t.rows, t.cos, t.sin);
+}
+
+/** The same by standard ops (slices, negation, concatenation) on full-width tables. */
+function standardRope(g: Graph, positions: Tensor, c: ModelConfig): (x: Tensor) => Tensor {
+  const { cos, sin } = ropeTables(g, positions, c);
+  return (x) => op.transpose(applyRope(x, cos, sin, c.headDim), [0, 2, 1, 3]);
+}
 
 /** The standard inputs of a decoder graph (names fed by CausalLM and the trainers). */
 export function decoderInputs(g: Graph, c: ModelConfig, cache: boolean): DecoderInputs {

@@ -8,7 +8,7 @@ export {
   type Weights, type WeightTensor, type Checkpoint, type SaveOptions, type TinyModelOptions,
 } from './weights.js';
 export { Rng } from '../random.js';
-export { inverseFrequencies, ropeTables, applyRope } from './rope.js';
+export { inverseFrequencies, ropeTables, rotaryTables, applyRope } from './rope.js';
 export { appendDecoder, decoderInputs, attentionBias, leftPad, MASKED, type DecoderInputs, type DecoderOptions, type DecoderTensors, type PaddedBatch } from './decoder.js';
 export { KVCache } from './kv-cache.js';
 export { CausalLM, type CausalLMOptions } from './causal-lm.js';

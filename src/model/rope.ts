@@ -1,6 +1,7 @@
 // Rotary position embeddings as Hugging Face computes them: inverse frequencies base^(-2i/d) for
 // i < d/2, adjusted by the scaling variant (linear divides them by the factor; llama3 divides only the low
-// frequencies and blends the band between), then angle = position · inv_freq, applied with rotate_half.
+// frequencies and blends the band between), then angle = position · inv_freq, applied with rotate_half:
+// by the engine's `rotary` (ORT's RotaryEmbedding kernel) from per-token tables, or by standard ops.
 
 import { Graph, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
@@ -40,6 +41,22 @@ export function ropeTables(g: Graph, positions: Tensor, c: ModelConfig): { cos: 
   const [cos] = g.addNode('Cos', [ang], {}, [{ dtype: 'float32', shape: ang.shape }]);
   const [sin] = g.addNode('Sin', [ang], {}, [{ dtype: 'float32', shape: ang.shape }]);
   return { cos, sin };
+}
+
+/**
+ * Tables for the engine's `rotary`, one row per token: cos and sin [batch·seq, head_dim/2] of each token's
+ * d/2 angles (float32, computed as ropeTables computes them: the same values) and `rows` int64 [batch,
+ * seq] = 0, 1, …, each token's row, fed to the kernel as its position ids. So the kernel reads exactly the
+ * angles of the positions given (any positions: no max-position table) and no cosine is computed twice.
+ */
+export function rotaryTables(g: Graph, positions: Tensor, c: ModelConfig): { cos: Tensor; sin: Tensor; rows: Tensor } {
+  const half = c.headDim / 2;
+  const invT = g.constant(Float32Array.from(inverseFrequencies(c)), 'float32', [half]);
+  const ang = op.reshape(op.mul(op.unsqueeze(op.cast(positions, 'float32'), [-1]), invT), [-1, half]); // [b·s, d/2]
+  const [cos] = g.addNode('Cos', [ang], {}, [{ dtype: 'float32', shape: ang.shape }]);
+  const [sin] = g.addNode('Sin', [ang], {}, [{ dtype: 'float32', shape: ang.shape }]);
+  const [count] = g.addNode('Size', [positions], {}, [{ dtype: 'int64', shape: [] }]);
+  return { cos, sin, rows: op.reshapeLike(op.range(g, 0, count), positions) };
 }
 
 /** x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) = [−x₂, x₁]). */
