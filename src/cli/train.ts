@@ -1,28 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { oneOf, parse, UsageError } from './args.js';
-import { PRESET_NAMES, resolvePpoConfig, resolvePretrainConfig, resolveSftConfig, pretrainTexts, type PresetName, type RunOverrides } from '../train/presets.js';
-import { parsePpoConfig, ppo } from '../train/ppo.js';
+import { PRESET_NAMES, resolveGrpoConfig, resolvePpoConfig, resolvePretrainConfig, resolveSftConfig, pretrainTexts, type PresetName, type RunOverrides } from '../train/presets.js';
+import { grpo, parseGrpoConfig } from '../train/grpo.js';
+import { parsePpoConfig, ppo, type PpoResult } from '../train/ppo.js';
 import { parsePretrainConfig, pretrain } from '../train/pretrain.js';
 import { parseSftConfig, sft } from '../train/sft.js';
 
-export const usage = `usage: securecoderl train pretrain|sft|ppo (--preset NAME | --config FILE) [options]
-       securecoderl train ppo --resume DIR
+export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo (--preset NAME | --config FILE) [options]
+       securecoderl train ppo|grpo --resume DIR
 
   --preset NAME      minimal | tiny (build and cache their tiny model) | paper
   --config FILE      a JSON config (its fields over the preset's; unknown fields are errors)
   --out DIR          the run folder [runs/<trainer>-<preset>]
   --seed S           seed of everything random in the run
-  --steps N          ppo: steps (episodes = N × batch size); sft: optimizer steps; pretrain: steps
-  --save-every K     ppo: checkpoint every K steps
+  --steps N          ppo: steps (episodes = N × batch size); grpo: steps (prompts × G completions each);
+                     sft: optimizer steps; pretrain: steps
+  --save-every K     ppo, grpo: checkpoint every K steps
   --model DIR        a Hugging Face model folder (instead of the preset's tiny model)
-  --adapter DIR      sft: start from this PEFT adapter; ppo: the reference (and starting) adapter
+  --adapter DIR      sft: start from this PEFT adapter; ppo, grpo: the reference (and starting) adapter
   --variant V        ppo: simple | fresh | continue | scheduled (the paper's variants)
   --init DIR         ppo: start the policy from this adapter folder (continue: a simple run's final/)
-  --low-memory       ppo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
-  --resume DIR       ppo: continue a run from its newest checkpoint
+  --low-memory       ppo, grpo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
+  --resume DIR       ppo, grpo: continue a run from its newest checkpoint
   --quiet            no progress output
 
-The run folder holds config.json, metrics.jsonl, samples.jsonl (ppo), checkpoints/step-N/ and final/.
+The run folder holds config.json, metrics.jsonl, samples.jsonl (ppo, grpo), checkpoints/step-N/ and final/.
 Ctrl-C saves a checkpoint and stops; --resume continues exactly. See docs/train.md.`;
 
 const OPTIONS = {
@@ -51,14 +53,15 @@ const integer = (flag: string, v: string | boolean | undefined, allowZero = fals
 
 export async function run(argv: string[]): Promise<number> {
   const [trainer, ...rest] = argv;
-  if (!['pretrain', 'sft', 'ppo'].includes(trainer ?? '')) throw new UsageError(`expected a trainer (pretrain, sft or ppo), got ${JSON.stringify(trainer ?? '')}`);
+  if (!['pretrain', 'sft', 'ppo', 'grpo'].includes(trainer ?? '')) throw new UsageError(`expected a trainer (pretrain, sft, ppo or grpo), got ${JSON.stringify(trainer ?? '')}`);
   const v = parse(rest, OPTIONS);
   const quiet = v.quiet === true;
   const log = (line: string) => { if (!quiet) process.stderr.write(`${line}\n`); };
 
   if (typeof v.resume === 'string') {
-    if (trainer !== 'ppo') throw new UsageError('--resume works for train ppo');
-    return report(await ppo({ resume: v.resume }, { quiet }));
+    if (trainer === 'grpo') return report(await grpo({ resume: v.resume }, { quiet }), 'GRPO');
+    if (trainer !== 'ppo') throw new UsageError('--resume works for train ppo and train grpo');
+    return report(await ppo({ resume: v.resume }, { quiet }), 'PPO');
   }
   if (v.preset === undefined && v.config === undefined) throw new UsageError('give --preset NAME or --config FILE');
   const preset = v.preset === undefined ? undefined : oneOf('preset', v.preset, PRESET_NAMES, 'minimal') as PresetName;
@@ -81,20 +84,26 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`SFT: ${r.steps} steps in ${r.seconds.toFixed(0)} s, train loss ${r.trainLoss.toFixed(3)}, best validation loss ${r.bestValLoss?.toFixed(3) ?? 'n/a'}; final in ${r.finalDir}\n`);
     return 0;
   }
+  if (trainer === 'grpo') {
+    for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
+    const merged = await resolveGrpoConfig(o, log);
+    if (v['low-memory'] === true) merged.lowMemory = true;
+    return report(await grpo({ config: parseGrpoConfig(merged, where), outDir: out }, { quiet }), 'GRPO');
+  }
   const merged = await resolvePpoConfig(o, log);
   if (v.variant !== undefined) merged.variant = oneOf('variant', v.variant, ['simple', 'fresh', 'continue', 'scheduled'] as const, 'fresh');
   if (typeof v.init === 'string') merged.init = v.init;
   if (v['low-memory'] === true) merged.lowMemory = true;
   if (preset && v.variant !== undefined && o.config?.run_name === undefined) merged.run_name = `${preset}-${String(merged.variant)}`;
-  return report(await ppo({ config: parsePpoConfig(merged, where), outDir: out }, { quiet }));
+  return report(await ppo({ config: parsePpoConfig(merged, where), outDir: out }, { quiet }), 'PPO');
 }
 
-function report(r: Awaited<ReturnType<typeof ppo>>): number {
+function report(r: PpoResult, trainer: 'PPO' | 'GRPO'): number {
   if (r.stopped) {
     process.stderr.write(`stopped after step ${r.steps}; a checkpoint is saved: continue with --resume ${r.runDir}\n`);
     return 130;
   }
-  process.stdout.write(`PPO: ${r.steps} steps; final adapter in ${r.finalDir}; metrics in ${r.runDir}/metrics.jsonl\n`);
+  process.stdout.write(`${trainer}: ${r.steps} steps; final adapter in ${r.finalDir}; metrics in ${r.runDir}/metrics.jsonl\n`);
   return 0;
 }
 

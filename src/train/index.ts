@@ -1,11 +1,11 @@
-// The trainers' public API: pretraining, SFT, PPO, presets, the minimal example, the Table 3 comparison,
+// The trainers' public API: pretraining, SFT, PPO, GRPO/GSPO, presets, the minimal example, the Table 3 comparison,
 // and the shared core they are built on (run folder, policy graph, rollout, advantages, losses, schedules).
 
 export { RunFolder, Progress, StopRequest, type RunMeta, type TrainerKind } from './run.js';
 export { mergeConfig } from './config.js';
 export { loadTrainData, DEFAULT_DATA, type DataConfig, type TrainData } from './data.js';
 export { tokenBatch, packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
-export { PolicyGraph, type PolicyGraphOptions, type PpoItem, type StepResult } from './policy.js';
+export { PolicyGraph, type PolicyGraphOptions, type GrpoHeadOptions, type GrpoItem, type PpoItem, type StepResult } from './policy.js';
 export { rollout, PromptCodec, PAPER_SAMPLING, type RolloutSample, type RolloutResult, type SamplingConfig } from './rollout.js';
 export * from './advantages.js';
 export * from './losses.js';
@@ -15,7 +15,11 @@ export { pretrain, parsePretrainConfig, DEFAULT_PRETRAIN_CONFIG, type PretrainCo
 export { pythonStdlibSources, appsPlusSolutions, mbppSolutions } from './corpus.js';
 export { sft, parseSftConfig, sftExample, DEFAULT_SFT_CONFIG, type SftConfig, type SftResult } from './sft.js';
 export { ppo, parsePpoConfig, rewardSchedule, DEFAULT_PPO_CONFIG, TrainingHalted, type PpoConfig, type PpoResult, type PpoVariant } from './ppo.js';
-export { buildTinyModel, resolvePpoConfig, resolveSftConfig, PPO_PRESETS, RECIPES, PRESET_NAMES, type PresetName, type TinyModel } from './presets.js';
+export { grpo, parseGrpoConfig, DEFAULT_GRPO_CONFIG, type GrpoConfig, type GrpoResult } from './grpo.js';
+export { REWARD_FUNCTIONS, rewardValues, weightedReward, rewardMeans, lintOf, type RewardFunctionName, type WeightedFunction, type ScoredSample, type RewardValues } from './reward-functions.js';
+export { sampleProfile, groupRewardStats, exceptionName, type SampleProfile } from './step-metrics.js';
+export { loadTaskData, DEFAULT_TASK_DATA, type TaskDataConfig } from './task-split.js';
+export { buildTinyModel, resolvePpoConfig, resolveGrpoConfig, resolveSftConfig, PPO_PRESETS, GRPO_PRESETS, RECIPES, PRESET_NAMES, type PresetName, type TinyModel } from './presets.js';
 export { evaluateHeldOut, type HeldOutResult } from './evaluate.js';
 export { minimalExample, type MinimalExampleResult, type StageCheck } from './minimal-example.js';
 export { reproduce, tableRows, tableMarkdown, type ReproduceResult, type TableRow } from './reproduce.js';

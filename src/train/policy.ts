@@ -7,7 +7,9 @@
 //
 // Heads: `forward` (log-probs, values, entropy), `sftStep` (masked next-token loss) and `ppoStep`
 // (clipped surrogate + clipped value loss); the steps return gradients of every trainable input, summed
-// over micro-batches with each micro-batch weighted by its share of the counted tokens.
+// over micro-batches with each micro-batch weighted by its share of the counted tokens. `grpoStep` (with
+// the `grpo` option: GRPO/GSPO's loss on one advantage per sequence) weights micro-batches so that the sum
+// is the whole minibatch's loss under its normaliser (see `grpoStep`).
 
 import { compile, entropy, gradients, Graph, headTokenLogProbs, linear, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
@@ -15,7 +17,8 @@ import { appendDecoder, decoderInputs, type DecoderTensors } from '../model/deco
 import type { LoraConfig } from '../model/lora.js';
 import type { Checkpoint } from '../model/weights.js';
 import { chunks, setCounted, tokenBatch, type Sequence, type TokenBatch } from './batch.js';
-import { clippedValueLoss, maskedMean, ppoPolicyLoss } from './losses.js';
+import type { KlKind } from './advantages.js';
+import { clippedValueLoss, grpoPolicyLoss, maskedMean, ppoPolicyLoss, type GrpoLossOptions } from './losses.js';
 
 export interface PolicyGraphOptions {
   /** Train a LoRA adapter with this config (the base weights stay frozen initializers); absent: every
@@ -35,7 +38,25 @@ export interface PolicyGraphOptions {
   clip?: number;
   valueClip?: number;
   valueCoef?: number;
+  /** Adds the GRPO/GSPO head (`grpoStep`) with these settings. */
+  grpo?: GrpoHeadOptions;
   session?: SessionOptions;
+}
+
+/** The GRPO head's settings (grpoPolicyLoss's, TRL's names in comments). */
+export interface GrpoHeadOptions {
+  /** The ratio's clip range [1 − clipLow, 1 + clipHigh] (epsilon, epsilon_high). */
+  clipLow: number;
+  clipHigh: number;
+  /** importance_sampling_level: 'token' (GRPO) or 'sequence' (GSPO). */
+  level: GrpoLossOptions['level'];
+  lossType: GrpoLossOptions['lossType'];
+  /** dr_grpo's constant normaliser per sequence (max_completion_length). */
+  maxCompletionLength?: number;
+  /** KL coefficient against the reference (fed as `ref_logprobs`); 0 or absent: no KL term, no input. */
+  beta?: number;
+  /** The KL estimator (default k3, as TRL). */
+  klKind?: KlKind;
 }
 
 /** Trainable arrays by graph input name (LoRA A/B, value head, or base weights), fed without a copy. */
@@ -105,6 +126,7 @@ export class PolicyGraph {
     }
     g.output('ppo_loss', loss);
     gradients(loss, params).forEach((d, i) => g.output(`ppo_grad:${params[i].name}`, d));
+    if (opts.grpo) appendGrpoHead(g, opts.grpo, logprobs, oldLogprobs, mask, lmParams);
     this.graph = g;
   }
 
@@ -188,6 +210,71 @@ export class PolicyGraph {
       });
     });
   }
+
+  /**
+   * Gradients of the GRPO/GSPO loss (the `grpo` option's settings) over sequences with their per-token old
+   * (and, with β > 0, reference) log-probs and one advantage each, `microBatch` sequences at a time. The sum
+   * over micro-batches is the whole minibatch's loss: for 'dapo' every micro-batch is normalised by the
+   * minibatch's token count (fed as `token_count`) and weighs 1; for 'grpo' and 'dr_grpo' (means over
+   * sequences) a micro-batch weighs its share of the sequences. Statistics: `grpo_loss` (weighted as the
+   * gradient), token means `clip_frac`, `ratio_mean` and, with β > 0, `kl`. Pad to the rollout batch's
+   * length (`padTo`) so the first update's ratio is exactly 1.
+   */
+  async grpoStep(items: readonly GrpoItem[], params: Params, o: { microBatch?: number; padId?: number; padTo?: number } = {}): Promise<StepResult> {
+    const head = this.opts.grpo;
+    if (!head) throw new Error('grpoStep: this PolicyGraph was built without the grpo option');
+    const withKl = (head.beta ?? 0) > 0;
+    const names = this.trainable.filter((n) => !n.startsWith('v_head.'));
+    const stats: WeightedStat[] = [
+      { name: 'loss', output: 'grpo_loss', weight: 'loss' }, { name: 'clip_frac', output: 'grpo_clip_frac', weight: 'tokens' },
+      { name: 'ratio_mean', output: 'grpo_ratio_mean', weight: 'tokens' }, ...(withKl ? [{ name: 'kl', output: 'grpo_kl', weight: 'tokens' } as const] : []),
+    ];
+    const exe = await this.exe([...stats.map((st) => st.output), ...names.map((n) => `grpo_grad:${n}`)]);
+    const groups = chunks(items, o.microBatch ?? items.length);
+    const batches = groups.map((rows) => tokenBatch(rows, o.padId ?? 0, o.padTo ?? 0));
+    const tokens = batches.reduce((s, b) => s + b.counted, 0);
+    const lossWeight = head.lossType === 'dapo' ? { of: () => 1, total: 1 } : { of: (b: TokenBatch) => b.batch, total: items.length };
+    return accumulateWeighted(batches, names, 'grpo_grad:', stats, lossWeight, (b, k) => {
+      const dims = [b.batch, b.seq];
+      const feed = (pick: (it: GrpoItem) => ArrayLike<number>) => {
+        const a = new Float32Array(b.batch * b.seq);
+        groups[k].forEach((it, r) => setCounted(b, a, r, pick(it)));
+        return { data: a, dims };
+      };
+      return exe.run({
+        ...this.batchFeeds(b), ...params,
+        old_logprobs: feed((it) => it.oldLogprobs),
+        seq_advantages: { data: Float32Array.from(groups[k], (it) => it.advantage), dims: [b.batch] },
+        ...(head.lossType === 'dapo' ? { token_count: { data: Float32Array.of(tokens), dims: [] } } : {}),
+        ...(withKl ? { ref_logprobs: feed((it) => { if (!it.refLogprobs) throw new Error('grpoStep: β > 0 needs refLogprobs on every item'); return it.refLogprobs; }) } : {}),
+      });
+    });
+  }
+}
+
+/** The GRPO head: inputs `seq_advantages` [batch], `token_count` (dapo), `ref_logprobs` (β > 0); outputs
+ * `grpo_loss`, `grpo_clip_frac`, `grpo_ratio_mean`, `grpo_kl` (β > 0) and `grpo_grad:<name>`. */
+function appendGrpoHead(g: Graph, o: GrpoHeadOptions, logprobs: Tensor, oldLogprobs: Tensor, mask: Tensor, params: readonly Tensor[]): void {
+  const beta = o.beta ?? 0;
+  const refLogp = beta > 0 ? g.input('ref_logprobs', 'float32', ['batch', 'seq']) : null;
+  const r = grpoPolicyLoss({
+    logp: logprobs, oldLogp: oldLogprobs, advantages: g.input('seq_advantages', 'float32', ['batch']), mask,
+    clipLow: o.clipLow, clipHigh: o.clipHigh, level: o.level, lossType: o.lossType, maxCompletionLength: o.maxCompletionLength,
+    ...(o.lossType === 'dapo' ? { tokenCount: g.input('token_count', 'float32', []) } : {}),
+    ...(refLogp ? { kl: { refLogp, beta, kind: o.klKind ?? 'k3' } } : {}),
+  });
+  g.output('grpo_loss', r.loss);
+  g.output('grpo_clip_frac', r.clipFrac);
+  g.output('grpo_ratio_mean', maskedMean(op.exp(op.sub(logprobs, oldLogprobs)), mask));
+  if (r.kl) g.output('grpo_kl', r.kl);
+  gradients(r.loss, params).forEach((d, i) => g.output(`grpo_grad:${params[i].name}`, d));
+}
+
+/** A statistic (graph output → name) and how micro-batches weigh it: as the loss, or by their share of the tokens. */
+interface WeightedStat {
+  name: string;
+  output: string;
+  weight: 'loss' | 'tokens';
 }
 
 export interface StepResult {
@@ -196,6 +283,14 @@ export interface StepResult {
   /** Each statistic's token-weighted mean over micro-batches; `loss` is the first. */
   stats: StepStats;
   counted: number;
+}
+
+/** One sequence for a GRPO update: its tokens, per-counted-token old (and reference) log-probs, its advantage. */
+export interface GrpoItem extends Sequence {
+  oldLogprobs: ArrayLike<number>;
+  advantage: number;
+  /** Needed when the head's β > 0. */
+  refLogprobs?: ArrayLike<number>;
 }
 
 /** One sequence for a PPO update: its tokens and per-counted-token arrays. */
@@ -226,6 +321,35 @@ async function accumulate(batches: readonly TokenBatch[], names: readonly string
     }
   }
   return { grads, stats: { loss: stats[statNames[0]], ...stats }, counted: total };
+}
+
+/**
+ * Gradients summed over micro-batches, micro-batch k weighted by lossWeight.of(batch k) / lossWeight.total;
+ * each statistic weighted the same way ('loss') or by the batch's share of the counted tokens ('tokens'),
+ * summed with the integer numerators and divided once (a statistic equal in every micro-batch comes out
+ * exactly); `loss` is the first statistic. Micro-batches without counted tokens add nothing and are not run.
+ */
+async function accumulateWeighted(batches: readonly TokenBatch[], names: readonly string[], prefix: string, statList: readonly WeightedStat[],
+  lossWeight: { of: (b: TokenBatch) => number; total: number }, run: (b: TokenBatch, k: number) => Promise<Record<string, { data: unknown }>>): Promise<StepResult> {
+  const total = batches.reduce((s, b) => s + b.counted, 0);
+  if (total === 0) throw new Error('a training step with no counted tokens (every response is empty)');
+  const grads = new Map<string, Float32Array>();
+  const sums: Record<string, number> = Object.fromEntries(statList.map((st) => [st.name, 0]));
+  for (let k = 0; k < batches.length; k++) {
+    const b = batches[k];
+    if (b.counted === 0) continue;
+    const w = lossWeight.of(b) / lossWeight.total;
+    const out = await run(b, k);
+    for (const st of statList) sums[st.name] += (st.weight === 'loss' ? lossWeight.of(b) : b.counted) * (out[st.output].data as Float32Array)[0];
+    for (const n of names) {
+      const g = out[`${prefix}${n}`].data as Float32Array;
+      const acc = grads.get(n);
+      if (!acc) grads.set(n, w === 1 ? g : scaled(g, w));
+      else for (let i = 0; i < g.length; i++) acc[i] += w * g[i];
+    }
+  }
+  const stats = Object.fromEntries(statList.map((st) => [st.name, sums[st.name] / (st.weight === 'loss' ? lossWeight.total : total)]));
+  return { grads, stats: { loss: stats[statList[0].name], ...stats }, counted: total };
 }
 
 function scaled(g: Float32Array, w: number): Float32Array {

@@ -11,6 +11,7 @@ import { BUNDLED_DATA_DIR } from '../data/datasets.js';
 import { fnv1a64 } from '../random.js';
 import { appsPlusSolutions, mbppSolutions, pythonStdlibDir, pythonStdlibSources } from './corpus.js';
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
+import { DEFAULT_GRPO_CONFIG, type GrpoConfig } from './grpo.js';
 import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.js';
 import { DEFAULT_PRETRAIN_CONFIG, pretrain, type PretrainConfig } from './pretrain.js';
 import { DEFAULT_SFT_CONFIG, sft, type SftConfig } from './sft.js';
@@ -127,13 +128,33 @@ export const PPO_PRESETS: Record<PresetName, Partial<PpoConfig>> = {
   paper: {},
 };
 
+/**
+ * GRPO settings of each preset. `minimal`: MBPP's standard split and prompt, 2 prompts × 8 completions per
+ * step from the cached tiny SFT model, two passes of two minibatches per step (so the clip acts), the combined
+ * reward; `tiny`: the same on APPS+ (split by seed as for PPO); `paper`: TRL's defaults (give --model).
+ */
+export const GRPO_PRESETS: Record<PresetName, Partial<GrpoConfig>> = {
+  minimal: {
+    maxPromptTokens: 640, steps: 40, promptsPerStep: 2, numGenerations: 8, numIterations: 2, stepsPerGeneration: 2,
+    lr: 2e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 128 }, saveEvery: 5, microBatch: 8,
+  },
+  tiny: {
+    data: { ...DEFAULT_GRPO_CONFIG.data, dataset: 'apps-plus', split: 'seeded', evalSize: TINY_DATA.evalSize, splitSeed: TINY_DATA.splitSeed },
+    maxPromptTokens: 768, steps: 50, promptsPerStep: 2, numGenerations: 8, numIterations: 2, stepsPerGeneration: 2,
+    lr: 1e-3, lrSchedule: 'constant', lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 160 }, saveEvery: 10, microBatch: 8,
+  },
+  paper: {},
+};
+
 /** What a command line or a caller gives on top of a preset or a config file. */
 export interface RunOverrides {
   preset?: PresetName;
   /** Parsed JSON of a config file (merged over the preset). */
   config?: Record<string, unknown>;
   seed?: number;
-  /** PPO: steps (episodes = steps × batch); SFT: optimizer steps; pretrain: steps. */
+  /** PPO: steps (episodes = steps × batch); GRPO: generation steps; SFT: optimizer steps; pretrain: steps. */
   steps?: number;
   saveEvery?: number;
   model?: string;
@@ -153,6 +174,21 @@ export async function resolvePpoConfig(o: RunOverrides, log?: (line: string) => 
   if (o.seed !== undefined) merged.seed = o.seed;
   if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
   if (o.steps !== undefined) merged.episodes = o.steps * Number(merged.batchSize ?? DEFAULT_PPO_CONFIG.batchSize);
+  return merged;
+}
+
+/**
+ * A GRPO config from a preset and overrides: the preset's tiny SFT model (built and cached) unless `model` is
+ * given; `adapter` is the reference (and starting) adapter, e.g. an SFT LoRA.
+ */
+export async function resolveGrpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
+  const merged: Record<string, unknown> = { ...(o.preset ? GRPO_PRESETS[o.preset] : {}), ...o.config };
+  if (o.preset) merged.run_name ??= `${o.preset}-grpo`;
+  if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
+  if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
+  if (o.seed !== undefined) merged.seed = o.seed;
+  if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
+  if (o.steps !== undefined) merged.steps = o.steps;
   return merged;
 }
 

@@ -1,0 +1,322 @@
+// GRPO (Shao et al. 2024) and GSPO (Zheng et al. 2025) as TRL's GRPOTrainer runs them, on the trainers'
+// shared core: each step samples G completions for each of a few prompts (the prompt repeated G times in
+// one rollout, each row with its own sampling stream), scores them with named, weighted reward functions,
+// turns each group's rewards into advantages (minus the group mean, over the group's, the batch's or no
+// standard deviation), stores the old log-probs under the policy (and the reference's when β > 0), then
+// makes `numIterations` passes over `stepsPerGeneration` minibatches with GRPO's clipped surrogate at the
+// token (GRPO) or sequence (GSPO) level, normalised as 'grpo', 'dr_grpo' or 'dapo'.
+//
+// Each step: rollout → reward functions → group advantages → old/reference log-probs → updates →
+// checkpoint (when due) → metrics line → samples. Everything random derives from (seed, step), and a
+// checkpoint holds the adapter, the optimizer's state and the step, so `--resume` after a kill ends
+// byte-identical to an uninterrupted run.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
+import { resolveTemplate, type TemplateName } from '../data/templates.js';
+import { CausalLM } from '../model/causal-lm.js';
+import { LoraAdapter, type LoraModule } from '../model/lora.js';
+import { loadAdapter, saveAdapter } from '../model/peft.js';
+import { Tokenizer } from '../model/tokenizer.js';
+import { loadCheckpoint } from '../model/weights.js';
+import { Rng } from '../random.js';
+import { breakdownRecord, Scorer } from '../reward/scorer.js';
+import type { SecurityShape } from '../reward/security.js';
+import { groupAdvantages, type AdvantageScale, type KlKind } from './advantages.js';
+import { countedValues, tokenBatch } from './batch.js';
+import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
+import { PolicyGraph, type GrpoItem } from './policy.js';
+import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
+import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
+import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
+import { Progress, readJson, RunFolder, StopRequest, writeJson } from './run.js';
+import { linearWarmupLr, type LrDecay } from './schedule.js';
+import { groupRewardStats, sampleProfile } from './step-metrics.js';
+import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
+
+export interface GrpoConfig {
+  run_name: string;
+  seed: number;
+  /** The base model folder (with tokenizer.json). */
+  model: string;
+  /** A PEFT adapter on `model` (an SFT LoRA): the reference policy and where the policy starts; null: the
+   * base model itself is the reference and the policy starts from a fresh LoRA. */
+  reference: string | null;
+  data: TaskDataConfig;
+  template: TemplateName;
+  /** Prompts longer than this (in tokens) are left out of training. */
+  maxPromptTokens: number;
+  /** The reward: named functions and their weights (TRL's reward_funcs, reward_weights), summed. */
+  rewardFuncs: WeightedFunction[];
+  /** `tests`: the fraction of tests passed, or 1 only when all pass. */
+  testsReward: 'fraction' | 'all';
+  /** The Scorer behind the functions: security backend, R_sec's shape, and `combined`'s weights. */
+  reward: { security: 'ruff' | 'bandit' | 'off'; securityShape: SecurityShape; weights: { func: number; sec: number; lint: number } };
+  sampling: SamplingConfig;
+  lora: { r: number; alpha: number; targetModules: LoraModule[] };
+  /** Generation steps (each: one rollout, then numIterations × stepsPerGeneration optimizer updates). */
+  steps: number;
+  /** Distinct prompts per step; the rollout holds promptsPerStep × numGenerations completions. */
+  promptsPerStep: number;
+  numGenerations: number;
+  scaleRewards: AdvantageScale;
+  /** importance_sampling_level: 'token' (GRPO) or 'sequence' (GSPO). */
+  importanceLevel: 'token' | 'sequence';
+  lossType: 'grpo' | 'dr_grpo' | 'dapo';
+  /** The ratio is clipped to [1 − epsilon, 1 + epsilonHigh] (epsilonHigh null: epsilon). */
+  epsilon: number;
+  epsilonHigh: number | null;
+  /** KL coefficient against the reference (0: no KL term, no reference pass). */
+  beta: number;
+  klEstimator: KlKind;
+  /** Passes over each step's completions (TRL's num_iterations, μ). */
+  numIterations: number;
+  /** Minibatches (optimizer updates) per pass (TRL's steps_per_generation). */
+  stepsPerGeneration: number;
+  lr: number;
+  /** The learning rate over the run's optimizer updates (TRL: linear decay to 0, no warmup). */
+  lrSchedule: LrDecay;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Gradient-norm clipping (TRL's max_grad_norm); 0 turns it off. */
+  gradClip: number;
+  saveEvery: number;
+  keepCheckpoints: number;
+  /** Rows per forward pass (memory), not a training hyperparameter: results are the same for any value. */
+  microBatch: number;
+  threads: number;
+  /** One physical copy of the base weights, fed to the sampler too (slower decoding); see PpoConfig. */
+  lowMemory: boolean;
+}
+
+/** TRL's GRPOConfig defaults where it has one (loss_type 'dapo' is TRL's current default). */
+export const DEFAULT_GRPO_CONFIG: GrpoConfig = {
+  run_name: 'grpo', seed: 0, model: '', reference: null, data: DEFAULT_TASK_DATA, template: 'instruction', maxPromptTokens: 768,
+  rewardFuncs: [{ name: 'combined', weight: 1 }], testsReward: 'fraction',
+  reward: { security: 'ruff', securityShape: 'linear', weights: { func: 0.6, sec: 0.2, lint: 0.2 } },
+  sampling: { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens: 256 },
+  lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+  steps: 500, promptsPerStep: 1, numGenerations: 8, scaleRewards: 'group', importanceLevel: 'token', lossType: 'dapo',
+  epsilon: 0.2, epsilonHigh: null, beta: 0, klEstimator: 'k3', numIterations: 1, stepsPerGeneration: 1,
+  lr: 1e-6, lrSchedule: 'linear', warmupSteps: 0, weightDecay: 0, gradClip: 1,
+  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, lowMemory: false,
+};
+
+const oneOf = <T extends string>(v: T, options: readonly T[]) => options.includes(v);
+
+export function parseGrpoConfig(json: unknown, where: string): GrpoConfig {
+  const c = mergeConfig(DEFAULT_GRPO_CONFIG, json, where, {
+    reference: ['string', 'null'], epsilonHigh: ['number', 'null'], 'data.trainSize': ['number', 'null'], 'data.evalSize': ['number', 'null'],
+  });
+  expect(c.model !== '', where, 'model', 'a model folder', c.model);
+  resolveTemplate(c.template);
+  for (const f of ['steps', 'promptsPerStep', 'numIterations', 'stepsPerGeneration', 'saveEvery', 'keepCheckpoints', 'microBatch', 'maxPromptTokens'] as const) {
+    expect(isPositiveInt(c[f]), where, f, 'a positive integer', c[f]);
+  }
+  expect(isPositiveInt(c.numGenerations) && c.numGenerations >= 2, where, 'numGenerations', 'an integer ≥ 2 (a group needs a baseline)', c.numGenerations);
+  expect(c.stepsPerGeneration <= c.promptsPerStep * c.numGenerations, where, 'stepsPerGeneration', `at most the completions per step (${c.promptsPerStep * c.numGenerations})`, c.stepsPerGeneration);
+  expect(oneOf(c.scaleRewards, ['group', 'batch', 'none']), where, 'scaleRewards', 'group, batch or none', c.scaleRewards);
+  expect(oneOf(c.importanceLevel, ['token', 'sequence']), where, 'importanceLevel', 'token or sequence', c.importanceLevel);
+  expect(oneOf(c.lossType, ['grpo', 'dr_grpo', 'dapo']), where, 'lossType', 'grpo, dr_grpo or dapo', c.lossType);
+  expect(c.epsilon >= 0, where, 'epsilon', 'a number ≥ 0', c.epsilon);
+  expect(c.epsilonHigh === null || c.epsilonHigh >= 0, where, 'epsilonHigh', 'null or a number ≥ 0', c.epsilonHigh);
+  expect(c.beta >= 0, where, 'beta', 'a number ≥ 0', c.beta);
+  expect(oneOf(c.klEstimator, ['k1', 'k2', 'k3']), where, 'klEstimator', 'k1, k2 or k3', c.klEstimator);
+  expect(c.lr > 0, where, 'lr', 'a positive number', c.lr);
+  expect(oneOf(c.lrSchedule, ['constant', 'linear', 'cosine']), where, 'lrSchedule', 'constant, linear or cosine', c.lrSchedule);
+  expect(isNonNegativeInt(c.warmupSteps), where, 'warmupSteps', 'a non-negative integer', c.warmupSteps);
+  expect(c.gradClip >= 0, where, 'gradClip', 'a number ≥ 0', c.gradClip);
+  expect(c.sampling.temperature > 0, where, 'sampling.temperature', 'a positive number (a group of greedy completions is identical)', c.sampling.temperature);
+  expect(isPositiveInt(c.sampling.maxNewTokens), where, 'sampling.maxNewTokens', 'a positive integer', c.sampling.maxNewTokens);
+  expect(oneOf(c.testsReward, ['fraction', 'all']), where, 'testsReward', 'fraction or all', c.testsReward);
+  expect(oneOf(c.reward.security, ['ruff', 'bandit', 'off']), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
+  expect(oneOf(c.data.split, ['mbpp', 'seeded']), where, 'data.split', 'mbpp or seeded', c.data.split);
+  expect(isNonNegativeInt(c.data.promptTests), where, 'data.promptTests', 'a non-negative integer', c.data.promptTests);
+  checkRewardFuncs(c, where);
+  return c;
+}
+
+function checkRewardFuncs(c: GrpoConfig, where: string): void {
+  expect(c.rewardFuncs.length > 0, where, 'rewardFuncs', 'at least one {name, weight}', c.rewardFuncs);
+  const seen = new Set<string>();
+  c.rewardFuncs.forEach((f, i) => {
+    const at = `rewardFuncs[${i}]`;
+    expect(!!f && typeof f === 'object' && !Array.isArray(f), where, at, 'an object {name, weight}', f);
+    for (const key of Object.keys(f)) if (key !== 'name' && key !== 'weight') throw new Error(`${where}: unknown field '${at}.${key}' (known: name, weight)`);
+    expect(REWARD_FUNCTIONS.includes(f.name), where, `${at}.name`, `one of ${REWARD_FUNCTIONS.join(', ')}`, f.name);
+    expect(typeof f.weight === 'number' && Number.isFinite(f.weight), where, `${at}.weight`, 'a finite number', f.weight);
+    expect(!seen.has(f.name), where, `${at}.name`, 'a function not listed before', f.name);
+    seen.add(f.name);
+    if (f.name === 'security') expect(c.reward.security !== 'off', where, `${at}.name`, "a function with a value ('security' needs reward.security ruff or bandit)", f.name);
+  });
+  expect(c.rewardFuncs.some((f) => f.weight !== 0), where, 'rewardFuncs', 'at least one non-zero weight', c.rewardFuncs);
+}
+
+/** Where a GRPO run ended: the run folder, final/ (null when stopped early), the steps done. */
+export type GrpoResult = PpoResult;
+
+const needDir = (path: string, what: string, file: string) => {
+  if (!existsSync(join(path, file))) throw new Error(`${what}: ${path}: no ${file} (a missing ${what} is an error, never a fallback to the base model)`);
+};
+
+type LogLines = { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] };
+
+/** Starts a run in `outDir`, or continues the one there with `resume`. */
+export async function grpo(input: { config: GrpoConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<GrpoResult> {
+  let cfg: GrpoConfig, folder: RunFolder;
+  if ('resume' in input) {
+    const opened = RunFolder.open(input.resume);
+    if (opened.config.trainer !== 'grpo') throw new Error(`${opened.folder.path('config.json')}: trainer is '${opened.config.trainer}', not grpo`);
+    const { trainer: _t, ...rest } = opened.config;
+    cfg = parseGrpoConfig(rest, opened.folder.path('config.json'));
+    folder = opened.folder;
+  } else {
+    cfg = input.config;
+    folder = RunFolder.create(input.outDir, { trainer: 'grpo', ...cfg });
+  }
+  needDir(cfg.model, 'model', 'config.json');
+  if (cfg.reference) needDir(cfg.reference, 'reference adapter', 'adapter_config.json');
+
+  const ck = loadCheckpoint(cfg.model);
+  const tokenizer = Tokenizer.load(cfg.model);
+  const codec = new PromptCodec(tokenizer, resolveTemplate(cfg.template), [...new Set([...ck.config.eosTokenIds, ...(tokenizer.eosId !== null ? [tokenizer.eosId] : [])])]);
+  const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);
+  if (problems.length < cfg.promptsPerStep) throw new Error(`only ${problems.length} training prompts fit maxPromptTokens ${cfg.maxPromptTokens}; promptsPerStep is ${cfg.promptsPerStep}`);
+  const root = new Rng(cfg.seed);
+  const G = cfg.numGenerations, perStep = cfg.promptsPerStep * G;
+
+  // The reference adapter (frozen) and the policy's (trained, dropout 0: the sampler applies none).
+  const reference = cfg.reference ? loadAdapter(cfg.reference, ck.config) : null;
+  const start = reference ?? LoraAdapter.init(ck.config, { ...cfg.lora, dropout: 0 }, Number(root.fork('lora init').uint32()));
+  const policyAdapter = new LoraAdapter({ ...start.config, dropout: 0 }, ck.config, [...start.clone().pairs.values()]);
+  // With β > 0 the reference's log-probs come from the same graph fed the reference adapter (or B = 0).
+  const refFeeds: Record<string, Float32Array> | null = cfg.beta === 0 ? null : reference
+    ? reference.feeds()
+    : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
+
+  const session = { threads: cfg.threads || undefined, spinning: false };
+  const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
+  const graph = new PolicyGraph(ck, {
+    lora: policyAdapter.config, baseWeights: 'inputs', temperature: cfg.sampling.temperature, session,
+    grpo: { clipLow: cfg.epsilon, clipHigh: cfg.epsilonHigh ?? cfg.epsilon, level: cfg.importanceLevel, lossType: cfg.lossType,
+      maxCompletionLength: cfg.sampling.maxNewTokens, beta: cfg.beta, klKind: cfg.klEstimator },
+  });
+  const paramList = policyAdapter.parameters();
+  const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+
+  // Resume: the newest complete checkpoint's state, and the logs cut back to it.
+  let step = 0;
+  const ckpt = folder.latestCheckpoint();
+  if ('resume' in input && ckpt) {
+    const saved = loadAdapter(ckpt.dir, ck.config);
+    for (const p of policyAdapter.pairs.values()) { const s = saved.pairs.get(p.path)!; p.A.set(s.A); p.B.set(s.B); }
+    adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
+    const state = readJson<{ step: number; log: LogLines }>(join(ckpt.dir, 'state.json'));
+    step = state.step;
+    folder.truncateTo(step);
+    // Killed after the checkpoint but before its step's lines were appended: append them from it.
+    if ((folder.metrics().at(-1)?.step ?? 0) < step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
+  } else if ('resume' in input) folder.truncateTo(0);
+
+  const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
+  const updatesPerStep = cfg.numIterations * cfg.stepsPerGeneration;
+  const progress = new Progress(`grpo ${cfg.run_name}`, cfg.steps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(cfg.steps / 20)) });
+  const stop = new StopRequest().listen();
+  const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
+
+  const saveCheckpoint = (s: number, log: LogLines) => folder.writeCheckpoint(s, (dir) => {
+    saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model });
+    writeFileSync(join(dir, 'optimizer.safetensors'), adam.saveState());
+    const k = s * cfg.promptsPerStep;
+    writeJson(join(dir, 'state.json'), { step: s, episode: s * perStep, data_position: { pass: Math.floor(k / problems.length), index: k % problems.length },
+      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' }, log });
+  }, cfg.keepCheckpoints);
+
+  let stopped = false;
+  try {
+    while (step < cfg.steps) {
+      const s = step + 1;
+      const stepRng = root.fork(`step ${s}`);
+      const prompts = batchProblems(problems, root, step, cfg.promptsPerStep);
+      const rows = prompts.flatMap((p) => new Array<typeof p>(G).fill(p));
+      const episode = step * perStep;
+
+      // Rollout, reward functions, group advantages.
+      const roll = await rollout(lm, codec, rows, scorer, { sampling: cfg.sampling, rng: stepRng.fork('sampling'), padTokenId: padId });
+      const t0 = performance.now();
+      const scored = roll.samples.map((x) => ({ breakdown: x.breakdown, lint: lintOf(x.breakdown, scorer.config.lintSelect) }));
+      const values = scored.map((x) => rewardValues(x, cfg.testsReward));
+      const rewards = values.map((v) => weightedReward(v, cfg.rewardFuncs));
+      const advantages = groupAdvantages(rewards, G, cfg.scaleRewards);
+      const timeScore = roll.timeScoreS + (performance.now() - t0) / 1000;
+      const seqs = roll.samples.map((x) => ({ tokens: [...x.promptIds, ...x.responseIds], lossStart: x.promptIds.length }));
+      if (seqs.every((q) => q.tokens.length - q.lossStart === 0)) throw new TrainingHalted(`step ${s}: every response in the batch is empty`);
+
+      // Old log-probs (and entropy) under the policy, the reference's when β > 0.
+      const t1 = performance.now();
+      const tb = tokenBatch(seqs, padId);
+      const cur = await graph.forward(tb, policyAdapter.feeds(), { entropy: true, microBatch: cfg.microBatch });
+      const ref = refFeeds ? await graph.forward(tb, refFeeds, { microBatch: cfg.microBatch }) : null;
+      let entSum = 0, tokens = 0;
+      const items: GrpoItem[] = seqs.map((q, b) => {
+        const ent = countedValues(tb, cur.entropy!, b);
+        entSum += ent.reduce((a, x) => a + x, 0); tokens += ent.length;
+        return { ...q, oldLogprobs: countedValues(tb, cur.logprobs, b), advantage: advantages[b], ...(ref ? { refLogprobs: countedValues(tb, ref.logprobs, b) } : {}) };
+      });
+
+      // numIterations passes over the same stepsPerGeneration minibatches (one shuffle per step, as TRL).
+      const order = stepRng.fork('minibatches').shuffle(items.map((_, i) => i));
+      const minibatches = Array.from({ length: cfg.stepsPerGeneration }, (_, k) =>
+        order.slice(Math.floor((k * order.length) / cfg.stepsPerGeneration), Math.floor(((k + 1) * order.length) / cfg.stepsPerGeneration)));
+      const acc: Record<string, number> = {};
+      let updates = 0, lr = cfg.lr;
+      for (let it = 0; it < cfg.numIterations; it++) {
+        for (const mb of minibatches) {
+          lr = linearWarmupLr(cfg.lr, step * updatesPerStep + updates, cfg.warmupSteps, cfg.steps * updatesPerStep, cfg.lrSchedule);
+          const r = await graph.grpoStep(mb.map((i) => items[i]), policyAdapter.feeds(), { microBatch: cfg.microBatch, padId, padTo: tb.seq });
+          if (!Number.isFinite(r.stats.loss)) throw new TrainingHalted(`step ${s}: the GRPO loss is ${r.stats.loss} (iteration ${it + 1}); the last good checkpoint is kept`);
+          const grads = paramList.map((p) => r.grads.get(p.name)!);
+          const gradNorm = cfg.gradClip > 0 ? clipGradNorm(grads, cfg.gradClip) : globalNorm(grads);
+          adam.update(grads, lr);
+          for (const [k, v] of Object.entries({ ...r.stats, grad_norm: gradNorm })) acc[k] = (acc[k] ?? 0) + v;
+          updates++;
+        }
+      }
+      const timeTrain = (performance.now() - t1) / 1000;
+      step = s;
+
+      const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+      const means = rewardMeans(values);
+      const metrics = {
+        step, episode: step * perStep, reward_mean: mean(rewards), ...groupRewardStats(rewards, G),
+        ...Object.fromEntries(REWARD_FUNCTIONS.map((n) => [`reward/${n}_mean`, means[n]])),
+        response_len_mean: mean(roll.samples.map((x) => x.responseIds.length)),
+        truncated_rate: mean(roll.samples.map((x) => (x.finishReason === 'length' ? 1 : 0))),
+        ...sampleProfile(scored),
+        ...(cfg.beta > 0 ? { kl: acc.kl / updates } : {}),
+        policy_loss: acc.loss / updates, clip_frac: acc.clip_frac / updates, ratio_mean: acc.ratio_mean / updates, grad_norm: acc.grad_norm / updates,
+        entropy: entSum / Math.max(1, tokens), lr,
+        prompt_tokens: roll.samples.reduce((a, x) => a + x.promptIds.length, 0), response_tokens: tokens, graph_tokens: tb.batch * tb.seq,
+        time_sample_s: roll.timeSampleS, time_score_s: timeScore, time_train_s: timeTrain,
+      };
+      const sampleRecords = roll.samples.map((x, i) => ({
+        step, episode: episode + i, group: Math.floor(i / G), reward: rewards[i], rewards: values[i], advantage: advantages[i],
+        finish_reason: x.finishReason, completion: x.completion, lint_codes: scored[i].lint?.map((d) => d.code) ?? null, ...breakdownRecord(x.breakdown),
+      }));
+      // The checkpoint holds this step's log lines too, so a kill between it and the append loses nothing.
+      if (step % cfg.saveEvery === 0 || step === cfg.steps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step, { metrics, samples: sampleRecords });
+      folder.appendMetrics(metrics);
+      folder.appendSamples(sampleRecords);
+      progress.update(step, { reward: metrics.reward_mean, len: metrics.response_len_mean });
+      if (stop.requested || step === o.stopAfterStep) { stopped = step < cfg.steps; break; }
+    }
+  } finally {
+    stop.dispose();
+    await scorer.close();
+    await releaseSessions(lm.graph);
+    await releaseSessions(graph.graph);
+  }
+  const finalDir = step === cfg.steps ? folder.writeFinal((dir) => saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model })) : null;
+  return { runDir: folder.dir, finalDir, steps: step, stopped };
+}
