@@ -118,11 +118,12 @@ export interface LargeEpisodeResult {
  * (zero-B adapter) and its PPO step, GAE and AdamW. Scoring is left out (the judge runs in other processes;
  * random weights write no program). Run it in a fresh process so the peak RSS is this episode's own.
  */
-export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: ModelConfig, o: { threads?: number } = {}): Promise<LargeEpisodeResult> {
+export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: ModelConfig, o: { threads?: number; memoryArena?: boolean } = {}): Promise<LargeEpisodeResult> {
   const ck: Checkpoint = { config, weights: randomWeights(config, 0) };
   let parameters = 0;
   for (const w of ck.weights.values()) parameters += w.data.length;
-  const session: SessionOptions = { threads: o.threads || undefined, spinning: false };
+  // As the trainer does past 1 GiB of weights: no ORT memory arena.
+  const session: SessionOptions = { threads: o.threads || undefined, spinning: false, memoryArena: o.memoryArena ?? false };
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
   const head = ValueHead.init(config, 2);
   const lm = new CausalLM(ck, { adapter, session, baseWeights: mode === 'low-memory' ? 'inputs' : 'initializers' });

@@ -31,6 +31,10 @@ export interface SessionOptions {
   externalThreshold?: number;
   /** Write ORT's per-node profile (JSON, chrome-trace format) to files starting with this prefix. */
   profile?: string;
+  /** ORT's CPU memory arena and memory-pattern planning (default true). Off, each run's intermediate
+   * tensors are freed when it ends instead of staying reserved in the arena: a lower peak for large models,
+   * at some allocation cost. */
+  memoryArena?: boolean;
   /** Extra ORT session config entries, e.g. { 'session.disable_prepacking': '1' }. */
   config?: Readonly<Record<string, string>>;
 }
@@ -162,6 +166,7 @@ function sessionOptions(o: SessionOptions): InferenceSession.SessionOptions {
     graphOptimizationLevel: o.optimization ?? 'all',
     freeDimensionOverrides: o.fixedDims,
     logSeverityLevel: 3,
+    ...(o.memoryArena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
     ...(o.profile ? { enableProfiling: true, profileFilePrefix: o.profile } : {}),
     extra: { session: config },
   };

@@ -26,7 +26,7 @@ import type { SecurityShape } from '../reward/security.js';
 import { groupAdvantages, type AdvantageScale, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
-import { PolicyGraph, type GrpoItem } from './policy.js';
+import { PolicyGraph, trainerSession, type GrpoItem } from './policy.js';
 import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
 import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
 import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
@@ -195,7 +195,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
     ? reference.feeds()
     : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
 
-  const session = { threads: cfg.threads || undefined, spinning: false };
+  const session = trainerSession(ck, cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
   const graph = new PolicyGraph(ck, {
     lora: policyAdapter.config, baseWeights: 'inputs', temperature: cfg.sampling.temperature, session,

@@ -29,7 +29,7 @@ import { gae, ppoTokenRewards, whiten, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
-import { PolicyGraph, type PpoItem } from './policy.js';
+import { PolicyGraph, trainerSession, type PpoItem } from './policy.js';
 import { PAPER_SAMPLING, PromptCodec, rollout, type SamplingConfig } from './rollout.js';
 import { Progress, readJson, RunFolder, StopRequest, writeJson } from './run.js';
 import { AdaptiveKl, FixedKl, klControllerFromState, parseRewardSchedule, scheduleWeights, type KlController, type KlControllerState, type RewardSchedule } from './schedule.js';
@@ -185,7 +185,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
     ? reference.feeds()
     : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
 
-  const session = { threads: cfg.threads || undefined, spinning: false };
+  const session = trainerSession(ck, cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
   const graph = new PolicyGraph(ck, { lora: policyAdapter.config, valueHead: true, baseWeights: 'inputs', temperature: cfg.sampling.temperature > 0 ? cfg.sampling.temperature : 1,
     clip: cfg.clip, valueClip: cfg.valueClip, valueCoef: cfg.valueCoef, session });
