@@ -63,6 +63,15 @@ const ODEX_EXPLAINED: Record<string, RegExp> = {
   // the reference's body is indented with spaces under a tab-indented prompt (IndentationError); it
   // also needs pandas
   '13740672-0': /IndentationError: unindent does not match/u,
+  // Where python3-requests is installed (python3-torch depends on it): downloads need a CA bundle and a
+  // network, and the sandbox has neither (/etc is not mounted).
+  '22676-2': /TLS CA certificate bundle/u,
+  '22676-3': /TLS CA certificate bundle/u,
+  // The same, through a check test that replaces `requests.post` with a Mock: the replacement does not
+  // reach the program's process for a third-party module (a judge limitation), so the real post runs,
+  // raises, and the test's `except: assert False` fails.
+  '8519922-0': /AssertionError/u,
+  '24642040-0': /AssertionError/u,
 };
 
 test('ODEX: 357/439 reference programs pass; each failure is a missing third-party library or explained', async () => {
@@ -83,9 +92,11 @@ test('ODEX: 357/439 reference programs pass; each failure is a missing third-par
     assert.match(lastLine(r), why, r.problemId);
   }
   assert.equal(results.length - failed.length, 357);
-  assert.equal([...libs.values()].reduce((a, b) => a + b, 0), 76);
+  // requests' four problems fail on the import where it is not installed, as explained above where it is.
+  const requestsMissing = libs.has('requests');
+  assert.equal([...libs.values()].reduce((a, b) => a + b, 0), requestsMissing ? 76 : 72);
   assert.deepEqual(Object.fromEntries([...libs].sort()), {
-    bs4: 4, django: 3, flask: 3, matplotlib: 8, mock: 1, multidict: 1, pandas: 50, pytz: 1, regex: 1, requests: 4,
+    bs4: 4, django: 3, flask: 3, matplotlib: 8, mock: 1, multidict: 1, pandas: 50, pytz: 1, regex: 1, ...(requestsMissing ? { requests: 4 } : {}),
   });
   const noLibrary = results.filter((r) => (problems.find((p) => p.id === r.problemId)!.meta!.libraries as string[]).length === 0);
   assert.equal(noLibrary.length, 209);

@@ -121,6 +121,34 @@ describe('PPO', () => {
     assert.deepEqual(steps, [1, 2, 3, 4]);
   });
 
+  it('Ctrl-C (SIGINT) finishes the step, saves a checkpoint and exits 130; the run then resumes to the end', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'securecoderl-ppo-int-'));
+    const file = `${out}.json`;
+    writeFileSync(file, JSON.stringify(config({ episodes: 16, saveEvery: 100 })));
+    const child = spawn(process.execPath, [CLI, 'train', 'ppo', '--config', file, '--out', out, '--quiet'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // saveEvery 100: the only checkpoint before the end is the one Ctrl-C asks for.
+    const timer = setInterval(() => { if (existsSync(join(out, 'metrics.jsonl'))) { clearInterval(timer); child.kill('SIGINT'); } }, 10);
+    const code = await exited;
+    clearInterval(timer);
+    assert.equal(code, 130);
+    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    assert.ok(existsSync(join(out, 'checkpoints', `step-${steps.at(-1)}`)), `a checkpoint for the last logged step ${steps.at(-1)}`);
+    assert.ok(!existsSync(join(out, 'final')));
+    const r = await ppo({ resume: out }, { quiet: true });
+    assert.equal(r.steps, 4);
+    assert.ok(existsSync(join(out, 'final', 'adapter_model.safetensors')));
+  });
+
+  it('stops with a clear message when the KL to the reference passes its bound, keeping the last good checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'securecoderl-ppo-kl-'));
+    await assert.rejects(ppo({ config: config({ episodes: 16, kl: { ...DEFAULT_PPO_CONFIG.kl, max: 1e-9 } }), outDir: out }, { quiet: true }),
+      /step \d+: KL to the reference is .* beyond kl\.max 1e-9; the last good checkpoint is kept/);
+    // Step 1 samples from the reference itself (KL exactly 0); a later step trips the bound.
+    assert.ok(existsSync(join(out, 'checkpoints', 'step-1')));
+    assert.ok(!existsSync(join(out, 'final')));
+  });
+
   it('refuses bad configs and missing paths, naming them', async () => {
     assert.throws(() => parsePpoConfig({ ...config(), lerning_rate: 1 }, 'cfg.json'), /cfg\.json: unknown field 'lerning_rate'/);
     assert.throws(() => parsePpoConfig({ ...config(), lr: 'fast' }, 'cfg.json'), /cfg\.json: lr: expected a number, got "fast"/);
