@@ -30,7 +30,7 @@ import { PolicyGraph, trainerSession, type GrpoItem } from './policy.js';
 import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
 import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
 import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
-import { Progress, readJson, RunFolder, StopRequest, writeJson } from './run.js';
+import { Progress, readJson, requireFile, startOrResume, StopRequest, writeJson } from './run.js';
 import { linearWarmupLr, type LrDecay } from './schedule.js';
 import { groupRewardStats, sampleProfile } from './step-metrics.js';
 import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
@@ -156,27 +156,13 @@ function checkRewardFuncs(c: GrpoConfig, where: string): void {
 /** Where a GRPO run ended: the run folder, final/ (null when stopped early), the steps done. */
 export type GrpoResult = PpoResult;
 
-const needDir = (path: string, what: string, file: string) => {
-  if (!existsSync(join(path, file))) throw new Error(`${what}: ${path}: no ${file} (a missing ${what} is an error, never a fallback to the base model)`);
-};
-
 type LogLines = { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] };
 
 /** Starts a run in `outDir`, or continues the one there with `resume`. */
 export async function grpo(input: { config: GrpoConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<GrpoResult> {
-  let cfg: GrpoConfig, folder: RunFolder;
-  if ('resume' in input) {
-    const opened = RunFolder.open(input.resume);
-    if (opened.config.trainer !== 'grpo') throw new Error(`${opened.folder.path('config.json')}: trainer is '${opened.config.trainer}', not grpo`);
-    const { trainer: _t, ...rest } = opened.config;
-    cfg = parseGrpoConfig(rest, opened.folder.path('config.json'));
-    folder = opened.folder;
-  } else {
-    cfg = input.config;
-    folder = RunFolder.create(input.outDir, { trainer: 'grpo', ...cfg });
-  }
-  needDir(cfg.model, 'model', 'config.json');
-  if (cfg.reference) needDir(cfg.reference, 'reference adapter', 'adapter_config.json');
+  const { cfg, folder } = startOrResume(input, 'grpo', parseGrpoConfig);
+  requireFile(cfg.model, 'model', 'config.json');
+  if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
 
   const ck = loadCheckpoint(cfg.model);
   const tokenizer = Tokenizer.load(cfg.model);

@@ -31,7 +31,7 @@ import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.j
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { PolicyGraph, trainerSession, type PpoItem } from './policy.js';
 import { PAPER_SAMPLING, PromptCodec, rollout, type SamplingConfig } from './rollout.js';
-import { Progress, readJson, RunFolder, StopRequest, writeJson } from './run.js';
+import { Progress, readJson, requireFile, startOrResume, StopRequest, writeJson } from './run.js';
 import { AdaptiveKl, FixedKl, klControllerFromState, parseRewardSchedule, scheduleWeights, type KlController, type KlControllerState, type RewardSchedule } from './schedule.js';
 import { mixedReward, rewardUnder } from './scheduled-reward.js';
 
@@ -145,26 +145,12 @@ export interface PpoResult {
 /** Why a run stopped early (the last good checkpoint is kept). */
 export class TrainingHalted extends Error {}
 
-const needDir = (path: string, what: string, file: string) => {
-  if (!existsSync(join(path, file))) throw new Error(`${what}: ${path}: no ${file} (a missing ${what} is an error, never a fallback to the base model)`);
-};
-
 /** Starts a run in `outDir`, or continues the one there with `resume`. */
 export async function ppo(input: { config: PpoConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<PpoResult> {
-  let cfg: PpoConfig, folder: RunFolder;
-  if ('resume' in input) {
-    const opened = RunFolder.open(input.resume);
-    if (opened.config.trainer !== 'ppo') throw new Error(`${opened.folder.path('config.json')}: trainer is '${opened.config.trainer}', not ppo`);
-    const { trainer: _t, ...rest } = opened.config;
-    cfg = parsePpoConfig(rest, opened.folder.path('config.json'));
-    folder = opened.folder;
-  } else {
-    cfg = input.config;
-    folder = RunFolder.create(input.outDir, { trainer: 'ppo', ...cfg });
-  }
-  needDir(cfg.model, 'model', 'config.json');
-  if (cfg.reference) needDir(cfg.reference, 'reference adapter', 'adapter_config.json');
-  if (cfg.init) needDir(cfg.init, 'init adapter', 'adapter_config.json');
+  const { cfg, folder } = startOrResume(input, 'ppo', parsePpoConfig);
+  requireFile(cfg.model, 'model', 'config.json');
+  if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
+  if (cfg.init) requireFile(cfg.init, 'init adapter', 'adapter_config.json');
 
   const ck = loadCheckpoint(cfg.model);
   const tokenizer = Tokenizer.load(cfg.model);

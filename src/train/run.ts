@@ -117,6 +117,24 @@ export class RunFolder {
   }
 }
 
+/**
+ * A trainer's run: a new folder for `{ config, outDir }`, or the existing one for `{ resume }` with its
+ * config.json parsed again by the trainer's own parser (so a hand-edited file is validated too).
+ */
+export function startOrResume<C extends object>(input: { config: C; outDir: string } | { resume: string }, trainer: TrainerKind,
+  parse: (json: unknown, where: string) => C): { cfg: C; folder: RunFolder } {
+  if (!('resume' in input)) return { cfg: input.config, folder: RunFolder.create(input.outDir, { trainer, ...input.config } as RunMeta & Record<string, unknown>) };
+  const { folder, config } = RunFolder.open(input.resume);
+  if (config.trainer !== trainer) throw new Error(`${folder.path(CONFIG_FILE)}: trainer is '${config.trainer}', not ${trainer}`);
+  const { trainer: _trainer, ...rest } = config;
+  return { cfg: parse(rest, folder.path(CONFIG_FILE)), folder };
+}
+
+/** Throws unless DIR/file exists: a missing model or adapter is an error, never a fallback to the base model. */
+export function requireFile(dir: string, what: string, file: string): void {
+  if (!existsSync(join(dir, file))) throw new Error(`${what}: ${dir}: no ${file} (a missing ${what} is an error, never a fallback to the base model)`);
+}
+
 /** Writes JSON (2-space indent, newline) atomically. */
 export function writeJson(path: string, value: unknown): void {
   writeAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
