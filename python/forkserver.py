@@ -364,7 +364,7 @@ def library_name(v):
 # Modules the checker may import because the program's side names them (`np` bound to numpy by the
 # program's own import, a standard function passed by name): standard-library modules and the data
 # sets' third-party libraries, never one that acts on import or a private one.
-THIRD_PARTY_MODULES = frozenset(['numpy', 'scipy', 'pandas', 'matplotlib'])
+THIRD_PARTY_MODULES = frozenset(['numpy', 'scipy', 'pandas', 'matplotlib', 'requests'])
 UNSAFE_MODULES = frozenset(['antigravity', 'this', 'turtle', 'turtledemo', 'tkinter', 'idlelib', 'pydoc'])
 MODULE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z')
 
