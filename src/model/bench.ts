@@ -22,14 +22,17 @@ export interface SamplingBenchResult {
   tokensPerSecond: number;
 }
 
-/** Times `generate` for one batch size (random prompts, no eos, temperature 1, top-k 50). */
-export async function measureSampling(lm: CausalLM, o: { batch: number; promptTokens?: number; newTokens?: number; seed?: number }): Promise<SamplingBenchResult> {
+/** Sampling settings for `measureSampling` (default: temperature 1, top-k 50). */
+export interface SamplingBenchSettings { temperature?: number; topK?: number; topP?: number; repetitionPenalty?: number }
+
+/** Times `generate` for one batch size (random prompts, no eos; temperature 1, top-k 50 unless `sampling` says otherwise). */
+export async function measureSampling(lm: CausalLM, o: { batch: number; promptTokens?: number; newTokens?: number; seed?: number; sampling?: SamplingBenchSettings }): Promise<SamplingBenchResult> {
   const promptTokens = o.promptTokens ?? 64, newTokens = o.newTokens ?? 64;
   const rng = new Rng(o.seed ?? 1);
   const prompts = Array.from({ length: o.batch }, () => Array.from({ length: promptTokens }, () => rng.int(lm.config.vocabSize)));
   await generate(lm, prompts.slice(0, 1), { maxNewTokens: 2, eosTokenIds: [] }); // sessions compiled
   const t0 = performance.now();
-  const r = await generate(lm, prompts, { maxNewTokens: newTokens, eosTokenIds: [], topK: 50, seed: 2 });
+  const r = await generate(lm, prompts, { maxNewTokens: newTokens, eosTokenIds: [], topK: 50, ...o.sampling, seed: 2 });
   const seconds = (performance.now() - t0) / 1000;
   const n = r.tokens.reduce((s, t) => s + t.length, 0);
   return { batch: o.batch, promptTokens, newTokens, seconds, tokensPerSecond: n / seconds };

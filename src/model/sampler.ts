@@ -129,68 +129,144 @@ export async function generate(lm: CausalLM, prompts: readonly (readonly number[
 /**
  * One row's choice from raw logits: repetition penalty on `seen` ids, temperature (0 = argmax), top-k, top-p,
  * then a draw from `rng`. `work` (length V) and `order` are scratch buffers reused across calls.
+ *
+ * Cost per token is O(V) plus the kept candidates: with top-k and top-p off, one pass for the max, one for the
+ * sum and one for the draw (tokens walked in index order); with top-k, a size-k heap over one pass; with
+ * top-p only, the tokens within a score margin of the max (enough to hold the nucleus, grown if not) are the
+ * only ones sorted. The candidate set, its order (descending score, ties by lower index) and normalisation
+ * are those of a full sort, so every path but the plain one draws the same tokens as a full sort would.
  */
 export function sampleRow(raw: Float32Array, T: number, topK: number, topP: number, penalty: number, seen: readonly number[] | null,
   rng: Rng, work: Float64Array = new Float64Array(raw.length), order: number[] = []): { token: number; logprob: number; sampledLogprob: number } {
   const V = raw.length;
   // log softmax(raw / T) for the reported log-prob (T = 1 when greedy).
   const tr = T > 0 ? T : 1;
+  // raw / T is kept in `work` (the processed scores before the penalty's fix-up below).
   let mx = -Infinity;
-  for (let i = 0; i < V; i++) { const v = raw[i] / tr; if (v > mx) mx = v; }
+  for (let i = 0; i < V; i++) { const v = raw[i] / tr; work[i] = v; if (v > mx) mx = v; }
   let z = 0;
-  for (let i = 0; i < V; i++) z += Math.exp(raw[i] / tr - mx);
+  for (let i = 0; i < V; i++) z += Math.exp(work[i] - mx);
   const logZ = mx + Math.log(z);
 
   // Processed scores: repetition penalty (on raw logits, as Hugging Face), then temperature.
-  for (let i = 0; i < V; i++) work[i] = raw[i];
-  if (seen) for (const s of seen) work[s] = work[s] < 0 ? work[s] * penalty : work[s] / penalty;
+  const penalised = seen !== null && seen.length > 0 && penalty !== 1;
   if (T === 0) {
+    if (!penalised) {
+      let best = 0;
+      for (let i = 1; i < V; i++) if (raw[i] > raw[best]) best = i;
+      return { token: best, logprob: raw[best] / tr - logZ, sampledLogprob: 0 };
+    }
+    // work = raw / 1 = raw here.
+    for (const s of seen!) work[s] = work[s] < 0 ? work[s] * penalty : work[s] / penalty;
     let best = 0;
     for (let i = 1; i < V; i++) if (work[i] > work[best]) best = i;
     return { token: best, logprob: raw[best] / tr - logZ, sampledLogprob: 0 };
   }
-  for (let i = 0; i < V; i++) work[i] /= T;
-
-  // Candidates sorted by score (top-k first narrows what is sorted).
-  order.length = 0;
-  if (topK > 0 && topK < V) {
-    // Threshold = the k-th largest score, by a partial selection over a copy.
-    const sorted = kthLargest(work, topK);
-    for (let i = 0; i < V; i++) if (work[i] >= sorted) order.push(i);
-  } else {
-    for (let i = 0; i < V; i++) order.push(i);
+  // work = raw / T already; the seen ids are redone from raw exactly as copy → penalty → divide would (a
+  // repeated id is penalised once per occurrence, as before).
+  if (penalised) {
+    const ids = seen!, pv = new Float64Array(ids.length);
+    for (const s of ids) work[s] = raw[s];
+    for (const s of ids) work[s] = work[s] < 0 ? work[s] * penalty : work[s] / penalty;
+    for (let j = 0; j < ids.length; j++) pv[j] = work[ids[j]] / T;
+    for (let j = 0; j < ids.length; j++) work[ids[j]] = pv[j];
   }
-  order.sort((a, b) => work[b] - work[a] || a - b);
-  if (topK > 0 && order.length > topK) order.length = topK;
+
+  const useTopK = topK > 0 && topK < V;
+  if (!useTopK && topP >= 1) {
+    // Plain softmax(work): max, sum, then one walk in index order. Without a penalty work = raw / T, so the
+    // max and sum of the log-prob pass are the same numbers.
+    let m = mx, sum = z;
+    if (penalised) {
+      m = -Infinity;
+      for (let i = 0; i < V; i++) if (work[i] > m) m = work[i];
+      sum = 0;
+      for (let i = 0; i < V; i++) sum += Math.exp(work[i] - m);
+    }
+    let u = rng.float() * sum, token = -1, last = 0;
+    for (let i = 0; i < V; i++) {
+      const e = Math.exp(work[i] - m);
+      if (e > 0) { last = i; u -= e; if (u < 0) { token = i; break; } }
+    }
+    if (token < 0) token = last;
+    return { token, logprob: raw[token] / T - logZ, sampledLogprob: work[token] - m - Math.log(sum) };
+  }
+
+  // Candidates sorted by score, ties by lower index: a prefix of the full sorted order.
+  order.length = 0;
+  const byScore = (a: number, b: number) => work[b] - work[a] || a - b;
+  if (useTopK) {
+    topKIndices(work, topK, order);
+    order.sort(byScore);
+  } else {
+    // Top-p only: every token with a score ≥ max − delta (ties included, so the set is a prefix of the full
+    // order); a nucleus lies inside when the set's mass is ≥ top_p of the whole. The margin that guarantees
+    // it is log(V / (Z · (1 − top_p))) with Z = Σ exp(score − max) ≥ 1; a smaller one is tried first.
+    let m = -Infinity;
+    for (let i = 0; i < V; i++) if (work[i] > m) m = work[i];
+    let total = 0;
+    for (let i = 0; i < V; i++) total += Math.exp(work[i] - m);
+    const sure = Math.max(0, Math.log(V / (total * (1 - topP))));
+    for (let delta = Math.min(4, sure); ; delta = delta >= sure ? Infinity : Math.min(2 * delta, sure)) {
+      const thr = m - delta;
+      order.length = 0;
+      let mass = 0;
+      for (let i = 0; i < V; i++) if (work[i] >= thr) { order.push(i); mass += Math.exp(work[i] - m); }
+      if (mass < topP * total && delta !== Infinity) continue;
+      order.sort(byScore);
+      // The same walk as over the full order (the total as above); grown if rounding leaves it short.
+      let cum = 0, keep = 0;
+      for (const i of order) { cum += Math.exp(work[i] - m) / total; keep++; if (cum >= topP) break; }
+      if (cum < topP && delta !== Infinity && order.length < V) continue;
+      order.length = Math.max(1, keep);
+      return draw(raw, T, logZ, work, order, rng);
+    }
+  }
   let m2 = work[order[0]], sum = 0;
   for (const i of order) sum += Math.exp(work[i] - m2);
   if (topP < 1) {
     let cum = 0, keep = 0;
     for (const i of order) { cum += Math.exp(work[i] - m2) / sum; keep++; if (cum >= topP) break; }
     order.length = Math.max(1, keep);
-    sum = 0;
-    for (const i of order) sum += Math.exp(work[i] - m2);
   }
+  return draw(raw, T, logZ, work, order, rng);
+}
+
+/** The draw over sorted candidates `order` (renormalised): one cumulative walk. */
+function draw(raw: Float32Array, T: number, logZ: number, work: Float64Array, order: number[], rng: Rng): { token: number; logprob: number; sampledLogprob: number } {
+  const m2 = work[order[0]];
+  let sum = 0;
+  for (const i of order) sum += Math.exp(work[i] - m2);
   let u = rng.float() * sum, token = order[order.length - 1];
   for (const i of order) { u -= Math.exp(work[i] - m2); if (u < 0) { token = i; break; } }
-  m2 = work[order[0]];
   return { token, logprob: raw[token] / T - logZ, sampledLogprob: work[token] - m2 - Math.log(sum) };
 }
 
-/** The k-th largest value of a (quickselect on a copy). */
-function kthLargest(a: Float64Array, k: number): number {
-  const c = Float64Array.from(a);
-  let lo = 0, hi = c.length - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = c[(lo + hi) >> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (c[i] > pivot) i++;
-      while (c[j] < pivot) j--;
-      if (i <= j) { const t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
+/**
+ * The k best indices of `a` (descending score, ties by lower index), unordered, into `out`: one pass with a
+ * size-k min-heap whose root is the worst kept (lowest score, then highest index). Scanning in index order, a
+ * later index with a score equal to the root's is worse, so only a strictly higher score replaces it.
+ */
+function topKIndices(a: Float64Array, k: number, out: number[]): void {
+  const heap = out;
+  heap.length = 0;
+  // worse(x, y): x ranks below y.
+  const worse = (x: number, y: number) => a[x] < a[y] || (a[x] === a[y] && x > y);
+  const siftDown = (pos: number) => {
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * pos + 1, r = l + 1;
+      let w = pos;
+      if (l < n && worse(heap[l], heap[w])) w = l;
+      if (r < n && worse(heap[r], heap[w])) w = r;
+      if (w === pos) return;
+      const t = heap[pos]; heap[pos] = heap[w]; heap[w] = t; pos = w;
     }
-    if (target <= j) hi = j; else if (target >= i) lo = i; else break;
+  };
+  for (let i = 0; i < k; i++) heap.push(i);
+  for (let p = (k >> 1) - 1; p >= 0; p--) siftDown(p);
+  let root = a[heap[0]];
+  for (let i = k, n = a.length; i < n; i++) {
+    if (a[i] > root) { heap[0] = i; siftDown(0); root = a[heap[0]]; }
   }
-  return c[target];
 }

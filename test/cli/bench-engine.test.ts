@@ -11,13 +11,15 @@ test('bench engine --quick --json: prints each figure and ends with them as one 
   const lines = result.stdout.trim().split('\n');
   const figures = JSON.parse(lines[lines.length - 1]);
   for (const key of ['matmul_gflops', 'train_tokens_per_s', 'train_utilization', 'decode_ms_per_token_ctx128', 'decode_ms_per_token_ctx1024',
-    'sampling_tokens_per_s_batch1', 'sampling_tokens_per_s_batch16', 'model_train_utilization', 'model_lora_train_utilization']) {
+    'sampling_tokens_per_s_batch1', 'sampling_tokens_per_s_batch16',
+    'sampling_tokens_per_s_batch16_paper', 'sampling_tokens_per_s_batch16_full', 'sampling_tokens_per_s_batch16_greedy', 'model_train_utilization', 'model_lora_train_utilization']) {
     assert.ok(typeof figures[key] === 'number' && figures[key] > 0, `${key}: ${figures[key]}`);
   }
   assert.equal(figures.threads, 1);
   assert.match(result.stdout, /GFLOP\/s/);
   assert.match(result.stdout, /of the matmul rate/);
   assert.match(result.stdout, /model module \(PolicyGraph\.sftStep \+ clipping \+ AdamW\), full fine-tuning: /);
+  assert.match(result.stdout, /sampling, batch 16 .*greedy .*paper settings .*full softmax/);
   assert.match(result.stdout, /DeepSeek-Coder-1.3B config: not measured \(quick run\)/);
 });
 

@@ -22,6 +22,35 @@ function logSoftmax(row: Float32Array, T: number): Float64Array {
   return Float64Array.from(row, (v) => v / T - m - Math.log(z));
 }
 
+/** The straightforward sampler (the full sort it replaced): the processed candidates in order with their
+ * probabilities, and the draw from one `rng.float()`. */
+function referenceRow(raw: Float32Array, T: number, topK: number, topP: number, penalty: number, seen: number[] | null, rng: Rng | null) {
+  const V = raw.length;
+  const work = Float64Array.from(raw);
+  if (seen) for (const s of seen) work[s] = work[s] < 0 ? work[s] * penalty : work[s] / penalty;
+  for (let i = 0; i < V; i++) work[i] /= T;
+  let order = Array.from(work.keys()).sort((a, b) => work[b] - work[a] || a - b);
+  if (topK > 0 && topK < V) order = order.slice(0, topK);
+  const m = work[order[0]];
+  let sum = 0;
+  for (const i of order) sum += Math.exp(work[i] - m);
+  if (topP < 1) {
+    let cum = 0, keep = 0;
+    for (const i of order) { cum += Math.exp(work[i] - m) / sum; keep++; if (cum >= topP) break; }
+    order = order.slice(0, Math.max(1, keep));
+    sum = 0;
+    for (const i of order) sum += Math.exp(work[i] - m);
+  }
+  const probs = new Map(order.map((i) => [i, Math.exp(work[i] - m) / sum]));
+  let token = -1;
+  if (rng) {
+    let u = rng.float() * sum;
+    token = order[order.length - 1];
+    for (const i of order) { u -= Math.exp(work[i] - m); if (u < 0) { token = i; break; } }
+  }
+  return { order, probs, token };
+}
+
 describe('sampler', () => {
   const ck = tinyModel({ ...VARIANTS.qwen2, initScale: 2 });
   const lm = new CausalLM(ck, { session: { threads: 1 } });
@@ -88,6 +117,91 @@ describe('sampler', () => {
     for (const [t, p] of expected) {
       const f = (counts.get(t) ?? 0) / N;
       assert.ok(Math.abs(f - p) < 4 * Math.sqrt(p * (1 - p) / N) + 1e-3, `token ${t}: ${f} vs ${p}`);
+    }
+  });
+
+  it('matches the full-sort reference on random logits: same candidates, probabilities and (sorted paths) draws', () => {
+    const settings = [
+      { T: 0.7, K: 50, P: 0.95, pen: 1.1 }, { T: 1, K: 0, P: 0.9, pen: 1 }, { T: 0.5, K: 0, P: 0.5, pen: 1.3 },
+      { T: 1.3, K: 7, P: 1, pen: 1 }, { T: 1, K: 0, P: 0.999, pen: 1 }, { T: 2, K: 300, P: 0.8, pen: 1 },
+    ];
+    const gen = new Rng(11);
+    for (let trial = 0; trial < 40; trial++) {
+      const V = [1, 2, 17, 300, 4096][trial % 5];
+      const scale = [0.1, 1, 3, 10][trial % 4];
+      // Coarse values so that ties occur.
+      const raw = Float32Array.from({ length: V }, () => Math.round(scale * gen.normal() * 4) / 4);
+      const seen = Array.from({ length: Math.min(V, 5) }, () => gen.int(V)).filter((t, i, a) => a.indexOf(t) === i);
+      for (const { T, K, P, pen } of settings) {
+        const ref = referenceRow(raw, T, K, P, pen, seen, null);
+        for (let seed = 0; seed < 20; seed++) {
+          const r = sampleRow(raw, T, K, P, pen, seen, new Rng(seed));
+          const want = referenceRow(raw, T, K, P, pen, seen, new Rng(seed));
+          // The plain path (top-k ≥ V or off, top-p 1) walks in index order: its draws differ from the sorted walk's.
+          if ((K > 0 && K < V) || P < 1) assert.equal(r.token, want.token, `V ${V} T ${T} K ${K} P ${P} seed ${seed}`);
+          else assert.ok(ref.probs.has(r.token));
+          if (seed === 0) assert.equal(ref.probs.size, (K > 0 && K < V) || P < 1 ? ref.order.length : V);
+          assert.ok(Math.abs(Math.exp(r.sampledLogprob) - ref.probs.get(r.token)!) < 1e-12);
+          assert.ok(Math.abs(r.logprob - logSoftmax(raw, T)[r.token]) < 1e-12);
+        }
+      }
+    }
+  });
+
+  it('top-k and top-p off: draws from softmax(scores/T) over the whole vocabulary in the right proportions', () => {
+    const rng = new Rng(21);
+    const V = 40, raw = Float32Array.from({ length: V }, () => rng.normal());
+    for (const [T, pen, seen] of [[1, 1, null], [0.6, 1.2, [0, 3, 5]]] as const) {
+      const ref = referenceRow(raw, T, 0, 1, pen, seen ? [...seen] : null, null);
+      assert.equal(ref.probs.size, V);
+      const counts = new Float64Array(V), N = 20000, draw = new Rng(22);
+      for (let n = 0; n < N; n++) {
+        const r = sampleRow(raw, T, 0, 1, pen, seen, draw);
+        counts[r.token]++;
+        assert.ok(Math.abs(Math.exp(r.sampledLogprob) - ref.probs.get(r.token)!) < 1e-12);
+        if (n < 50) assert.ok(Math.abs(r.logprob - logSoftmax(raw, T)[r.token]) < 1e-12);
+      }
+      for (const [t, p] of ref.probs) {
+        const f = counts[t] / N;
+        assert.ok(Math.abs(f - p) < 4 * Math.sqrt(p * (1 - p) / N) + 1e-3, `token ${t}: ${f} vs ${p}`);
+      }
+    }
+  });
+
+  it('edge cases: all-equal logits, a nucleus of one token, -inf logits, V = 1', () => {
+    // All equal: top-k keeps the lowest indices; top-p keeps the shortest index-ordered prefix.
+    const flat = new Float32Array(10).fill(0.5);
+    for (let s = 0; s < 30; s++) {
+      assert.ok(sampleRow(flat, 1, 3, 1, 1, null, new Rng(s)).token < 3);
+      const r = sampleRow(flat, 1, 0, 0.35, 1, null, new Rng(s));
+      assert.ok(r.token < 4, `${r.token}`); // 0.1 · 4 ≥ 0.35
+      assert.ok(Math.abs(Math.exp(r.sampledLogprob) - 0.25) < 1e-12);
+      assert.equal(r.token, referenceRow(flat, 1, 0, 0.35, 1, null, new Rng(s)).token);
+      const f = sampleRow(flat, 1, 0, 1, 1, null, new Rng(s));
+      assert.ok(Math.abs(f.sampledLogprob - Math.log(0.1)) < 1e-12 && f.token >= 0 && f.token < 10);
+    }
+    // One token holds the nucleus.
+    const peaked = Float32Array.of(0, 30, 1, 2);
+    for (let s = 0; s < 10; s++) {
+      const r = sampleRow(peaked, 1, 0, 0.9, 1, null, new Rng(s));
+      assert.equal(r.token, 1);
+      assert.equal(r.sampledLogprob, 0);
+    }
+    // -inf logits are never drawn, on every path.
+    const inf = Float32Array.of(-Infinity, 1, -Infinity, 0.5, -Infinity);
+    for (let s = 0; s < 50; s++) {
+      for (const [K, P] of [[0, 1], [0, 0.9], [2, 1], [4, 0.99], [0, 0.999999]]) {
+        const r = sampleRow(inf, 1, K, P, 1, null, new Rng(s));
+        assert.ok(r.token === 1 || r.token === 3, `K ${K} P ${P}: ${r.token}`);
+        assert.equal(r.token, referenceRow(inf, 1, K, P, 1, null, new Rng(s)).token);
+      }
+    }
+    // V = 1.
+    for (const [K, P] of [[0, 1], [0, 0.5], [1, 1], [5, 0.9]]) {
+      const r = sampleRow(Float32Array.of(-3), 0.7, K, P, 1.1, [0], new Rng(1));
+      assert.equal(r.token, 0);
+      assert.equal(r.sampledLogprob, 0);
+      assert.ok(Math.abs(r.logprob) < 1e-12);
     }
   });
 
