@@ -39,6 +39,9 @@ summary.json). Rerunning the same command resumes an interrupted run without reg
   --visible-tests N        tests best-of-K may look at: the first N of each problem (default 1)
   --resamples N            bootstrap resamples (default 10000)
   --pass-k K1,K2,...       pass@k for these k (default 1,5,10,100; those <= K are reported)
+  --turns T                self-correction turns (default 1): turn t+1 answers turn t's program with its
+                           execution feedback (the prompt train rloo uses); adds Acc@t, Δi→c, Δc→i.
+                           The main figures stay turn 1's. Not with --completions
   --json                   print summary.json instead of the table
 ${REWARD_FLAGS_HELP}`;
 
@@ -50,7 +53,7 @@ export const EVAL_FLAGS = {
   timeout: { type: 'string' }, retries: { type: 'string' }, 'visible-tests': { type: 'string' }, resamples: { type: 'string' },
   'pass-k': { type: 'string' }, json: { type: 'boolean' },
   adapter: { type: 'string' }, 'top-k': { type: 'string' }, 'repetition-penalty': { type: 'string' }, 'batch-size': { type: 'string' },
-  threads: { type: 'string' },
+  threads: { type: 'string' }, turns: { type: 'string' },
 } as const;
 
 /** Flags that only a local model (--model DIR without --endpoint) takes. */
@@ -116,6 +119,8 @@ export function evalConfigFromFlags(values: Record<string, string | boolean | un
     throw new UsageError('say where completions come from: --endpoint URL --model NAME, or --completions FILE, or --model DIR (a local model folder)');
   }
   const n = values.n === undefined ? undefined : values.n === 'all' ? null : integer('n', values.n, 1);
+  const turns = integer('turns', values.turns, 1);
+  if (turns !== undefined && turns > 1 && backend.kind === 'completions-file') throw new UsageError('--turns: a completions file has no answers to the feedback prompts; give --endpoint or a local --model');
   const passK = values['pass-k'] === undefined ? undefined : String(values['pass-k']).split(',').map((k) => integer('pass-k', k.trim(), 1)!);
   return {
     data,
@@ -130,6 +135,7 @@ export function evalConfigFromFlags(values: Record<string, string | boolean | un
     visibleTests: integer('visible-tests', values['visible-tests'], 1) ?? 1,
     resamples: integer('resamples', values.resamples, 100) ?? 10_000,
     ...(passK ? { passK } : {}),
+    ...(turns !== undefined && turns > 1 ? { turns } : {}),
   };
 }
 

@@ -1,30 +1,32 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { oneOf, parse, UsageError } from './args.js';
-import { PRESET_NAMES, resolveGrpoConfig, resolvePpoConfig, resolvePretrainConfig, resolveSftConfig, pretrainTexts, type PresetName, type RunOverrides } from '../train/presets.js';
+import { PRESET_NAMES, resolveGrpoConfig, resolveRlooConfig, resolvePpoConfig, resolvePretrainConfig, resolveSftConfig, pretrainTexts, type PresetName, type RunOverrides } from '../train/presets.js';
 import { grpo, parseGrpoConfig } from '../train/grpo.js';
 import { parsePpoConfig, ppo, type PpoResult } from '../train/ppo.js';
+import { parseRlooConfig, rloo } from '../train/rloo.js';
 import { parsePretrainConfig, pretrain } from '../train/pretrain.js';
 import { parseSftConfig, sft } from '../train/sft.js';
 
-export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo (--preset NAME | --config FILE) [options]
-       securecoderl train ppo|grpo --resume DIR
+export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo|rloo (--preset NAME | --config FILE) [options]
+       securecoderl train ppo|grpo|rloo --resume DIR
 
-  --preset NAME      minimal | tiny (build and cache their tiny model) | paper
+  --preset NAME      minimal | tiny (build and cache their tiny model) | paper; rloo: minimal only
   --config FILE      a JSON config (its fields over the preset's; unknown fields are errors)
   --out DIR          the run folder [runs/<trainer>-<preset>]
   --seed S           seed of everything random in the run
   --steps N          ppo: steps (episodes = N × batch size); grpo: steps (prompts × G completions each);
+                     rloo: steps (prompts × k trajectories of T turns each);
                      sft: optimizer steps; pretrain: steps
-  --save-every K     ppo, grpo: checkpoint every K steps
+  --save-every K     ppo, grpo, rloo: checkpoint every K steps
   --model DIR        a Hugging Face model folder (instead of the preset's tiny model)
-  --adapter DIR      sft: start from this PEFT adapter; ppo, grpo: the reference (and starting) adapter
+  --adapter DIR      sft: start from this PEFT adapter; ppo, grpo, rloo: the reference (and starting) adapter
   --variant V        ppo: simple | fresh | continue | scheduled (the paper's variants)
   --init DIR         ppo: start the policy from this adapter folder (continue: a simple run's final/)
-  --low-memory       ppo, grpo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
-  --resume DIR       ppo, grpo: continue a run from its newest checkpoint
+  --low-memory       ppo, grpo, rloo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
+  --resume DIR       ppo, grpo, rloo: continue a run from its newest checkpoint
   --quiet            no progress output
 
-The run folder holds config.json, metrics.jsonl, samples.jsonl (ppo, grpo), checkpoints/step-N/ and final/.
+The run folder holds config.json, metrics.jsonl, samples.jsonl (ppo, grpo, rloo), checkpoints/step-N/ and final/.
 Ctrl-C saves a checkpoint and stops; --resume continues exactly. See docs/train.md.`;
 
 const OPTIONS = {
@@ -53,14 +55,15 @@ const integer = (flag: string, v: string | boolean | undefined, allowZero = fals
 
 export async function run(argv: string[]): Promise<number> {
   const [trainer, ...rest] = argv;
-  if (!['pretrain', 'sft', 'ppo', 'grpo'].includes(trainer ?? '')) throw new UsageError(`expected a trainer (pretrain, sft, ppo or grpo), got ${JSON.stringify(trainer ?? '')}`);
+  if (!['pretrain', 'sft', 'ppo', 'grpo', 'rloo'].includes(trainer ?? '')) throw new UsageError(`expected a trainer (pretrain, sft, ppo, grpo or rloo), got ${JSON.stringify(trainer ?? '')}`);
   const v = parse(rest, OPTIONS);
   const quiet = v.quiet === true;
   const log = (line: string) => { if (!quiet) process.stderr.write(`${line}\n`); };
 
   if (typeof v.resume === 'string') {
     if (trainer === 'grpo') return report(await grpo({ resume: v.resume }, { quiet }), 'GRPO');
-    if (trainer !== 'ppo') throw new UsageError('--resume works for train ppo and train grpo');
+    if (trainer === 'rloo') return report(await rloo({ resume: v.resume }, { quiet }), 'RLOO');
+    if (trainer !== 'ppo') throw new UsageError('--resume works for train ppo, grpo and rloo');
     return report(await ppo({ resume: v.resume }, { quiet }), 'PPO');
   }
   if (v.preset === undefined && v.config === undefined) throw new UsageError('give --preset NAME or --config FILE');
@@ -90,6 +93,13 @@ export async function run(argv: string[]): Promise<number> {
     if (v['low-memory'] === true) merged.lowMemory = true;
     return report(await grpo({ config: parseGrpoConfig(merged, where), outDir: out }, { quiet }), 'GRPO');
   }
+  if (trainer === 'rloo') {
+    for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
+    if (preset && preset !== 'minimal') throw new UsageError(`--preset: rloo has only the preset minimal, got ${JSON.stringify(preset)}`);
+    const merged = await resolveRlooConfig(o, log);
+    if (v['low-memory'] === true) merged.lowMemory = true;
+    return report(await rloo({ config: parseRlooConfig(merged, where), outDir: out }, { quiet }), 'RLOO');
+  }
   const merged = await resolvePpoConfig(o, log);
   if (v.variant !== undefined) merged.variant = oneOf('variant', v.variant, ['simple', 'fresh', 'continue', 'scheduled'] as const, 'fresh');
   if (typeof v.init === 'string') merged.init = v.init;
@@ -98,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
   return report(await ppo({ config: parsePpoConfig(merged, where), outDir: out }, { quiet }), 'PPO');
 }
 
-function report(r: PpoResult, trainer: 'PPO' | 'GRPO'): number {
+function report(r: PpoResult, trainer: 'PPO' | 'GRPO' | 'RLOO'): number {
   if (r.stopped) {
     process.stderr.write(`stopped after step ${r.steps}; a checkpoint is saved: continue with --resume ${r.runDir}\n`);
     return 130;

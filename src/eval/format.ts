@@ -23,6 +23,11 @@ export function formatRunSummary(s: RunSummary): string {
   if (s.samples_per_prompt > 1 && ks.length) lines.push(`  pass@k        ${ks.map(([k, v]) => `@${k} ${v.pct === null ? 'n/a' : `${v.pct.toFixed(1)}%`}`).join('  ')}`);
   if (s.best_of_k) lines.push(`  best-of-${s.best_of_k.k}     All-P ${pct(s.best_of_k.allpass_pct, s.best_of_k.allpass_pct_ci)}  (by the first ${s.best_of_k.visible_tests} test${s.best_of_k.visible_tests === 1 ? '' : 's'}; oracle ${s.best_of_k.oracle_allpass_pct ?? 'n/a'}%)`);
   lines.push(`  length        mean ${s.length.mean_chars.toFixed(0)} chars, median ${s.length.median_chars.toFixed(0)}${s.length.mean_tokens === null ? '' : `, mean ${s.length.mean_tokens.toFixed(0)} tokens`}`);
+  if (s.self_correction) {
+    const c = s.self_correction, T = Object.keys(c).filter((k) => k.startsWith('acc_t')).length;
+    const p = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(1)}%`);
+    lines.push(`  self-correct  ${Array.from({ length: T }, (_, t) => `Acc@t${t + 1} ${p(c[`acc_t${t + 1}`])}`).join('  ')}  Δi→c ${p(c.delta_i_to_c)}  Δc→i ${p(c.delta_c_to_i)}  passing tests kept ${p(c.kept_pass_share)}`);
+  }
   if (s.findings.total) lines.push(`  findings      ${s.findings.by_rule.map((r) => `${r.bandit_id || r.rule} (${r.severity}, CWE-${r.cwe ?? '?'}) ${r.count}`).join(', ')}`);
   return lines.join('\n');
 }

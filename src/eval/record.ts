@@ -50,6 +50,25 @@ export interface SampleRecord {
   extraction: string;
   visible: VisibleScore;
   tests?: { verdict: TestVerdict; exit_code: number | null; signal: number | null; cpu_s: number; stdout: string; stderr: string }[];
+  /** `eval --turns T` (T ≥ 2): turns 2..T, each answering the previous turn's program and its feedback. The
+   * record's own fields are turn 1's, so the summary's main figures are single-turn figures. */
+  turns?: TurnRecord[];
+}
+
+/** A later turn of a self-correction sample. */
+export interface TurnRecord {
+  turn: number;
+  completion: string;
+  completion_tokens: number | null;
+  finish_reason: string | null;
+  reward: number;
+  r_func: number;
+  stage: Stage;
+  syntax_ok: boolean;
+  tests_passed: number;
+  tests_total: number;
+  verdicts: TestVerdict[];
+  program: string;
 }
 
 /** One line of `generations.jsonl`: the backend's answer, cached so a resumed run does not ask again. */
@@ -61,4 +80,6 @@ export interface GenerationRecord {
   completion_tokens: number | null;
   latency_ms: number;
   attempts: number;
+  /** `eval --turns`: the turn (absent: 1). */
+  turn?: number;
 }

@@ -13,8 +13,9 @@ import { loadEvalDataset, selectPrompts, type LoadedDataset } from './dataset.js
 import { appendRecord, readAppendLog, writeAtomic } from './jsonl-cache.js';
 import { computeSummary, type EvalSummary } from './metrics.js';
 import { promptTemplate, type EvalTemplate } from './prompt.js';
-import type { GenerationRecord, SampleRecord, VisibleScore } from './record.js';
+import type { GenerationRecord, SampleRecord, TurnRecord, VisibleScore } from './record.js';
 import { hash32 } from '../random.js';
+import { correctionMetrics, feedbackProblem } from '../train/feedback.js';
 import type { ScoreFilesOptions } from './score-files.js';
 
 /** Where completions come from (the API key is never part of it: pass it in EvalRunOptions). */
@@ -71,6 +72,9 @@ export interface EvalConfig {
   resamples?: number;
   /** pass@k for these k [1, 5, 10, 100], those ≤ samples per prompt. */
   passK?: number[];
+  /** Self-correction turns [1]: turn t+1 answers turn t's program with its execution feedback (the prompt
+   * `train rloo` uses); the summary adds Acc@t, Δi→c, Δc→i. Not for a completions file. */
+  turns?: number;
 }
 
 export interface EvalRunOptions {
@@ -101,6 +105,9 @@ export interface RunSummary extends EvalSummary {
   planned_prompts: number;
   planned_samples: number;
   seconds: number;
+  /** `--turns T ≥ 2`: acc_t1..acc_tT, delta_i_to_c, delta_c_to_i (first turn against the last) and
+   * kept_pass_share (of the tests passing at turn 1, the share still passing at turn T), over samples. */
+  self_correction?: Record<string, number | null>;
 }
 
 export interface EvalResult {
@@ -145,7 +152,7 @@ export function createBackend(spec: BackendSpec, apiKey?: string, knownIds?: Rea
   }
 }
 
-const key = (problemId: string, sample: number) => `${problemId}\u0000${sample}`;
+const key = (problemId: string, sample: number, turn = 1) => `${problemId}\u0000${sample}${turn > 1 ? `\u0000${turn}` : ''}`;
 
 /**
  * Evaluates one model: draws the prompt set, generates (or reuses cached) completions, scores them
@@ -160,6 +167,9 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
   const perPrompt = config.samplesPerPrompt ?? 1;
   if (!Number.isInteger(perPrompt) || perPrompt < 1) throw new Error(`--samples-per-prompt: expected a positive integer, got ${perPrompt}`);
   const visibleTests = config.visibleTests ?? 1;
+  const turns = config.turns ?? 1;
+  if (!Number.isInteger(turns) || turns < 1) throw new Error(`--turns: expected a positive integer, got ${turns}`);
+  if (turns > 1 && config.backend.kind === 'completions-file') throw new Error('--turns: a completions file has no answers to the feedback prompts; give an endpoint or a local model');
   const template = options.template ?? promptTemplate(config.template ?? 'instruction');
   const dataset = options.dataset ?? (await loadEvalDataset(config.data));
   const knownIds = new Set(dataset.problems.map((p) => p.id));
@@ -194,6 +204,7 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
     prompts_sha: hash32(promptIds.join('\n')).toString(16),
     resamples: config.resamples ?? 10_000,
     pass_k: config.passK ?? [1, 5, 10, 100],
+    ...(turns > 1 ? { turns } : {}),
   };
   try {
     mkdirSync(dir, { recursive: true });
@@ -206,7 +217,7 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
   }
 
   const generations = new Map<string, GenerationRecord>();
-  for (const g of readAppendLog<GenerationRecord>(path('generations'), checkGeneration)) generations.set(key(g.problem_id, g.sample), g);
+  for (const g of readAppendLog<GenerationRecord>(path('generations'), checkGeneration)) generations.set(key(g.problem_id, g.sample, g.turn), g);
   const scored = new Map<string, SampleRecord>();
   for (const r of readAppendLog<SampleRecord>(path('samples'), checkSample)) scored.set(key(r.problem_id, r.sample), r);
   const reusedGenerations = generations.size;
@@ -226,22 +237,39 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
   let done = plan.length - todo.length;
   let failure: Error | undefined;
 
-  const one = async (item: { problem: Problem; sample: number }): Promise<SampleRecord> => {
-    const { problem, sample } = item;
-    let gen = generations.get(key(problem.id, sample));
+  /** Turn `turn`'s generation of a sample (cached), asking the backend for `asked`'s prompt when not cached. */
+  const generation = async (asked: Problem, sample: number, turn: number): Promise<GenerationRecord> => {
+    let gen = generations.get(key(asked.id, sample, turn));
     if (!gen) {
-      const rendered = template.render(problem);
-      const request: GenerationRequest = { problemId: problem.id, sample, ...rendered, seed: hash32(`${problem.id}#${sample}`, seed), signal: controller.signal };
+      const rendered = template.render(asked);
+      const request: GenerationRequest = { problemId: asked.id, sample, ...rendered, seed: hash32(turn > 1 ? `${asked.id}#${sample}#t${turn}` : `${asked.id}#${sample}`, seed), signal: controller.signal };
       const answer = await backend.generate(request);
-      gen = { problem_id: problem.id, sample, completion: answer.completion, finish_reason: answer.finishReason, completion_tokens: answer.completionTokens, latency_ms: answer.latencyMs, attempts: answer.attempts };
+      gen = { problem_id: asked.id, sample, completion: answer.completion, finish_reason: answer.finishReason, completion_tokens: answer.completionTokens, latency_ms: answer.latencyMs, attempts: answer.attempts, ...(turn > 1 ? { turn } : {}) };
       if (controller.signal.aborted) throw new BackendError('aborted', 'evaluation aborted');
-      generations.set(key(problem.id, sample), gen);
+      generations.set(key(asked.id, sample, turn), gen);
       appendRecord(path('generations'), gen);
       generated++;
     }
     if (controller.signal.aborted) throw new BackendError('aborted', 'evaluation aborted');
+    return gen;
+  };
+  const one = async (item: { problem: Problem; sample: number }): Promise<SampleRecord> => {
+    const { problem, sample } = item;
+    const gen = await generation(problem, sample, 1);
     const breakdown = await scorer.score(problem, gen.completion);
-    return sampleRecord(gen, breakdown, scorer.config, visibleTests);
+    const record = sampleRecord(gen, breakdown, scorer.config, visibleTests);
+    if (turns === 1) return record;
+    // Later turns: the previous program with its feedback (as `train rloo` asks), scored as a whole program.
+    const later: TurnRecord[] = [];
+    let previous = breakdown;
+    for (let turn = 2; turn <= turns; turn++) {
+      const asked = feedbackProblem(problem, previous);
+      const g = await generation(asked, sample, turn);
+      previous = await scorer.score(asked, g.completion);
+      later.push({ turn, completion: g.completion, completion_tokens: g.completion_tokens, finish_reason: g.finish_reason, reward: round(previous.reward), r_func: round(previous.rFunc),
+        stage: previous.stage, syntax_ok: previous.syntaxOk, tests_passed: previous.testsPassed, tests_total: previous.testsTotal, verdicts: previous.verdicts, program: previous.program });
+    }
+    return { ...record, turns: later };
   };
   const tracked = (item: { problem: Problem; sample: number }) => {
     const p = one(item);
@@ -286,6 +314,7 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
     planned_samples: plan.length,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     ...metrics,
+    ...(turns > 1 ? { self_correction: selfCorrection(records, turns) } : {}),
   };
   writeAtomic(path('summary'), `${JSON.stringify(summary, null, 2)}\n`);
   if (failure) {
@@ -295,6 +324,14 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
     throw partial;
   }
   return { outDir: dir, summary, promptIds, records, generated, reusedGenerations, reusedScores };
+}
+
+/** The self-correction figures of `--turns` records (samples with tests only; null figures without any). */
+export function selfCorrection(records: readonly SampleRecord[], turns: number): Record<string, number | null> {
+  const withTests = records.filter((r) => r.tests_total > 0 && (r.turns?.length ?? 0) === turns - 1);
+  if (withTests.length === 0) return { ...Object.fromEntries(Array.from({ length: turns }, (_, t) => [`acc_t${t + 1}`, null])), delta_i_to_c: null, delta_c_to_i: null, kept_pass_share: null };
+  const outcome = (r: { tests_passed: number; tests_total: number; verdicts: SampleRecord['verdicts'] }) => ({ testsPassed: r.tests_passed, testsTotal: r.tests_total, verdicts: r.verdicts });
+  return correctionMetrics([withTests.map(outcome), ...Array.from({ length: turns - 1 }, (_, t) => withTests.map((r) => outcome(r.turns![t])))]);
 }
 
 /** Refuses to mix runs: an existing config.json in the folder must match on everything that changes results. */
@@ -313,7 +350,7 @@ function checkResumable(path: string, resolved: Record<string, unknown>): void {
     const { endpoint: _endpoint, ...rest } = value as Record<string, unknown>;
     return JSON.stringify(rest);
   };
-  for (const field of ['data', 'n', 'samples_per_prompt', 'seed', 'template', 'backend', 'reward', 'judge', 'visible_tests', 'prompts_sha']) {
+  for (const field of ['data', 'n', 'samples_per_prompt', 'seed', 'template', 'backend', 'reward', 'judge', 'visible_tests', 'prompts_sha', 'turns']) {
     const a = identity(previous, field);
     const b = identity(resolved, field);
     if (a !== b) throw new Error(`${path}: the run folder holds a run with a different ${field} (${a} there, ${b} now); choose another --out or remove the folder`);

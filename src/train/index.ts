@@ -1,4 +1,4 @@
-// The trainers' public API: pretraining, SFT, PPO, GRPO/GSPO, presets, the minimal example, the Table 3 comparison,
+// The trainers' public API: pretraining, SFT, PPO, GRPO/GSPO, RLOO self-correction, presets, the minimal example, the Table 3 comparison,
 // and the shared core they are built on (run folder, policy graph, rollout, advantages, losses, schedules).
 
 export { RunFolder, Progress, StopRequest, type RunMeta, type TrainerKind } from './run.js';
@@ -16,10 +16,12 @@ export { pythonStdlibSources, appsPlusSolutions, mbppSolutions } from './corpus.
 export { sft, parseSftConfig, sftExample, DEFAULT_SFT_CONFIG, type SftConfig, type SftResult } from './sft.js';
 export { ppo, parsePpoConfig, rewardSchedule, DEFAULT_PPO_CONFIG, TrainingHalted, type PpoConfig, type PpoResult, type PpoVariant } from './ppo.js';
 export { grpo, parseGrpoConfig, DEFAULT_GRPO_CONFIG, type GrpoConfig, type GrpoResult } from './grpo.js';
+export { rloo, parseRlooConfig, DEFAULT_RLOO_CONFIG, trajectoryAdvantages, correctionMetrics, turnRewardOf, solved, type RlooConfig, type RlooResult } from './rloo.js';
+export { feedbackProblem, feedbackText, clipHead, clipTail, DEFAULT_FEEDBACK_LIMITS, type FeedbackLimits, type ProgramOutcome } from './feedback.js';
 export { REWARD_FUNCTIONS, rewardValues, weightedReward, rewardMeans, lintOf, type RewardFunctionName, type WeightedFunction, type ScoredSample, type RewardValues } from './reward-functions.js';
 export { sampleProfile, groupRewardStats, exceptionName, type SampleProfile } from './step-metrics.js';
 export { loadTaskData, DEFAULT_TASK_DATA, type TaskDataConfig } from './task-split.js';
-export { buildTinyModel, resolvePpoConfig, resolveGrpoConfig, resolveSftConfig, PPO_PRESETS, GRPO_PRESETS, RECIPES, PRESET_NAMES, type PresetName, type TinyModel } from './presets.js';
+export { buildTinyModel, resolvePpoConfig, resolveGrpoConfig, resolveRlooConfig, resolveSftConfig, PPO_PRESETS, GRPO_PRESETS, RLOO_PRESETS, RECIPES, PRESET_NAMES, type PresetName, type TinyModel } from './presets.js';
 export { evaluateHeldOut, type HeldOutResult } from './evaluate.js';
 export { minimalExample, type MinimalExampleResult, type StageCheck } from './minimal-example.js';
 export { reproduce, tableRows, tableMarkdown, type ReproduceResult, type TableRow } from './reproduce.js';

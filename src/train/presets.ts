@@ -14,6 +14,7 @@ import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { DEFAULT_GRPO_CONFIG, type GrpoConfig } from './grpo.js';
 import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.js';
 import { DEFAULT_PRETRAIN_CONFIG, pretrain, type PretrainConfig } from './pretrain.js';
+import type { RlooConfig } from './rloo.js';
 import { DEFAULT_SFT_CONFIG, sft, type SftConfig } from './sft.js';
 import { readJson, writeJson } from './run.js';
 
@@ -148,6 +149,16 @@ export const GRPO_PRESETS: Record<PresetName, Partial<GrpoConfig>> = {
   paper: {},
 };
 
+/** RLOO self-correction presets: `minimal` is MBPP on the cached minimal tiny model (2 turns, k 4; r_t is the
+ * partial-credit R, since the tiny model passes no MBPP test and the fraction passed would give no signal). */
+export const RLOO_PRESETS: Partial<Record<PresetName, Partial<RlooConfig>>> = {
+  minimal: {
+    maxPromptTokens: 640, steps: 40, promptsPerStep: 2, k: 4, turns: 2, gamma: 0.5, beta: 0.01, turnReward: 'partial',
+    lr: 5e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 128 }, saveEvery: 5, microBatch: 8,
+  },
+};
+
 /** What a command line or a caller gives on top of a preset or a config file. */
 export interface RunOverrides {
   preset?: PresetName;
@@ -184,6 +195,20 @@ export async function resolvePpoConfig(o: RunOverrides, log?: (line: string) => 
 export async function resolveGrpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
   const merged: Record<string, unknown> = { ...(o.preset ? GRPO_PRESETS[o.preset] : {}), ...o.config };
   if (o.preset) merged.run_name ??= `${o.preset}-grpo`;
+  if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
+  if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
+  if (o.seed !== undefined) merged.seed = o.seed;
+  if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
+  if (o.steps !== undefined) merged.steps = o.steps;
+  return merged;
+}
+
+/** An RLOO config from a preset (only `minimal` has one) and overrides, as `resolveGrpoConfig`. */
+export async function resolveRlooConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
+  const preset = o.preset ? RLOO_PRESETS[o.preset] : {};
+  if (!preset) throw new Error(`rloo has no preset '${o.preset}' (it has: ${Object.keys(RLOO_PRESETS).join(', ')})`);
+  const merged: Record<string, unknown> = { ...preset, ...o.config };
+  if (o.preset) merged.run_name ??= `${o.preset}-rloo`;
   if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
   if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
   if (o.seed !== undefined) merged.seed = o.seed;

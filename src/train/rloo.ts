@@ -1,0 +1,278 @@
+// RLOO multi-turn self-correction (COCOS): each step samples k trajectories of T turns for each of a few
+// prompts. Turn 1 answers the task; turn t+1's prompt holds turn t's program and its execution feedback
+// (`feedbackProblem`). Each turn earns a progressive reward r_t (the fraction of tests passed, or our
+// partial-credit R), a trajectory the accumulated reward R = γ^(T−1)·r_1 + Σ_{t≥2} γ^(T−t)·(r_t − r_(t−1)),
+// and RLOO's leave-one-out baseline over the k trajectories of a prompt gives its advantage. The update is
+// one on-policy policy-gradient step over every turn's response tokens (each turn's sequence is its prompt,
+// feedback included, and its response), each with its trajectory's advantage, through the GRPO head
+// (ratio 1, so its clipping is inert), with a KL penalty (β) against the reference.
+//
+// Each step: T × (rollout → scores) → accumulated rewards → leave-one-out advantages → old/reference
+// log-probs → update → checkpoint (when due) → metrics line → samples. Everything random derives from
+// (seed, step), and a checkpoint holds the adapter, the optimizer's state and the step, so `--resume` after a
+// kill ends byte-identical to an uninterrupted run.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Problem } from '../data/problem.js';
+import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
+import { resolveTemplate, type TemplateName } from '../data/templates.js';
+import { CausalLM } from '../model/causal-lm.js';
+import { LoraAdapter, type LoraModule } from '../model/lora.js';
+import { loadAdapter, saveAdapter } from '../model/peft.js';
+import { Tokenizer } from '../model/tokenizer.js';
+import { loadCheckpoint } from '../model/weights.js';
+import { Rng } from '../random.js';
+import { breakdownRecord, Scorer, type RewardBreakdown } from '../reward/scorer.js';
+import type { SecurityShape } from '../reward/security.js';
+import { accumulatedReward, leaveOneOutAdvantages, type KlKind } from './advantages.js';
+import { countedValues, tokenBatch } from './batch.js';
+import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
+import { correctionMetrics, DEFAULT_FEEDBACK_LIMITS, feedbackProblem, solved, type FeedbackLimits } from './feedback.js';
+
+export { correctionMetrics, solved };
+import { PolicyGraph, trainerSession, type GrpoItem } from './policy.js';
+import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
+import { PromptCodec, rollout, type RolloutSample, type SamplingConfig } from './rollout.js';
+import { Progress, readJson, requireFile, startOrResume, StopRequest, writeJson } from './run.js';
+import { linearWarmupLr, type LrDecay } from './schedule.js';
+import { groupRewardStats } from './step-metrics.js';
+import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
+
+export interface RlooConfig {
+  run_name: string;
+  seed: number;
+  /** The base model folder (with tokenizer.json). */
+  model: string;
+  /** A PEFT adapter on `model`: the reference policy and where the policy starts; null: the base model is
+   * the reference and the policy starts from a fresh LoRA. */
+  reference: string | null;
+  data: TaskDataConfig;
+  template: TemplateName;
+  /** Turn-1 prompts longer than this (in tokens) are left out of training. */
+  maxPromptTokens: number;
+  /** Turns per trajectory (1: no self-correction). */
+  turns: number;
+  /** The accumulated reward's discount γ ∈ [0, 1]. */
+  gamma: number;
+  /** r_t: `tests`, the fraction of tests passed; `partial`, the Scorer's partial-credit R. */
+  turnReward: 'tests' | 'partial';
+  /** Trajectories per prompt (RLOO's k, ≥ 2 for a leave-one-out baseline). */
+  k: number;
+  /** Distinct prompts per step; a step holds promptsPerStep × k trajectories. */
+  promptsPerStep: number;
+  /** KL coefficient against the reference (0: no KL term, no reference pass). */
+  beta: number;
+  klEstimator: KlKind;
+  /** The loss's normaliser over the step's turn sequences (see the GRPO head): dapo = per token. */
+  lossType: 'grpo' | 'dr_grpo' | 'dapo';
+  /** How much of the previous turn the feedback shows. */
+  feedback: FeedbackLimits;
+  /** The Scorer (partial mode): security backend, R_sec's shape, R's weights. */
+  reward: { security: 'ruff' | 'bandit' | 'off'; securityShape: SecurityShape; weights: { func: number; sec: number; lint: number } };
+  sampling: SamplingConfig;
+  lora: { r: number; alpha: number; targetModules: LoraModule[] };
+  /** Steps (each: T rollouts, one optimizer update). */
+  steps: number;
+  lr: number;
+  lrSchedule: LrDecay;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Gradient-norm clipping; 0 turns it off. */
+  gradClip: number;
+  saveEvery: number;
+  keepCheckpoints: number;
+  /** Rows per forward pass (memory), not a training hyperparameter. */
+  microBatch: number;
+  threads: number;
+  lowMemory: boolean;
+}
+
+/** COCOS's settings where it gives one (T 2, γ 0.5, β 0.01). */
+export const DEFAULT_RLOO_CONFIG: RlooConfig = {
+  run_name: 'rloo', seed: 0, model: '', reference: null, data: DEFAULT_TASK_DATA, template: 'instruction', maxPromptTokens: 768,
+  turns: 2, gamma: 0.5, turnReward: 'tests', k: 4, promptsPerStep: 2, beta: 0.01, klEstimator: 'k3', lossType: 'dapo',
+  feedback: DEFAULT_FEEDBACK_LIMITS,
+  reward: { security: 'ruff', securityShape: 'linear', weights: { func: 0.6, sec: 0.2, lint: 0.2 } },
+  sampling: { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens: 256 },
+  lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+  steps: 200, lr: 1e-6, lrSchedule: 'constant', warmupSteps: 0, weightDecay: 0, gradClip: 1,
+  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, lowMemory: false,
+};
+
+const oneOf = <T extends string>(v: T, options: readonly T[]) => options.includes(v);
+
+export function parseRlooConfig(json: unknown, where: string): RlooConfig {
+  const c = mergeConfig(DEFAULT_RLOO_CONFIG, json, where, { reference: ['string', 'null'], 'data.trainSize': ['number', 'null'], 'data.evalSize': ['number', 'null'] });
+  expect(c.model !== '', where, 'model', 'a model folder', c.model);
+  resolveTemplate(c.template);
+  for (const f of ['steps', 'turns', 'promptsPerStep', 'saveEvery', 'keepCheckpoints', 'microBatch', 'maxPromptTokens'] as const) {
+    expect(isPositiveInt(c[f]), where, f, 'a positive integer', c[f]);
+  }
+  expect(isPositiveInt(c.k) && c.k >= 2, where, 'k', 'an integer ≥ 2 (a leave-one-out baseline needs another trajectory)', c.k);
+  expect(typeof c.gamma === 'number' && c.gamma >= 0 && c.gamma <= 1, where, 'gamma', 'a number in [0, 1]', c.gamma);
+  expect(oneOf(c.turnReward, ['tests', 'partial']), where, 'turnReward', 'tests or partial', c.turnReward);
+  expect(c.beta >= 0, where, 'beta', 'a number ≥ 0', c.beta);
+  expect(oneOf(c.klEstimator, ['k1', 'k2', 'k3']), where, 'klEstimator', 'k1, k2 or k3', c.klEstimator);
+  expect(oneOf(c.lossType, ['grpo', 'dr_grpo', 'dapo']), where, 'lossType', 'grpo, dr_grpo or dapo', c.lossType);
+  for (const f of ['programChars', 'fieldChars', 'errorLines', 'errorChars'] as const) {
+    expect(isPositiveInt(c.feedback[f]), where, `feedback.${f}`, 'a positive integer', c.feedback[f]);
+  }
+  expect(c.lr > 0, where, 'lr', 'a positive number', c.lr);
+  expect(oneOf(c.lrSchedule, ['constant', 'linear', 'cosine']), where, 'lrSchedule', 'constant, linear or cosine', c.lrSchedule);
+  expect(isNonNegativeInt(c.warmupSteps), where, 'warmupSteps', 'a non-negative integer', c.warmupSteps);
+  expect(c.gradClip >= 0, where, 'gradClip', 'a number ≥ 0', c.gradClip);
+  expect(c.sampling.temperature > 0, where, 'sampling.temperature', 'a positive number (k greedy trajectories are identical)', c.sampling.temperature);
+  expect(isPositiveInt(c.sampling.maxNewTokens), where, 'sampling.maxNewTokens', 'a positive integer', c.sampling.maxNewTokens);
+  expect(oneOf(c.reward.security, ['ruff', 'bandit', 'off']), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
+  expect(oneOf(c.data.split, ['mbpp', 'seeded']), where, 'data.split', 'mbpp or seeded', c.data.split);
+  expect(isNonNegativeInt(c.data.promptTests), where, 'data.promptTests', 'a non-negative integer', c.data.promptTests);
+  return c;
+}
+
+/** r_t of one scored turn: the fraction of tests passed (0 without tests), or the partial-credit R. */
+export function turnRewardOf(b: RewardBreakdown, kind: RlooConfig['turnReward']): number {
+  return kind === 'partial' ? b.reward : b.testsTotal > 0 ? b.testsPassed / b.testsTotal : 0;
+}
+
+/** Each trajectory's accumulated reward and its leave-one-out advantage; `turnRewards[t][i]`: turn t, trajectory i. */
+export function trajectoryAdvantages(turnRewards: readonly (readonly number[])[], gamma: number, k: number): { rewards: number[]; advantages: number[] } {
+  const n = turnRewards[0].length;
+  const rewards = Array.from({ length: n }, (_, i) => accumulatedReward(turnRewards.map((r) => r[i]), gamma));
+  return { rewards, advantages: Array.from(leaveOneOutAdvantages(rewards, k)) };
+}
+
+export type RlooResult = PpoResult;
+
+type LogLines = { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] };
+
+/** Starts a run in `outDir`, or continues the one there with `resume`. */
+export async function rloo(input: { config: RlooConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<RlooResult> {
+  const { cfg, folder } = startOrResume(input, 'rloo', parseRlooConfig);
+  requireFile(cfg.model, 'model', 'config.json');
+  if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
+
+  const ck = loadCheckpoint(cfg.model);
+  const tokenizer = Tokenizer.load(cfg.model);
+  const codec = new PromptCodec(tokenizer, resolveTemplate(cfg.template), [...new Set([...ck.config.eosTokenIds, ...(tokenizer.eosId !== null ? [tokenizer.eosId] : [])])]);
+  const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);
+  if (problems.length < cfg.promptsPerStep) throw new Error(`only ${problems.length} training prompts fit maxPromptTokens ${cfg.maxPromptTokens}; promptsPerStep is ${cfg.promptsPerStep}`);
+  const root = new Rng(cfg.seed);
+  const K = cfg.k, T = cfg.turns, perStep = cfg.promptsPerStep * K;
+
+  const reference = cfg.reference ? loadAdapter(cfg.reference, ck.config) : null;
+  const start = reference ?? LoraAdapter.init(ck.config, { ...cfg.lora, dropout: 0 }, Number(root.fork('lora init').uint32()));
+  const policyAdapter = new LoraAdapter({ ...start.config, dropout: 0 }, ck.config, [...start.clone().pairs.values()]);
+  const refFeeds: Record<string, Float32Array> | null = cfg.beta === 0 ? null : reference
+    ? reference.feeds()
+    : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
+
+  const session = trainerSession(ck, cfg.threads);
+  const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
+  const graph = new PolicyGraph(ck, {
+    lora: policyAdapter.config, baseWeights: 'inputs', temperature: cfg.sampling.temperature, session,
+    grpo: { clipLow: 0.2, clipHigh: 0.2, level: 'token', lossType: cfg.lossType, maxCompletionLength: cfg.sampling.maxNewTokens, beta: cfg.beta, klKind: cfg.klEstimator },
+  });
+  const paramList = policyAdapter.parameters();
+  const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+
+  let step = 0;
+  const ckpt = folder.latestCheckpoint();
+  if ('resume' in input && ckpt) {
+    const saved = loadAdapter(ckpt.dir, ck.config);
+    for (const p of policyAdapter.pairs.values()) { const s = saved.pairs.get(p.path)!; p.A.set(s.A); p.B.set(s.B); }
+    adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
+    const state = readJson<{ step: number; log: LogLines }>(join(ckpt.dir, 'state.json'));
+    step = state.step;
+    folder.truncateTo(step);
+    if ((folder.metrics().at(-1)?.step ?? 0) < step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
+  } else if ('resume' in input) folder.truncateTo(0);
+
+  const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
+  const progress = new Progress(`rloo ${cfg.run_name}`, cfg.steps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(cfg.steps / 20)) });
+  const stop = new StopRequest().listen();
+  const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
+
+  const saveCheckpoint = (s: number, log: LogLines) => folder.writeCheckpoint(s, (dir) => {
+    saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model });
+    writeFileSync(join(dir, 'optimizer.safetensors'), adam.saveState());
+    const n = s * cfg.promptsPerStep;
+    writeJson(join(dir, 'state.json'), { step: s, episode: s * perStep, data_position: { pass: Math.floor(n / problems.length), index: n % problems.length },
+      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' }, log });
+  }, cfg.keepCheckpoints);
+
+  let stopped = false;
+  try {
+    while (step < cfg.steps) {
+      const s = step + 1;
+      const stepRng = root.fork(`step ${s}`);
+      const rows = batchProblems(problems, root, step, cfg.promptsPerStep).flatMap((p) => new Array<Problem>(K).fill(p));
+      const episode = step * perStep;
+
+      // T turns: turn t+1's rows are turn t's programs with their feedback.
+      const turns: RolloutSample[][] = [];
+      let timeSample = 0, timeScore = 0, asked: Problem[] = rows;
+      for (let t = 1; t <= T; t++) {
+        const roll = await rollout(lm, codec, asked, scorer, { sampling: cfg.sampling, rng: stepRng.fork(`turn ${t}`), padTokenId: padId });
+        turns.push(roll.samples);
+        timeSample += roll.timeSampleS; timeScore += roll.timeScoreS;
+        if (t < T) asked = roll.samples.map((x, i) => feedbackProblem(rows[i], x.breakdown, cfg.feedback));
+      }
+      const turnRewards = turns.map((ts) => ts.map((x) => turnRewardOf(x.breakdown, cfg.turnReward)));
+      const { rewards, advantages } = trajectoryAdvantages(turnRewards, cfg.gamma, K);
+
+      // Every turn's sequence (prompt with feedback + response), with its trajectory's advantage.
+      const seqs = turns.flatMap((ts) => ts.map((x, i) => ({ tokens: [...x.promptIds, ...x.responseIds], lossStart: x.promptIds.length, traj: i })));
+      if (seqs.every((q) => q.tokens.length - q.lossStart === 0)) throw new TrainingHalted(`step ${s}: every response in the batch is empty`);
+      const t1 = performance.now();
+      const tb = tokenBatch(seqs, padId);
+      const cur = await graph.forward(tb, policyAdapter.feeds(), { entropy: true, microBatch: cfg.microBatch });
+      const ref = refFeeds ? await graph.forward(tb, refFeeds, { microBatch: cfg.microBatch }) : null;
+      let entSum = 0, tokens = 0;
+      const items: GrpoItem[] = seqs.map((q, b) => {
+        const ent = countedValues(tb, cur.entropy!, b);
+        entSum += ent.reduce((a, x) => a + x, 0); tokens += ent.length;
+        return { tokens: q.tokens, lossStart: q.lossStart, oldLogprobs: countedValues(tb, cur.logprobs, b), advantage: advantages[q.traj],
+          ...(ref ? { refLogprobs: countedValues(tb, ref.logprobs, b) } : {}) };
+      });
+      const lr = linearWarmupLr(cfg.lr, step, cfg.warmupSteps, cfg.steps, cfg.lrSchedule);
+      const r = await graph.grpoStep(items, policyAdapter.feeds(), { microBatch: cfg.microBatch, padId, padTo: tb.seq });
+      if (!Number.isFinite(r.stats.loss)) throw new TrainingHalted(`step ${s}: the RLOO loss is ${r.stats.loss}; the last good checkpoint is kept`);
+      const grads = paramList.map((p) => r.grads.get(p.name)!);
+      const gradNorm = cfg.gradClip > 0 ? clipGradNorm(grads, cfg.gradClip) : globalNorm(grads);
+      adam.update(grads, lr);
+      const timeTrain = (performance.now() - t1) / 1000;
+      step = s;
+
+      const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+      const corr = correctionMetrics(turns.map((ts) => ts.map((x) => x.breakdown)));
+      const metrics = {
+        step, episode: step * perStep, reward_mean: mean(rewards), ...groupRewardStats(rewards, K),
+        ...Object.fromEntries(turnRewards.map((rs, t) => [`reward_t${t + 1}`, mean(rs)])),
+        ...corr,
+        response_len_mean: mean(turns.flat().map((x) => x.responseIds.length)),
+        prompt_len_mean: Object.fromEntries(turns.map((ts, t) => [`t${t + 1}`, mean(ts.map((x) => x.promptIds.length))])),
+        ...(cfg.beta > 0 ? { kl: r.stats.kl } : {}),
+        policy_loss: r.stats.loss, grad_norm: gradNorm, entropy: entSum / Math.max(1, tokens), lr,
+        response_tokens: tokens, graph_tokens: tb.batch * tb.seq,
+        time_sample_s: timeSample, time_score_s: timeScore, time_train_s: timeTrain,
+      };
+      const sampleRecords = turns.flatMap((ts, t) => ts.map((x, i) => ({
+        step, episode: episode + i, group: Math.floor(i / K), turn: t + 1, ...breakdownRecord(x.breakdown),
+        reward: rewards[i], turn_reward: turnRewards[t][i], advantage: advantages[i], finish_reason: x.finishReason, completion: x.completion,
+      })));
+      if (step % cfg.saveEvery === 0 || step === cfg.steps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step, { metrics, samples: sampleRecords });
+      folder.appendMetrics(metrics);
+      folder.appendSamples(sampleRecords);
+      progress.update(step, { reward: metrics.reward_mean, acc_t1: corr.acc_t1 ?? 0, [`acc_t${T}`]: corr[`acc_t${T}`] ?? 0 });
+      if (stop.requested || step === o.stopAfterStep) { stopped = step < cfg.steps; break; }
+    }
+  } finally {
+    stop.dispose();
+    await scorer.close();
+    await releaseSessions(lm.graph);
+    await releaseSessions(graph.graph);
+  }
+  const finalDir = step === cfg.steps ? folder.writeFinal((dir) => saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model })) : null;
+  return { runDir: folder.dir, finalDir, steps: step, stopped };
+}
