@@ -11,8 +11,6 @@
 // checkpoint holds the adapter, the optimizer's state and the step, so `--resume` after a kill ends
 // byte-identical to an uninterrupted run.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
 import { CausalLM } from '../model/causal-lm.js';
@@ -30,7 +28,8 @@ import { PolicyGraph, trainerSession, type GrpoItem } from './policy.js';
 import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
 import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
 import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
-import { Progress, readJson, requireFile, startOrResume, StopRequest, writeJson } from './run.js';
+import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
+import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
 import { linearWarmupLr, type LrDecay } from './schedule.js';
 import { groupRewardStats, sampleProfile } from './step-metrics.js';
 import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
@@ -156,8 +155,6 @@ function checkRewardFuncs(c: GrpoConfig, where: string): void {
 /** Where a GRPO run ended: the run folder, final/ (null when stopped early), the steps done. */
 export type GrpoResult = PpoResult;
 
-type LogLines = { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] };
-
 /** Starts a run in `outDir`, or continues the one there with `resume`. */
 export async function grpo(input: { config: GrpoConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<GrpoResult> {
   const { cfg, folder } = startOrResume(input, 'grpo', parseGrpoConfig);
@@ -192,18 +189,9 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
   const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
 
   // Resume: the newest complete checkpoint's state, and the logs cut back to it.
+  const parts: PolicyState = { adapter: policyAdapter, adam, baseModel: cfg.model };
   let step = 0;
-  const ckpt = folder.latestCheckpoint();
-  if ('resume' in input && ckpt) {
-    const saved = loadAdapter(ckpt.dir, ck.config);
-    for (const p of policyAdapter.pairs.values()) { const s = saved.pairs.get(p.path)!; p.A.set(s.A); p.B.set(s.B); }
-    adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
-    const state = readJson<{ step: number; log: LogLines }>(join(ckpt.dir, 'state.json'));
-    step = state.step;
-    folder.truncateTo(step);
-    // Killed after the checkpoint but before its step's lines were appended: append them from it.
-    if ((folder.metrics().at(-1)?.step ?? 0) < step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
-  } else if ('resume' in input) folder.truncateTo(0);
+  if ('resume' in input) step = restoreCheckpoint(folder, parts, ck.config)?.step ?? 0;
 
   const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
   const updatesPerStep = cfg.numIterations * cfg.stepsPerGeneration;
@@ -211,13 +199,13 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
   const stop = new StopRequest().listen();
   const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
 
-  const saveCheckpoint = (s: number, log: LogLines) => folder.writeCheckpoint(s, (dir) => {
-    saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model });
-    writeFileSync(join(dir, 'optimizer.safetensors'), adam.saveState());
+  const checkpoint = (s: number, log: LogLines) => {
     const k = s * cfg.promptsPerStep;
-    writeJson(join(dir, 'state.json'), { step: s, episode: s * perStep, data_position: { pass: Math.floor(k / problems.length), index: k % problems.length },
-      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' }, log });
-  }, cfg.keepCheckpoints);
+    saveCheckpoint(folder, s, parts, {
+      episode: s * perStep, data_position: { pass: Math.floor(k / problems.length), index: k % problems.length },
+      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
+    }, log, cfg.keepCheckpoints);
+  };
 
   let stopped = false;
   try {
@@ -291,7 +279,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
         finish_reason: x.finishReason, completion: x.completion, lint_codes: scored[i].lint?.map((d) => d.code) ?? null, ...breakdownRecord(x.breakdown),
       }));
       // The checkpoint holds this step's log lines too, so a kill between it and the append loses nothing.
-      if (step % cfg.saveEvery === 0 || step === cfg.steps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step, { metrics, samples: sampleRecords });
+      if (step % cfg.saveEvery === 0 || step === cfg.steps || stop.requested || step === o.stopAfterStep) checkpoint(step, { metrics, samples: sampleRecords });
       folder.appendMetrics(metrics);
       folder.appendSamples(sampleRecords);
       progress.update(step, { reward: metrics.reward_mean, len: metrics.response_len_mean });

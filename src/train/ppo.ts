@@ -11,7 +11,7 @@
 // checkpoint holds the adapter, value head, optimizer and KL-controller state, so `--resume` after a kill
 // ends byte-identical to an uninterrupted run.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, releaseSessions } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
@@ -31,7 +31,8 @@ import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.j
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { PolicyGraph, trainerSession, type PpoItem } from './policy.js';
 import { PAPER_SAMPLING, PromptCodec, rollout, type SamplingConfig } from './rollout.js';
-import { Progress, readJson, requireFile, startOrResume, StopRequest, writeJson } from './run.js';
+import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
+import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
 import { AdaptiveKl, FixedKl, klControllerFromState, parseRewardSchedule, scheduleWeights, type KlController, type KlControllerState, type RewardSchedule } from './schedule.js';
 import { mixedReward, rewardUnder } from './scheduled-reward.js';
 
@@ -181,21 +182,12 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   let kl: KlController = cfg.kl.adaptive ? new AdaptiveKl(cfg.kl.coef, cfg.kl.target, cfg.kl.horizon) : new FixedKl(cfg.kl.coef);
 
   // Resume: the newest complete checkpoint's state, and the logs cut back to it.
+  const parts: PolicyState = { adapter: policyAdapter, adam, valueHead, baseModel: cfg.model };
   let step = 0;
-  const ckpt = folder.latestCheckpoint();
-  if ('resume' in input && ckpt) {
-    const saved = loadAdapter(ckpt.dir, ck.config);
-    for (const p of policyAdapter.pairs.values()) { const s = saved.pairs.get(p.path)!; p.A.set(s.A); p.B.set(s.B); }
-    const vh = ValueHead.load(ckpt.dir, ck.config);
-    valueHead.weight.set(vh.weight); valueHead.bias.set(vh.bias);
-    adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
-    const state = readJson<{ step: number; kl: KlControllerState; log: { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] } }>(join(ckpt.dir, 'state.json'));
-    kl = klControllerFromState(state.kl);
-    step = state.step;
-    folder.truncateTo(step);
-    // Killed after the checkpoint but before its step's lines were appended: append them from it.
-    if ((folder.metrics().at(-1)?.step ?? 0) < step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
-  } else if ('resume' in input) folder.truncateTo(0);
+  if ('resume' in input) {
+    const state = restoreCheckpoint<{ kl: KlControllerState }>(folder, parts, ck.config);
+    if (state) { kl = klControllerFromState(state.kl); step = state.step; }
+  }
 
   const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
   const rewardConfig: RewardConfig = scorer.config;
@@ -204,12 +196,10 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   const stop = new StopRequest().listen();
   const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
 
-  const saveCheckpoint = (s: number, log: { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] }) => folder.writeCheckpoint(s, (dir) => {
-    saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model });
-    valueHead.save(dir);
-    writeFileSync(join(dir, 'optimizer.safetensors'), adam.saveState());
-    writeJson(join(dir, 'state.json'), { step: s, episode: s * cfg.batchSize, kl: kl.state(), data_position: dataPosition(s, cfg.batchSize, problems.length), rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' }, log });
-  }, cfg.keepCheckpoints);
+  const checkpoint = (s: number, log: LogLines) => saveCheckpoint(folder, s, parts, {
+    episode: s * cfg.batchSize, kl: kl.state(), data_position: dataPosition(s, cfg.batchSize, problems.length),
+    rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
+  }, log, cfg.keepCheckpoints);
 
   let stopped = false;
   try {
@@ -289,7 +279,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
       };
       const sampleRecords = roll.samples.map((x, i) => ({ step, episode: episode + i, reward: scores[i], finish_reason: x.finishReason, completion: x.completion, ...breakdownRecord(x.breakdown) }));
       // The checkpoint holds this step's log lines too, so a kill between it and the append loses nothing.
-      if (step % cfg.saveEvery === 0 || step === totalSteps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step, { metrics, samples: sampleRecords });
+      if (step % cfg.saveEvery === 0 || step === totalSteps || stop.requested || step === o.stopAfterStep) checkpoint(step, { metrics, samples: sampleRecords });
       folder.appendMetrics(metrics);
       folder.appendSamples(sampleRecords);
       progress.update(step, { reward: mean(scores), kl: klMean });

@@ -12,8 +12,6 @@
 // (seed, step), and a checkpoint holds the adapter, the optimizer's state and the step, so `--resume` after a
 // kill ends byte-identical to an uninterrupted run.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Problem } from '../data/problem.js';
 import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
@@ -34,7 +32,8 @@ export { correctionMetrics, solved };
 import { PolicyGraph, trainerSession, type GrpoItem } from './policy.js';
 import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
 import { PromptCodec, rollout, type RolloutSample, type SamplingConfig } from './rollout.js';
-import { Progress, readJson, requireFile, startOrResume, StopRequest, writeJson } from './run.js';
+import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
+import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
 import { linearWarmupLr, type LrDecay } from './schedule.js';
 import { groupRewardStats } from './step-metrics.js';
 import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
@@ -144,8 +143,6 @@ export function trajectoryAdvantages(turnRewards: readonly (readonly number[])[]
 
 export type RlooResult = PpoResult;
 
-type LogLines = { metrics: { step: number } & Record<string, unknown>; samples: ({ step: number } & Record<string, unknown>)[] };
-
 /** Starts a run in `outDir`, or continues the one there with `resume`. */
 export async function rloo(input: { config: RlooConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<RlooResult> {
   const { cfg, folder } = startOrResume(input, 'rloo', parseRlooConfig);
@@ -176,30 +173,22 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
   const paramList = policyAdapter.parameters();
   const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
 
+  const parts: PolicyState = { adapter: policyAdapter, adam, baseModel: cfg.model };
   let step = 0;
-  const ckpt = folder.latestCheckpoint();
-  if ('resume' in input && ckpt) {
-    const saved = loadAdapter(ckpt.dir, ck.config);
-    for (const p of policyAdapter.pairs.values()) { const s = saved.pairs.get(p.path)!; p.A.set(s.A); p.B.set(s.B); }
-    adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
-    const state = readJson<{ step: number; log: LogLines }>(join(ckpt.dir, 'state.json'));
-    step = state.step;
-    folder.truncateTo(step);
-    if ((folder.metrics().at(-1)?.step ?? 0) < step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
-  } else if ('resume' in input) folder.truncateTo(0);
+  if ('resume' in input) step = restoreCheckpoint(folder, parts, ck.config)?.step ?? 0;
 
   const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
   const progress = new Progress(`rloo ${cfg.run_name}`, cfg.steps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(cfg.steps / 20)) });
   const stop = new StopRequest().listen();
   const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
 
-  const saveCheckpoint = (s: number, log: LogLines) => folder.writeCheckpoint(s, (dir) => {
-    saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model });
-    writeFileSync(join(dir, 'optimizer.safetensors'), adam.saveState());
-    const n = s * cfg.promptsPerStep;
-    writeJson(join(dir, 'state.json'), { step: s, episode: s * perStep, data_position: { pass: Math.floor(n / problems.length), index: n % problems.length },
-      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' }, log });
-  }, cfg.keepCheckpoints);
+  const checkpoint = (s: number, log: LogLines) => {
+    const k = s * cfg.promptsPerStep;
+    saveCheckpoint(folder, s, parts, {
+      episode: s * perStep, data_position: { pass: Math.floor(k / problems.length), index: k % problems.length },
+      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
+    }, log, cfg.keepCheckpoints);
+  };
 
   let stopped = false;
   try {
@@ -261,7 +250,7 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
         step, episode: episode + i, group: Math.floor(i / K), turn: t + 1, ...breakdownRecord(x.breakdown),
         reward: rewards[i], turn_reward: turnRewards[t][i], advantage: advantages[i], finish_reason: x.finishReason, completion: x.completion,
       })));
-      if (step % cfg.saveEvery === 0 || step === cfg.steps || stop.requested || step === o.stopAfterStep) saveCheckpoint(step, { metrics, samples: sampleRecords });
+      if (step % cfg.saveEvery === 0 || step === cfg.steps || stop.requested || step === o.stopAfterStep) checkpoint(step, { metrics, samples: sampleRecords });
       folder.appendMetrics(metrics);
       folder.appendSamples(sampleRecords);
       progress.update(step, { reward: metrics.reward_mean, acc_t1: corr.acc_t1 ?? 0, [`acc_t${T}`]: corr[`acc_t${T}`] ?? 0 });
