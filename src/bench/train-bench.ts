@@ -22,7 +22,7 @@ import { randomWeights, saveCheckpoint, tinyModel, type Checkpoint } from '../mo
 import { Rng } from '../random.js';
 import { gae, ppoTokenRewards, whiten } from '../train/advantages.js';
 import { countedValues, tokenBatch } from '../train/batch.js';
-import { PolicyGraph, type PpoItem } from '../train/policy.js';
+import { PolicyGraph, referenceFeeds, type PpoItem } from '../train/policy.js';
 import { pythonStdlibSources } from '../train/corpus.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo } from '../train/ppo.js';
 import { RunFolder } from '../train/run.js';
@@ -137,9 +137,8 @@ export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: 
   const seqs = prompts.map((p, b) => ({ tokens: [...p, ...sampled.tokens[b]], lossStart: p.length }));
   const tb = tokenBatch(seqs);
   const params = { ...adapter.feeds(), ...head.feeds() };
-  const zeroB = Object.fromEntries(adapter.parameters().filter((x) => x.name.endsWith('lora_B')).map((x) => [x.name, new Float32Array(x.data.length)]));
   const cur = await graph.forward(tb, params, { values: true, entropy: true, microBatch: 1 });
-  const ref = await graph.forward(tb, { ...params, ...zeroB }, { microBatch: 1 });
+  const ref = await graph.forward(tb, { ...params, ...referenceFeeds(null, adapter) }, { microBatch: 1 });
   const t2 = performance.now();
   const items: PpoItem[] = seqs.map((q, b) => {
     const old = countedValues(tb, cur.logprobs, b), values = countedValues(tb, cur.values!, b);

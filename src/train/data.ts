@@ -5,6 +5,7 @@
 import { loadDataset } from '../data/datasets.js';
 import type { Problem } from '../data/problem.js';
 import { applySplit, splitIds, type DataSplit } from '../data/split.js';
+import type { Rng } from '../random.js';
 
 export interface DataConfig {
   /** A data set name (apps-plus, mbpp, …) or a problem file. */
@@ -34,4 +35,27 @@ export function loadTrainData(cfg: DataConfig): TrainData {
   const { train, eval: held } = applySplit(report.problems, split);
   if (train.length === 0) throw new Error(`data '${cfg.dataset}': no training problems left after holding out ${cfg.evalSize}`);
   return { train, eval: held, split };
+}
+
+/** The problems of step `step` (from 0): consecutive slices of a seeded shuffle, reshuffled each pass. */
+export function batchProblems(problems: readonly Problem[], root: Rng, step: number, batchSize: number): Problem[] {
+  const out: Problem[] = [];
+  let order: Problem[] = [], orderPass = -1;
+  for (let i = 0; i < batchSize; i++) {
+    const k = step * batchSize + i;
+    const pass = Math.floor(k / problems.length);
+    if (pass !== orderPass) { order = passOrder(problems, root, pass); orderPass = pass; }
+    out.push(order[k % problems.length]);
+  }
+  return out;
+}
+
+function passOrder(problems: readonly Problem[], root: Rng, pass: number): Problem[] {
+  return root.fork(`data pass ${pass}`).shuffled(problems);
+}
+
+/** Where in the data order a run stands after `step` steps of `batchSize` problems (saved in checkpoints). */
+export function dataPosition(step: number, batchSize: number, n: number): { pass: number; index: number } {
+  const k = step * batchSize;
+  return { pass: Math.floor(k / n), index: k % n };
 }

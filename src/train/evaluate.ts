@@ -4,7 +4,7 @@
 // evaluation with run folders, intervals and reports.
 
 import type { Problem } from '../data/problem.js';
-import { resolveTemplate, type TemplateName } from '../data/templates.js';
+import type { TemplateName } from '../data/templates.js';
 import { releaseSessions } from '../engine/index.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { loadAdapter } from '../model/peft.js';
@@ -29,7 +29,7 @@ export async function evaluateHeldOut(o: { model: string; adapter?: string | nul
   const tokenizer = Tokenizer.load(o.model);
   const adapter = o.adapter ? loadAdapter(o.adapter, ck.config) : undefined;
   const lm = new CausalLM(ck, { adapter, session: { threads: o.threads || undefined, spinning: false } });
-  const codec = new PromptCodec(tokenizer, resolveTemplate(o.template), [...new Set([...ck.config.eosTokenIds, ...(tokenizer.eosId !== null ? [tokenizer.eosId] : [])])]);
+  const codec = PromptCodec.forModel(tokenizer, o.template, ck.config);
   const breakdowns: RewardBreakdown[] = [];
   try {
     for (const group of chunks(o.problems, o.batchSize ?? 16)) {

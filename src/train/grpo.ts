@@ -24,8 +24,9 @@ import type { SecurityShape } from '../reward/security.js';
 import { groupAdvantages, type AdvantageScale, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
-import { PolicyGraph, trainerSession, type GrpoItem } from './policy.js';
-import { batchProblems, TrainingHalted, type PpoResult } from './ppo.js';
+import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoItem } from './policy.js';
+import { batchProblems, dataPosition } from './data.js';
+import { TrainingHalted, type PpoResult } from './ppo.js';
 import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
 import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
@@ -163,7 +164,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
 
   const ck = loadCheckpoint(cfg.model);
   const tokenizer = Tokenizer.load(cfg.model);
-  const codec = new PromptCodec(tokenizer, resolveTemplate(cfg.template), [...new Set([...ck.config.eosTokenIds, ...(tokenizer.eosId !== null ? [tokenizer.eosId] : [])])]);
+  const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);
   if (problems.length < cfg.promptsPerStep) throw new Error(`only ${problems.length} training prompts fit maxPromptTokens ${cfg.maxPromptTokens}; promptsPerStep is ${cfg.promptsPerStep}`);
   const root = new Rng(cfg.seed);
@@ -172,11 +173,9 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
   // The reference adapter (frozen) and the policy's (trained, dropout 0: the sampler applies none).
   const reference = cfg.reference ? loadAdapter(cfg.reference, ck.config) : null;
   const start = reference ?? LoraAdapter.init(ck.config, { ...cfg.lora, dropout: 0 }, Number(root.fork('lora init').uint32()));
-  const policyAdapter = new LoraAdapter({ ...start.config, dropout: 0 }, ck.config, [...start.clone().pairs.values()]);
+  const policyAdapter = trainedAdapter(start);
   // With β > 0 the reference's log-probs come from the same graph fed the reference adapter (or B = 0).
-  const refFeeds: Record<string, Float32Array> | null = cfg.beta === 0 ? null : reference
-    ? reference.feeds()
-    : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
+  const refFeeds = cfg.beta === 0 ? null : referenceFeeds(reference, policyAdapter);
 
   const session = trainerSession(ck, cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
@@ -197,15 +196,12 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
   const updatesPerStep = cfg.numIterations * cfg.stepsPerGeneration;
   const progress = new Progress(`grpo ${cfg.run_name}`, cfg.steps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(cfg.steps / 20)) });
   const stop = new StopRequest().listen();
-  const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
+  const padId = codec.padId;
 
-  const checkpoint = (s: number, log: LogLines) => {
-    const k = s * cfg.promptsPerStep;
-    saveCheckpoint(folder, s, parts, {
-      episode: s * perStep, data_position: { pass: Math.floor(k / problems.length), index: k % problems.length },
-      rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
-    }, log, cfg.keepCheckpoints);
-  };
+  const checkpoint = (s: number, log: LogLines) => saveCheckpoint(folder, s, parts, {
+    episode: s * perStep, data_position: dataPosition(s, cfg.promptsPerStep, problems.length),
+    rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
+  }, log, cfg.keepCheckpoints);
 
   let stopped = false;
   try {

@@ -14,7 +14,7 @@
 import { compile, entropy, gradients, Graph, headTokenLogProbs, linear, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
 import { appendDecoder, decoderInputs, type DecoderTensors } from '../model/decoder.js';
-import type { LoraConfig } from '../model/lora.js';
+import { LoraAdapter, type LoraConfig } from '../model/lora.js';
 import type { Checkpoint } from '../model/weights.js';
 import { chunks, setCounted, tokenBatch, type Sequence, type TokenBatch } from './batch.js';
 import type { KlKind } from './advantages.js';
@@ -69,6 +69,19 @@ export function trainerSession(ck: Checkpoint, threads: number): SessionOptions 
   let bytes = 0;
   for (const w of ck.weights.values()) bytes += w.data.byteLength;
   return { threads: threads || undefined, spinning: false, ...(bytes > 2 ** 30 ? { memoryArena: false } : {}) };
+}
+
+/** The adapter an RL run trains: a copy of `start` (the reference, an init folder's, or a fresh one) with
+ * dropout 0, since the sampler applies none and the trainer's log-probs must be the sampler's. */
+export function trainedAdapter(start: LoraAdapter): LoraAdapter {
+  return new LoraAdapter({ ...start.config, dropout: 0 }, start.model, [...start.clone().pairs.values()]);
+}
+
+/** Feeds that make the policy graph the frozen reference: the reference adapter, or without one the
+ * policy's A with B = 0 (the base model itself) — no second copy of the weights. */
+export function referenceFeeds(reference: LoraAdapter | null, policy: LoraAdapter): Record<string, Float32Array> {
+  if (reference) return reference.feeds();
+  return Object.fromEntries(policy.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
 }
 
 /** Trainable arrays by graph input name (LoRA A/B, value head, or base weights), fed without a copy. */

@@ -15,7 +15,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, releaseSessions } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
-import type { Problem } from '../data/problem.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { LoraAdapter, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
@@ -28,8 +27,8 @@ import type { SecurityShape } from '../reward/security.js';
 import { gae, ppoTokenRewards, whiten, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
-import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
-import { PolicyGraph, trainerSession, type PpoItem } from './policy.js';
+import { batchProblems, dataPosition, DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
+import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type PpoItem } from './policy.js';
 import { PAPER_SAMPLING, PromptCodec, rollout, type SamplingConfig } from './rollout.js';
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
 import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
@@ -155,7 +154,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
 
   const ck = loadCheckpoint(cfg.model);
   const tokenizer = Tokenizer.load(cfg.model);
-  const codec = new PromptCodec(tokenizer, resolveTemplate(cfg.template), [...new Set([...ck.config.eosTokenIds, ...(tokenizer.eosId !== null ? [tokenizer.eosId] : [])])]);
+  const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const schedule = rewardSchedule(cfg);
   const data = loadTrainData(cfg.data);
   const problems = data.train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);
@@ -165,12 +164,10 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   // The reference adapter (frozen), the policy's (trained, dropout 0: the sampler applies none).
   const reference = cfg.reference ? loadAdapter(cfg.reference, ck.config) : null;
   const start = cfg.init ? loadAdapter(cfg.init, ck.config) : reference ?? LoraAdapter.init(ck.config, { ...cfg.lora, dropout: 0 }, Number(root.fork('lora init').uint32()));
-  const policyAdapter = new LoraAdapter({ ...start.config, dropout: 0 }, ck.config, [...start.clone().pairs.values()]);
+  const policyAdapter = trainedAdapter(start);
   const valueHead = cfg.init && existsSync(join(cfg.init, VALUE_HEAD_FILE)) ? ValueHead.load(cfg.init, ck.config) : ValueHead.init(ck.config, Number(root.fork('value head').uint32()));
   if (reference && reference.config.r !== policyAdapter.config.r) throw new Error(`init adapter r ${policyAdapter.config.r} differs from the reference adapter's r ${reference.config.r}`);
-  const refFeeds: Record<string, Float32Array> = reference
-    ? reference.feeds()
-    : Object.fromEntries(policyAdapter.parameters().map((p) => [p.name, p.name.endsWith('lora_B') ? new Float32Array(p.data.length) : p.data]));
+  const refFeeds = referenceFeeds(reference, policyAdapter);
 
   const session = trainerSession(ck, cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
@@ -194,7 +191,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   const totalSteps = Math.ceil(cfg.episodes / cfg.batchSize);
   const progress = new Progress(`ppo ${cfg.run_name}`, totalSteps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(totalSteps / 20)) });
   const stop = new StopRequest().listen();
-  const padId = tokenizer.padId ?? codec.eos.values().next().value ?? 0;
+  const padId = codec.padId;
 
   const checkpoint = (s: number, log: LogLines) => saveCheckpoint(folder, s, parts, {
     episode: s * cfg.batchSize, kl: kl.state(), data_position: dataPosition(s, cfg.batchSize, problems.length),
@@ -293,26 +290,4 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   }
   const finalDir = step === totalSteps ? folder.writeFinal((dir) => { saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model }); valueHead.save(dir); }) : null;
   return { runDir: folder.dir, finalDir, steps: step, stopped };
-}
-
-/** The problems of step `step` (from 0): consecutive slices of a seeded shuffle, reshuffled each pass. */
-export function batchProblems(problems: readonly Problem[], root: Rng, step: number, batchSize: number): Problem[] {
-  const out: Problem[] = [];
-  let order: Problem[] = [], orderPass = -1;
-  for (let i = 0; i < batchSize; i++) {
-    const k = step * batchSize + i;
-    const pass = Math.floor(k / problems.length);
-    if (pass !== orderPass) { order = passOrder(problems, root, pass); orderPass = pass; }
-    out.push(order[k % problems.length]);
-  }
-  return out;
-}
-
-function passOrder(problems: readonly Problem[], root: Rng, pass: number): Problem[] {
-  return root.fork(`data pass ${pass}`).shuffled(problems);
-}
-
-function dataPosition(step: number, batchSize: number, n: number): { pass: number; index: number } {
-  const k = step * batchSize;
-  return { pass: Math.floor(k / n), index: k % n };
 }

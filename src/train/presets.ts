@@ -173,48 +173,38 @@ export interface RunOverrides {
 }
 
 /**
- * A PPO config from a preset and overrides: the preset's tiny model (built and cached) unless `model` is
- * given; `adapter` is the reference (and starting) adapter, e.g. an SFT LoRA.
+ * An RL trainer's config from a preset's fields and overrides: the preset's tiny SFT model (built and
+ * cached) unless `model` is given; `adapter` is the reference (and starting) adapter, e.g. an SFT LoRA;
+ * `stepsTo` says how `--steps` is written in the config.
  */
-export async function resolvePpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
-  const preset = o.preset ? { ...PPO_PRESETS[o.preset] } as Record<string, unknown> : {};
+async function resolveRlConfig(preset: object | undefined, runName: (merged: Record<string, unknown>) => string, o: RunOverrides,
+  stepsTo: (merged: Record<string, unknown>, steps: number) => void, log?: (line: string) => void): Promise<Record<string, unknown>> {
   const merged: Record<string, unknown> = { ...preset, ...o.config };
-  if (o.preset) merged.run_name ??= `${o.preset}-${String(merged.variant ?? 'fresh')}`;
+  if (o.preset) merged.run_name ??= runName(merged);
   if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
   if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
   if (o.seed !== undefined) merged.seed = o.seed;
   if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
-  if (o.steps !== undefined) merged.episodes = o.steps * Number(merged.batchSize ?? DEFAULT_PPO_CONFIG.batchSize);
+  if (o.steps !== undefined) stepsTo(merged, o.steps);
   return merged;
 }
 
-/**
- * A GRPO config from a preset and overrides: the preset's tiny SFT model (built and cached) unless `model` is
- * given; `adapter` is the reference (and starting) adapter, e.g. an SFT LoRA.
- */
-export async function resolveGrpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
-  const merged: Record<string, unknown> = { ...(o.preset ? GRPO_PRESETS[o.preset] : {}), ...o.config };
-  if (o.preset) merged.run_name ??= `${o.preset}-grpo`;
-  if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
-  if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
-  if (o.seed !== undefined) merged.seed = o.seed;
-  if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
-  if (o.steps !== undefined) merged.steps = o.steps;
-  return merged;
+/** A PPO config (`--steps` are steps of `batchSize` episodes). */
+export function resolvePpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
+  return resolveRlConfig(o.preset && PPO_PRESETS[o.preset], (m) => `${o.preset}-${String(m.variant ?? 'fresh')}`, o,
+    (m, steps) => { m.episodes = steps * Number(m.batchSize ?? DEFAULT_PPO_CONFIG.batchSize); }, log);
 }
 
-/** An RLOO config from a preset (only `minimal` has one) and overrides, as `resolveGrpoConfig`. */
+/** A GRPO config. */
+export function resolveGrpoConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
+  return resolveRlConfig(o.preset && GRPO_PRESETS[o.preset], () => `${o.preset}-grpo`, o, (m, steps) => { m.steps = steps; }, log);
+}
+
+/** An RLOO config (only `minimal` has a preset). */
 export async function resolveRlooConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
   const preset = o.preset ? RLOO_PRESETS[o.preset] : {};
   if (!preset) throw new Error(`rloo has no preset '${o.preset}' (it has: ${Object.keys(RLOO_PRESETS).join(', ')})`);
-  const merged: Record<string, unknown> = { ...preset, ...o.config };
-  if (o.preset) merged.run_name ??= `${o.preset}-rloo`;
-  if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
-  if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
-  if (o.seed !== undefined) merged.seed = o.seed;
-  if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
-  if (o.steps !== undefined) merged.steps = o.steps;
-  return merged;
+  return resolveRlConfig(preset, () => `${o.preset}-rloo`, o, (m, steps) => { m.steps = steps; }, log);
 }
 
 /** An SFT config: the preset's recipe on its pretrained base unless `model` is given. */

@@ -3,7 +3,8 @@
 // while the rest of the batch is still being sampled. Every component of each sample's reward is kept.
 
 import type { Problem } from '../data/problem.js';
-import { promptText, renderPrompt, type PromptTemplate } from '../data/templates.js';
+import { promptText, renderPrompt, resolveTemplate, type PromptTemplate, type TemplateName } from '../data/templates.js';
+import type { ModelConfig } from '../model/config.js';
 import { templateStops } from '../eval/backends/local.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { generate, type FinishReason } from '../model/sampler.js';
@@ -48,6 +49,16 @@ export class PromptCodec {
   constructor(readonly tokenizer: Tokenizer, readonly template: PromptTemplate, eosTokenIds: readonly number[]) {
     this.stops = templateStops(template.name);
     this.eos = new Set(eosTokenIds);
+  }
+
+  /** A codec whose rows end at the model config's eos ids and the tokenizer's eos token. */
+  static forModel(tokenizer: Tokenizer, template: TemplateName | PromptTemplate, config: ModelConfig): PromptCodec {
+    return new PromptCodec(tokenizer, resolveTemplate(template), [...config.eosTokenIds, ...(tokenizer.eosId !== null ? [tokenizer.eosId] : [])]);
+  }
+
+  /** The id fed for padding: the tokenizer's pad token, else an eos id, else 0. */
+  get padId(): number {
+    return this.tokenizer.padId ?? this.eos.values().next().value ?? 0;
   }
 
   /** The prompt's text under the template (the tokenizer's chat template for `chat`). */

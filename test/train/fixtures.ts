@@ -1,8 +1,10 @@
-// A tiny model folder for trainer tests: random Llama weights (small embeddings, so its distributions are
-// not degenerate) and a byte-level BPE trained on a few bundled solutions, saved in Hugging Face layout.
+// A tiny model folder for trainer tests (random Llama weights with small embeddings, so its distributions are
+// not degenerate, and a byte-level BPE trained on a few bundled solutions, in Hugging Face layout), and a
+// run killed with SIGKILL after a checkpoint, for the exact-resume tests.
 
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +30,26 @@ export function tinyModelDir(o: { vocab?: number; hidden?: number; seed?: number
   saveCheckpoint(dir, ck.config, ck.weights);
   saveTrainedTokenizer(dir, bpe, { eosToken: '<|endoftext|>', bosToken: null });
   return dir;
+}
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/**
+ * Starts `train <trainer> --config` (the config written next to a new run folder) in a child process and
+ * kills it with SIGKILL once checkpoint `step` exists; checks it got that far and did not finish. Returns
+ * the run folder, ready for `--resume`.
+ */
+export async function runKilledAfterCheckpoint(trainer: string, config: unknown, step: number): Promise<string> {
+  const killed = mkdtempSync(join(tmpdir(), `securecoderl-${trainer}-killed-`));
+  const file = `${killed}.json`;
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, [CLI, 'train', trainer, '--config', file, '--out', killed, '--quiet'], { stdio: 'ignore' });
+  // Killed once the checkpoint exists: somewhere after it, in that step's logging or the next step.
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const timer = setInterval(() => { if (existsSync(join(killed, 'checkpoints', `step-${step}`))) child.kill('SIGKILL'); }, 10);
+  await exited;
+  clearInterval(timer);
+  assert.ok(existsSync(join(killed, 'checkpoints', `step-${step}`)), `the child run stopped before its step-${step} checkpoint`);
+  assert.ok(!existsSync(join(killed, 'final')), 'the killed run did not finish');
+  return killed;
 }

@@ -5,11 +5,9 @@
 // configs are errors that name the field.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import type { TestResult, TestVerdict } from '../../src/judge/types.js';
 import { releaseSessions } from '../../src/engine/index.js';
@@ -23,9 +21,8 @@ import { PolicyGraph, type GrpoHeadOptions, type GrpoItem } from '../../src/trai
 import { rewardMeans, rewardValues, weightedReward, type ScoredSample } from '../../src/train/reward-functions.js';
 import { exceptionName, groupRewardStats, sampleProfile } from '../../src/train/step-metrics.js';
 import type { TaskDataConfig } from '../../src/train/task-split.js';
-import { tinyModelDir } from './fixtures.js';
+import { runKilledAfterCheckpoint, tinyModelDir } from './fixtures.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const MBPP_SMALL: TaskDataConfig = { dataset: 'mbpp', split: 'mbpp', evalSize: 10, splitSeed: 42, trainSize: 12, maxTests: 3, promptTests: 1 };
 let modelDir = '';
 
@@ -252,17 +249,7 @@ describe('GRPO runs', () => {
     const straight = mkdtempSync(join(tmpdir(), 'securecoderl-grpo-a-'));
     await grpo({ config: cfg, outDir: straight }, { quiet: true });
 
-    const killed = mkdtempSync(join(tmpdir(), 'securecoderl-grpo-b-'));
-    const file = join(killed, '..', `${killed.split('/').pop()}.json`);
-    writeFileSync(file, JSON.stringify(cfg));
-    const child = spawn(process.execPath, [CLI, 'train', 'grpo', '--config', file, '--out', killed, '--quiet'], { stdio: 'ignore' });
-    // Kill it once step 2's checkpoint exists (it is then somewhere after it, in step 2's logging or step 3).
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const timer = setInterval(() => { if (existsSync(join(killed, 'checkpoints', 'step-2'))) child.kill('SIGKILL'); }, 10);
-    await exited;
-    clearInterval(timer);
-    assert.ok(existsSync(join(killed, 'checkpoints', 'step-2')), 'the child run stopped before its step-2 checkpoint');
-    assert.ok(!existsSync(join(killed, 'final')), 'the killed run did not finish');
+    const killed = await runKilledAfterCheckpoint('grpo', cfg, 2);
     const resumed = await grpo({ resume: killed }, { quiet: true });
     assert.equal(resumed.steps, 4);
     assert.deepEqual(readFileSync(join(killed, 'final', 'adapter_model.safetensors')), readFileSync(join(straight, 'final', 'adapter_model.safetensors')));

@@ -17,7 +17,7 @@ import { klPerToken } from '../../src/train/advantages.js';
 import { PolicyGraph } from '../../src/train/policy.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo, type PpoConfig } from '../../src/train/ppo.js';
 import { releaseSessions } from '../../src/engine/index.js';
-import { SMALL_DATA, tinyModelDir } from './fixtures.js';
+import { SMALL_DATA, runKilledAfterCheckpoint, tinyModelDir } from './fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let modelDir = '';
@@ -102,17 +102,7 @@ describe('PPO', () => {
     const straight = mkdtempSync(join(tmpdir(), 'securecoderl-ppo-a-'));
     await ppo({ config: cfg, outDir: straight }, { quiet: true });
 
-    const killed = mkdtempSync(join(tmpdir(), 'securecoderl-ppo-b-'));
-    const file = join(killed, '..', `${killed.split('/').pop()}.json`);
-    writeFileSync(file, JSON.stringify(cfg));
-    const child = spawn(process.execPath, [CLI, 'train', 'ppo', '--config', file, '--out', killed, '--quiet'], { stdio: 'ignore' });
-    // Kill it once step 2's checkpoint exists (it is then somewhere after it, in step 2's logging or step 3).
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const timer = setInterval(() => { if (existsSync(join(killed, 'checkpoints', 'step-2'))) child.kill('SIGKILL'); }, 10);
-    await exited;
-    clearInterval(timer);
-    assert.ok(existsSync(join(killed, 'checkpoints', 'step-2')), 'the child run stopped before its step-2 checkpoint');
-    assert.ok(!existsSync(join(killed, 'final')), 'the killed run did not finish');
+    const killed = await runKilledAfterCheckpoint('ppo', cfg, 2);
     const resumed = await ppo({ resume: killed }, { quiet: true });
     assert.equal(resumed.steps, 4);
     assert.deepEqual(readFileSync(join(killed, 'final', 'adapter_model.safetensors')), readFileSync(join(straight, 'final', 'adapter_model.safetensors')));

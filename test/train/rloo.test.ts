@@ -4,11 +4,9 @@
 // resumed ends byte-identical; bad configs are errors that name the field.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import type { Problem } from '../../src/data/problem.js';
 import type { TestResult, TestVerdict } from '../../src/judge/types.js';
@@ -17,9 +15,8 @@ import { formatRunSummary } from '../../src/eval/format.js';
 import { runEval } from '../../src/eval/run.js';
 import { correctionMetrics, DEFAULT_RLOO_CONFIG, parseRlooConfig, rloo, trajectoryAdvantages, type RlooConfig } from '../../src/train/rloo.js';
 import type { TaskDataConfig } from '../../src/train/task-split.js';
-import { tinyModelDir } from './fixtures.js';
+import { runKilledAfterCheckpoint, tinyModelDir } from './fixtures.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const MBPP_SMALL: TaskDataConfig = { dataset: 'mbpp', split: 'mbpp', evalSize: 10, splitSeed: 42, trainSize: 12, maxTests: 3, promptTests: 1 };
 let modelDir = '';
 
@@ -161,16 +158,7 @@ describe('RLOO runs', () => {
     const straight = mkdtempSync(join(tmpdir(), 'securecoderl-rloo-a-'));
     await rloo({ config: cfg, outDir: straight }, { quiet: true });
 
-    const killed = mkdtempSync(join(tmpdir(), 'securecoderl-rloo-b-'));
-    const file = join(killed, '..', `${killed.split('/').pop()}.json`);
-    writeFileSync(file, JSON.stringify(cfg));
-    const child = spawn(process.execPath, [CLI, 'train', 'rloo', '--config', file, '--out', killed, '--quiet'], { stdio: 'ignore' });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const timer = setInterval(() => { if (existsSync(join(killed, 'checkpoints', 'step-2'))) child.kill('SIGKILL'); }, 10);
-    await exited;
-    clearInterval(timer);
-    assert.ok(existsSync(join(killed, 'checkpoints', 'step-2')), 'the child run stopped before its step-2 checkpoint');
-    assert.ok(!existsSync(join(killed, 'final')), 'the killed run did not finish');
+    const killed = await runKilledAfterCheckpoint('rloo', cfg, 2);
     const resumed = await rloo({ resume: killed }, { quiet: true });
     assert.equal(resumed.steps, 4);
     assert.deepEqual(readFileSync(join(killed, 'final', 'adapter_model.safetensors')), readFileSync(join(straight, 'final', 'adapter_model.safetensors')));
