@@ -1,6 +1,6 @@
-// `bench train`: PPO steps of the trainer itself (src/train/ppo.ts, nothing re-implemented) on a ~10M
-// Llama-style model with random weights and a 4,096-token BPE, split into sampling, scoring and training as
-// the trainer logs them, with the training part's utilisation of the in-graph matmul rate.
+// `bench train`: steps of the trainers themselves (src/train/ppo.ts, grpo.ts, rloo.ts, nothing re-implemented)
+// on a ~10M Llama-style model with random weights and a 4,096-token BPE, split into sampling, scoring and
+// training as the trainers log them, with the PPO training part's utilisation of the in-graph matmul rate.
 //
 // FLOPs counted for the training part, per token the graphs process (the rollout batch × its padded
 // length): the policy's forward for old log-probs and values, and the reference's forward, 2·P each; each
@@ -24,7 +24,10 @@ import { gae, ppoTokenRewards, whiten } from '../train/advantages.js';
 import { countedValues, tokenBatch } from '../train/batch.js';
 import { PolicyGraph, referenceFeeds, type PpoItem } from '../train/policy.js';
 import { pythonStdlibSources } from '../train/corpus.js';
+import { parseGrpoConfig, grpo } from '../train/grpo.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo } from '../train/ppo.js';
+import { parseRlooConfig, rloo } from '../train/rloo.js';
+import { DEFAULT_TASK_DATA } from '../train/task-split.js';
 import { RunFolder } from '../train/run.js';
 
 export interface TrainBenchOptions {
@@ -50,6 +53,32 @@ export interface TrainBenchResult {
   train_tokens_per_s: number;
   matmul_gflops: number;
   train_utilization: number;
+  /** A GRPO step: one prompt × G = 8 completions, two passes of two minibatches. */
+  grpo: StepSplit & { generations: number };
+  /** An RLOO self-correction step: 2 prompts × k = 4 trajectories × 2 turns. */
+  rloo: StepSplit & { k: number; turns: number };
+}
+
+/** One trainer step's mean seconds in each part, as the trainer's metrics log them. */
+export interface StepSplit {
+  steps: number;
+  rows: number;
+  response_tokens_mean: number;
+  sample_s: number;
+  score_wait_s: number;
+  train_s: number;
+  sample_tokens_per_s: number;
+}
+
+/** The step split of a finished run's metrics, the first (warm-up) step left out. */
+function stepSplit(runDir: string, rows: number): StepSplit {
+  const m = RunFolder.open(runDir).folder.metrics().slice(1);
+  const sum = (k: string) => m.reduce((a, r) => a + (r[k] as number), 0);
+  return {
+    steps: m.length, rows, response_tokens_mean: sum('response_tokens') / (m.length * rows),
+    sample_s: sum('time_sample_s') / m.length, score_wait_s: sum('time_score_s') / m.length, train_s: sum('time_train_s') / m.length,
+    sample_tokens_per_s: sum('response_tokens') / sum('time_sample_s'),
+  };
 }
 
 export async function benchTrain(o: TrainBenchOptions = {}): Promise<TrainBenchResult> {
@@ -84,6 +113,16 @@ export async function benchTrain(o: TrainBenchOptions = {}): Promise<TrainBenchR
     const before = await probe();
     await ppo({ config: cfg, outDir: join(dir, 'run') }, { quiet: true });
     const gflopsBest = Math.max(before, await probe());
+
+    // GRPO and RLOO on the same model, prompts and sampling settings.
+    const common = {
+      model: join(dir, 'model'), seed: 0, data: { ...DEFAULT_TASK_DATA, dataset: 'apps-plus', split: 'seeded', evalSize: 100 }, maxPromptTokens: 256,
+      steps: steps + 1, sampling: cfg.sampling, lora: cfg.lora, saveEvery: 1000, microBatch: batch, threads: o.threads ?? 0, lr: 1e-5,
+    };
+    log(`bench train: ${steps + 1} GRPO steps (G 8) and ${steps + 1} RLOO steps (2 prompts × k 4 × 2 turns)`);
+    await grpo({ config: parseGrpoConfig({ ...common, run_name: 'bench-grpo', promptsPerStep: 1, numGenerations: 8, numIterations: 2, stepsPerGeneration: 2 }, 'bench train'), outDir: join(dir, 'grpo') }, { quiet: true });
+    await rloo({ config: parseRlooConfig({ ...common, run_name: 'bench-rloo', promptsPerStep: 2, k: 4, turns: 2 }, 'bench train'), outDir: join(dir, 'rloo') }, { quiet: true });
+
     const m = RunFolder.open(join(dir, 'run')).folder.metrics().slice(1);
     const sum = (k: string) => m.reduce((a, r) => a + (r[k] as number), 0);
     const graphTokens = sum('graph_tokens');
@@ -96,6 +135,9 @@ export async function benchTrain(o: TrainBenchOptions = {}): Promise<TrainBenchR
       sample_tokens_per_s: sum('response_tokens') / sum('time_sample_s'),
       train_tokens_per_s: (graphTokens * (2 + epochs)) / trainS,
       matmul_gflops: gflopsBest, train_utilization: flops / trainS / (gflopsBest * 1e9),
+      grpo: { ...stepSplit(join(dir, 'grpo'), 8), generations: 8 },
+      // An RLOO step samples each turn's 8 rows in turn: 16 rows a step.
+      rloo: { ...stepSplit(join(dir, 'rloo'), 16), k: 4, turns: 2 },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,7 @@ securecoderl bench engine [--json] [--quick] [--threads N] [--large auto|on|off]
 securecoderl bench train [--json] [--quick] [--threads N] [--steps N] [--large auto|on|off]
   PPO steps of the trainer on a ~10M model (batch 8, prompts ≤ 256 tokens, 128 new tokens, 2 epochs):
   sampling, scoring and training seconds, tokens/s, and the training part's share of the matmul rate;
+  then GRPO (G 8) and RLOO (k 4, 2 turns) steps on the same model, split the same way;
   then one PPO episode at DeepSeek-Coder-1.3B's shape (random weights, batch 2, 256-token prompts, 128 new
   tokens) in each memory mode, each in its own process: time and peak RSS (--large auto: when memory allows)
 
@@ -76,6 +77,9 @@ async function runTrainBench(argv: string[]): Promise<number> {
     `  sampling  ${r.sample_s.toFixed(2)} s   ${r.sample_tokens_per_s.toFixed(0)} new tokens/s`,
     `  scoring   ${r.score_wait_s.toFixed(2)} s   (waiting after sampling; scoring overlaps it)`,
     `  training  ${r.train_s.toFixed(2)} s   ${r.train_tokens_per_s.toFixed(0)} tokens/s through the graphs, ${(100 * r.train_utilization).toFixed(1)}% of ${r.matmul_gflops.toFixed(0)} GFLOP/s`,
+    ...([['GRPO step (1 prompt × G 8', r.grpo], ['RLOO step (2 prompts × k 4 × 2 turns', r.rloo]] as const).map(([what, x]) =>
+      `${what}, ${x.response_tokens_mean.toFixed(0)} new tokens per row), mean of ${x.steps}: sampling ${x.sample_s.toFixed(2)} s (${x.sample_tokens_per_s.toFixed(0)} new tokens/s), `
+      + `scoring wait ${x.score_wait_s.toFixed(2)} s, training ${x.train_s.toFixed(2)} s`),
   ].join('\n') + '\n');
   const episodes: unknown[] = [];
   let skipped: string | null = null;

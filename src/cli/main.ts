@@ -26,12 +26,39 @@ function help(): string {
     '',
     'usage: securecoderl <command> [options]      securecoderl <command> --help',
     '',
+    'global option:',
+    '  --device cpu|cuda  where ONNX Runtime runs the model graphs [cpu]; cuda needs onnxruntime-node\'s CUDA provider (docs/engine.md)',
+    '',
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
   ].join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
+/** `argv` without the global `--device X` (or `--device=X`), and the device it named. */
+function takeDevice(argv: string[]): { argv: string[]; device?: string } {
+  const i = argv.findIndex((a) => a === '--device' || a.startsWith('--device='));
+  if (i < 0) return { argv };
+  const inline = argv[i].startsWith('--device=');
+  const device = inline ? argv[i].slice('--device='.length) : argv[i + 1];
+  return { argv: [...argv.slice(0, i), ...argv.slice(i + (inline ? 1 : 2))], device };
+}
+
+async function main(all: string[]): Promise<number> {
+  const { argv, device } = takeDevice(all);
+  if (device !== undefined) {
+    const { DEVICES, executionProviders, setDefaultDevice } = await import('../engine/device.js');
+    if (!(DEVICES as readonly string[]).includes(device)) {
+      process.stderr.write(`securecoderl: --device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(device ?? '')}\n`);
+      return 2;
+    }
+    try {
+      executionProviders(device as 'cpu' | 'cuda');
+    } catch (error) {
+      process.stderr.write(`securecoderl: ${(error as Error).message}\n`);
+      return 1;
+    }
+    setDefaultDevice(device as 'cpu' | 'cuda');
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${help()}\n`);

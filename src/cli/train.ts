@@ -10,7 +10,7 @@ import { parseSftConfig, sft } from '../train/sft.js';
 export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo|rloo (--preset NAME | --config FILE) [options]
        securecoderl train ppo|grpo|rloo --resume DIR
 
-  --preset NAME      minimal | tiny (build and cache their tiny model) | paper; rloo: minimal only
+  --preset NAME      minimal | tiny | toy (build and cache their tiny model) | paper; rloo: minimal, toy
   --config FILE      a JSON config (its fields over the preset's; unknown fields are errors)
   --out DIR          the run folder [runs/<trainer>-<preset>]
   --seed S           seed of everything random in the run
@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (trainer === 'rloo') {
     for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
-    if (preset && preset !== 'minimal') throw new UsageError(`--preset: rloo has only the preset minimal, got ${JSON.stringify(preset)}`);
+    if (preset && preset !== 'minimal' && preset !== 'toy') throw new UsageError(`--preset: rloo has the presets minimal and toy, got ${JSON.stringify(preset)}`);
     const merged = await resolveRlooConfig(o, log);
     if (v['low-memory'] === true) merged.lowMemory = true;
     return report(await rloo({ config: parseRlooConfig(merged, where), outDir: out }, { quiet }), 'RLOO');

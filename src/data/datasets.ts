@@ -10,12 +10,13 @@ import { isPlainObject } from './json.js';
 import { jsonlLines, loadProblemsJsonl } from './jsonl.js';
 import { loadMbpp, loadMbppSanitized, type MbppSplit } from './mbpp.js';
 import { loadOdex } from './odex.js';
+import { loadToy } from './toy.js';
 import { DEFAULT_MAX_TESTS, type LoadReport } from './problem.js';
 
 /** The data shipped with the package (`data/` at the package root). */
 export const BUNDLED_DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../data');
 
-export const DATASET_NAMES = ['apps-plus', 'apps-plus-train', 'apps', 'mbpp', 'mbpp-sanitized', 'humaneval', 'odex', 'cyberseceval'] as const;
+export const DATASET_NAMES = ['apps-plus', 'apps-plus-train', 'apps', 'mbpp', 'mbpp-sanitized', 'humaneval', 'odex', 'cyberseceval', 'toy'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 /** A data-set file format `loadDataset` can read from a path. */
@@ -50,6 +51,7 @@ export const DATASET_FILES: Record<DatasetName, string> = {
   humaneval: 'humaneval/HumanEval.jsonl.gz',
   odex: 'odex/en_test.jsonl',
   cyberseceval: 'cyberseceval',
+  toy: '(generated: src/data/toy.ts)',
 };
 
 function firstRecordKeys(text: string): Set<string> | null {
@@ -111,7 +113,7 @@ function loadPath(path: string, format: DataFormat, options: DatasetOptions): Lo
 
 /**
  * Loads a named data set (`apps-plus`, `apps-plus-train`, `apps`, `mbpp`, `mbpp-sanitized`,
- * `humaneval`, `odex`, `cyberseceval`) from the bundled data (or `options.dataDir`), or a file or
+ * `humaneval`, `odex`, `cyberseceval`, and the generated `toy`) from the bundled data (or `options.dataDir`), or a file or
  * folder in any of those formats or our problem JSONL. Bad records come back in `errors` naming
  * file, line (or record) and field; the rest load. At most `maxTests` (default 5) tests per problem.
  */
@@ -119,6 +121,7 @@ export function loadDataset(nameOrPath: string, options: DatasetOptions = {}): L
   if ((DATASET_NAMES as readonly string[]).includes(nameOrPath) && !existsSync(nameOrPath)) {
     const name = nameOrPath as DatasetName;
     const dir = options.dataDir ?? BUNDLED_DATA_DIR;
+    if (name === 'toy') return loadToy({ maxTests: options.maxTests, promptTests: options.promptTests });
     if (name === 'cyberseceval') {
       const variants = options.variant === 'all' ? ['autocomplete', 'instruct', 'instruct-v2'] : [options.variant ?? 'instruct'];
       const report: LoadReport = { problems: [], errors: [] };

@@ -6,6 +6,7 @@ export * from './ops.js';
 export { gradients, defineGrad, sumToShape, withCustomGradient, type GradRule, type RegionRule, type GradientOptions } from './autodiff.js';
 export { encodeModel, prune, OPSET, type EncodeOptions, type EncodedModel } from './onnx-proto.js';
 export { compile, run, releaseSessions, Executable, type SessionOptions, type Feed, type Output } from './session.js';
+export { DEVICES, defaultDevice, setDefaultDevice, executionProviders, CUDA_INSTALL_HINT, type Device } from './device.js';
 export * from './nn.js';
 export { checkGradients, type GradCheckOptions, type GradCheckResult, type TensorCheck } from './check.js';
 export { AdamW, clipGradNorm, globalNorm, type AdamWConfig, type Param } from './optim.js';

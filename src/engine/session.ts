@@ -7,10 +7,13 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Graph } from './graph.js';
+import { defaultDevice, executionProviders, type Device } from './device.js';
 import { encodeModel } from './onnx-proto.js';
 import { dtypeOfArray, type Tensor, type TypedArray } from './tensor.js';
 
 export interface SessionOptions {
+  /** Where the graph runs (default: `defaultDevice()`, cpu unless the CLI's --device says otherwise). */
+  device?: Device;
   /** Intra-op threads (default: all cores). */
   threads?: number;
   /** ORT graph optimisation level (default 'all'). Float64 gradient checks need 'basic' (see DESIGN.md). */
@@ -58,8 +61,8 @@ export class Executable {
   ) {}
 
   static async create(graph: Graph, outputs: readonly string[], opts: SessionOptions = {}): Promise<Executable> {
-    const enc = encodeModel(graph, { outputs, valueInfo: opts.valueInfo, externalThreshold: opts.externalThreshold, externalLocation: 'model.data' });
     const so = sessionOptions(opts);
+    const enc = encodeModel(graph, { outputs, valueInfo: opts.valueInfo, externalThreshold: opts.externalThreshold, externalLocation: 'model.data' });
     let session: InferenceSession;
     if (enc.external) {
       // External data is resolved relative to the model file, so both go to a temporary folder.
@@ -159,7 +162,7 @@ function sessionOptions(o: SessionOptions): InferenceSession.SessionOptions {
   if (o.valueInfo) config.strict_shape_type_inference = '1';
   for (const [k, v] of Object.entries(o.config ?? {})) config[k.replace(/^session\./, '')] = v;
   return {
-    executionProviders: ['cpu'],
+    executionProviders: executionProviders(o.device ?? defaultDevice()),
     intraOpNumThreads: o.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',

@@ -16,9 +16,13 @@ import { DEFAULT_PPO_CONFIG, type PpoConfig } from './ppo.js';
 import { DEFAULT_PRETRAIN_CONFIG, pretrain, type PretrainConfig } from './pretrain.js';
 import type { RlooConfig } from './rloo.js';
 import { DEFAULT_SFT_CONFIG, sft, type SftConfig } from './sft.js';
+import { DEFAULT_TASK_DATA, type TaskDataConfig } from './task-split.js';
 import { readJson, writeJson } from './run.js';
 
-export const PRESET_NAMES = ['minimal', 'tiny', 'paper'] as const;
+export const PRESET_NAMES = ['minimal', 'tiny', 'toy', 'paper'] as const;
+/** The presets that build their own tiny model. */
+export type TinyPresetName = 'minimal' | 'tiny' | 'toy';
+export const isTinyPreset = (p: string | undefined): p is TinyPresetName => p === 'minimal' || p === 'tiny' || p === 'toy';
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** How a preset's tiny model is built: pretraining, then SFT (full fine-tuning), on one data split. */
@@ -30,11 +34,15 @@ export interface TinyRecipe {
   sft: Omit<SftConfig, 'model' | 'data' | 'run_name'>;
 }
 
-/** minimal: MBPP (short function-call tasks a tiny model can learn); tiny: the paper's APPS+. */
+/** minimal: MBPP (short function-call tasks a tiny model can learn); tiny: the paper's APPS+; toy: the generated
+ * one-line function tasks (src/data/toy.ts), the one set here a tiny model solves part of. */
 const MINIMAL_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'mbpp', evalSize: 100, splitSeed: 42 };
 const TINY_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'apps-plus', evalSize: 100, splitSeed: 42 };
+const TOY_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'toy', evalSize: 100, splitSeed: 42 };
+/** The same split as the RL trainers' task data (the same held-out problems). */
+const TOY_TASKS: TaskDataConfig = { ...DEFAULT_TASK_DATA, dataset: 'toy', split: 'seeded', evalSize: TOY_DATA.evalSize, splitSeed: TOY_DATA.splitSeed };
 
-export const RECIPES: Record<'minimal' | 'tiny', TinyRecipe> = {
+export const RECIPES: Record<TinyPresetName, TinyRecipe> = {
   minimal: {
     data: MINIMAL_DATA,
     pretrain: { ...DEFAULT_PRETRAIN_CONFIG, steps: 400, evalEvery: 100 },
@@ -46,6 +54,12 @@ export const RECIPES: Record<'minimal' | 'tiny', TinyRecipe> = {
     pretrain: { ...DEFAULT_PRETRAIN_CONFIG },
     stdlibBytes: 4_000_000,
     sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 3, lr: 5e-4, lrSchedule: 'cosine', warmupSteps: 10, batchSize: 8, gradAccum: 1, maxSeqLen: 1024, evalEvery: 25, valFraction: 0.05 },
+  },
+  toy: {
+    data: TOY_DATA,
+    pretrain: { ...DEFAULT_PRETRAIN_CONFIG, steps: 300, evalEvery: 100 },
+    stdlibBytes: 500_000,
+    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 4, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 512, evalEvery: 50, valFraction: 0.05, correctionExamples: true },
   },
 };
 
@@ -77,7 +91,7 @@ export interface TinyModelSummary {
  * The pretraining corpus holds only the training split's solutions: the evaluation problems' answers are
  * never seen.
  */
-export async function buildTinyModel(name: 'minimal' | 'tiny', o: { quiet?: boolean; log?: (line: string) => void; recipe?: TinyRecipe } = {}): Promise<TinyModel> {
+export async function buildTinyModel(name: TinyPresetName, o: { quiet?: boolean; log?: (line: string) => void; recipe?: TinyRecipe } = {}): Promise<TinyModel> {
   const recipe = o.recipe ?? RECIPES[name];
   // The standard library's folder names the Python version, whose sources are part of the corpus.
   const key = `${name}-${fnv1a64(JSON.stringify({ RECIPE_VERSION, recipe, stdlib: pythonStdlibDir() })).toString(16).padStart(16, '0')}`;
@@ -126,6 +140,12 @@ export const PPO_PRESETS: Record<PresetName, Partial<PpoConfig>> = {
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 160 },
     kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.05 }, switchEpisode: 200, saveEvery: 10, microBatch: 8,
   },
+  toy: {
+    variant: 'fresh', data: TOY_DATA, maxPromptTokens: 256, episodes: 320, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
+    lr: 2e-3, gradClip: 1, lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 48 },
+    kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.02 }, saveEvery: 4, microBatch: 8,
+  },
   paper: {},
 };
 
@@ -146,6 +166,11 @@ export const GRPO_PRESETS: Record<PresetName, Partial<GrpoConfig>> = {
     lr: 1e-3, lrSchedule: 'constant', lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 160 }, saveEvery: 10, microBatch: 8,
   },
+  toy: {
+    data: TOY_TASKS, maxPromptTokens: 256, steps: 40, promptsPerStep: 2, numGenerations: 8, numIterations: 2, stepsPerGeneration: 2,
+    lr: 2e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 48 }, saveEvery: 5, microBatch: 8,
+  },
   paper: {},
 };
 
@@ -156,6 +181,11 @@ export const RLOO_PRESETS: Partial<Record<PresetName, Partial<RlooConfig>>> = {
     maxPromptTokens: 640, steps: 40, promptsPerStep: 2, k: 4, turns: 2, gamma: 0.5, beta: 0.01, turnReward: 'partial',
     lr: 5e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 128 }, saveEvery: 5, microBatch: 8,
+  },
+  toy: {
+    data: TOY_TASKS, maxPromptTokens: 512, steps: 40, promptsPerStep: 2, k: 4, turns: 2, gamma: 0.5, beta: 0.01, turnReward: 'tests',
+    lr: 5e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 48 }, saveEvery: 5, microBatch: 8,
   },
 };
 
@@ -182,7 +212,7 @@ async function resolveRlConfig(preset: object | undefined, runName: (merged: Rec
   const merged: Record<string, unknown> = { ...preset, ...o.config };
   if (o.preset) merged.run_name ??= runName(merged);
   if (o.model) { merged.model = o.model; merged.reference = o.adapter ?? null; } else if (o.adapter) merged.reference = o.adapter;
-  if (!merged.model && (o.preset === 'minimal' || o.preset === 'tiny')) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
+  if (!merged.model && isTinyPreset(o.preset)) merged.model = (await buildTinyModel(o.preset, { log })).sftDir;
   if (o.seed !== undefined) merged.seed = o.seed;
   if (o.saveEvery !== undefined) merged.saveEvery = o.saveEvery;
   if (o.steps !== undefined) stepsTo(merged, o.steps);
@@ -209,11 +239,11 @@ export async function resolveRlooConfig(o: RunOverrides, log?: (line: string) =>
 
 /** An SFT config: the preset's recipe on its pretrained base unless `model` is given. */
 export async function resolveSftConfig(o: RunOverrides, log?: (line: string) => void): Promise<Record<string, unknown>> {
-  const recipe = o.preset === 'minimal' || o.preset === 'tiny' ? RECIPES[o.preset] : null;
+  const recipe = isTinyPreset(o.preset) ? RECIPES[o.preset] : null;
   const merged: Record<string, unknown> = { ...(recipe ? { ...recipe.sft, data: recipe.data, run_name: `${o.preset}-sft` } : {}), ...o.config };
   if (o.model) merged.model = o.model;
   if (o.adapter) merged.adapter = o.adapter;
-  if (!merged.model && recipe) merged.model = (await buildTinyModel(o.preset as 'minimal' | 'tiny', { log })).baseDir;
+  if (!merged.model && recipe) merged.model = (await buildTinyModel(o.preset as TinyPresetName, { log })).baseDir;
   if (o.seed !== undefined) merged.seed = o.seed;
   if (o.steps !== undefined) merged.maxSteps = o.steps;
   return merged;
@@ -221,7 +251,7 @@ export async function resolveSftConfig(o: RunOverrides, log?: (line: string) => 
 
 /** A pretraining config and its corpus spec from a preset (or the defaults) and overrides. */
 export function resolvePretrainConfig(o: RunOverrides): { config: Record<string, unknown>; recipe: TinyRecipe } {
-  const recipe = RECIPES[o.preset === 'tiny' ? 'tiny' : 'minimal'];
+  const recipe = RECIPES[isTinyPreset(o.preset) ? o.preset : 'minimal'];
   const config: Record<string, unknown> = { ...(o.preset && o.preset !== 'paper' ? recipe.pretrain : DEFAULT_PRETRAIN_CONFIG), ...o.config };
   if (o.seed !== undefined) config.seed = o.seed;
   if (o.steps !== undefined) config.steps = o.steps;
@@ -239,6 +269,8 @@ export function pretrainTexts(recipe: TinyRecipe): string[] {
   return [
     ...appsPlusSolutions(join(BUNDLED_DATA_DIR, 'apps_plus', 'valid_500.json'), (i) => !evaluated('apps-plus') || trainIds.has(String(i))),
     ...mbppSolutions(join(BUNDLED_DATA_DIR, 'mbpp', 'mbpp.jsonl'), (id) => !evaluated('mbpp') || trainIds.has(String(id))),
+    // Another data set's training solutions (toy's, say); its evaluation problems' stay out.
+    ...(['apps-plus', 'mbpp'].includes(recipe.data.dataset) ? [] : data.train.flatMap((p) => (p.canonicalSolution ? [p.canonicalSolution] : []))),
     ...pythonStdlibSources({ maxBytes: recipe.stdlibBytes }),
   ];
 }

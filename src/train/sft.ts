@@ -15,6 +15,8 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../model/weight
 import { Rng } from '../random.js';
 import { packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
+import { correctionExamples } from './correction-examples.js';
+import { Scorer } from '../reward/scorer.js';
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { PolicyGraph } from './policy.js';
 import { PromptCodec } from './rollout.js';
@@ -52,6 +54,9 @@ export interface SftConfig {
   evalEvery: number;
   /** Stop after this many optimizer steps (null: all epochs). */
   maxSteps: number | null;
+  /** Also train on self-correction examples (src/train/correction-examples.ts) of the training problems, so a
+   * model from scratch learns to read a second turn's execution feedback. */
+  correctionExamples: boolean;
   threads: number;
 }
 
@@ -59,7 +64,7 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   run_name: 'sft', seed: 0, model: '', adapter: null, data: DEFAULT_DATA, template: 'instruction', responseFormat: 'code',
   mode: 'lora', lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
   epochs: 3, lr: 2e-5, lrSchedule: 'linear', warmupSteps: 0, weightDecay: 0, batchSize: 4, gradAccum: 4, gradClip: 1,
-  maxSeqLen: 1024, packing: true, valFraction: 0.05, evalEvery: 50, maxSteps: null, threads: 0,
+  maxSeqLen: 1024, packing: true, valFraction: 0.05, evalEvery: 50, maxSteps: null, correctionExamples: false, threads: 0,
 };
 
 export function parseSftConfig(json: unknown, where: string): SftConfig {
@@ -113,6 +118,15 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
     return sftExample(codec, p, cfg.responseFormat === 'fenced' ? `\`\`\`python\n${code.trim()}\n\`\`\`` : code, eosId);
   };
   const all = shuffled.map(toExample);
+  if (cfg.correctionExamples) {
+    const scorer = new Scorer({ security: 'off' });
+    try {
+      const extra = await correctionExamples(shuffled.slice(nVal), scorer, rng.fork('corrections'));
+      all.push(...rng.fork('corrections order').shuffled(extra.map((e) => sftExample(codec, e.problem, e.response, eosId))));
+    } finally {
+      await scorer.close();
+    }
+  }
   const fits = (e: Sequence) => e.tokens.length <= cfg.maxSeqLen;
   const val = all.slice(0, nVal).filter(fits), train = all.slice(nVal).filter(fits);
   const dropped = all.length - val.length - train.length;
