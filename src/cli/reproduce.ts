@@ -1,26 +1,43 @@
 import { oneOf, parse, UsageError } from './args.js';
 import { reproduce } from '../train/reproduce.js';
+import { reproduceTrainers } from '../train/reproduce-trainers.js';
 
-export const usage = `usage: securecoderl reproduce --preset tiny|minimal [--out DIR] [--episodes N] [--quiet]
+export const usage = `usage: securecoderl reproduce --preset tiny|minimal|toy [--out DIR] [--episodes N | --steps N] [--quiet]
 
-The paper's Table 3 in miniature: from the preset's SFT model, PPO simple (binary reward), fresh (partial),
-continue (partial, from simple's final adapter) and scheduled (binary → partial at half the episodes, in
-one run); all five models evaluated on the same held-out prompts with 95% bootstrap intervals and paired
-differences against SFT. Writes DIR/table.md, DIR/table.json, DIR/runs/<variant>/ and DIR/report/.
+tiny, minimal: the paper's Table 3 in miniature: from the preset's SFT model, PPO simple (binary reward),
+fresh (partial), continue (partial, from simple's final adapter) and scheduled (binary → partial at half
+the episodes, in one run); all five models evaluated on the same held-out prompts with 95% bootstrap
+intervals and paired differences against SFT.
+toy: the trainers side by side on the generated toy tasks (the one set a tiny model solves part of): PPO
+(partial reward), GRPO and RLOO self-correction from one SFT model; every model answers the held-out
+problems twice (turn 2 sees turn 1's program and its feedback): the turn-1 table and Acc@t1, Acc@t2.
+Writes DIR/table.md, DIR/table.json, DIR/runs/<run>/ and DIR/report/.
 
-  --preset P     tiny (APPS+, the paper's data) or minimal (MBPP, minutes) [tiny]
+  --preset P     tiny (APPS+, the paper's data), minimal (MBPP, minutes) or toy [tiny]
   --out DIR      [runs/reproduce-<preset>]
-  --episodes N   episodes per PPO run [the preset's]`;
+  --episodes N   tiny, minimal: episodes per PPO run [the preset's]
+  --steps N      toy: steps per trainer [the presets': 40]`;
+
+const positive = (flag: string, v: unknown): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+};
 
 export async function run(argv: string[]): Promise<number> {
-  const v = parse(argv, { preset: { type: 'string' }, out: { type: 'string' }, episodes: { type: 'string' }, quiet: { type: 'boolean' } });
-  const preset = oneOf('preset', v.preset, ['tiny', 'minimal'] as const, 'tiny');
-  let episodes: number | undefined;
-  if (v.episodes !== undefined) {
-    episodes = Number(v.episodes);
-    if (!Number.isInteger(episodes) || episodes < 1) throw new UsageError(`--episodes: expected a positive integer, got ${JSON.stringify(v.episodes)}`);
+  const v = parse(argv, { preset: { type: 'string' }, out: { type: 'string' }, episodes: { type: 'string' }, steps: { type: 'string' }, quiet: { type: 'boolean' } });
+  const preset = oneOf('preset', v.preset, ['tiny', 'minimal', 'toy'] as const, 'tiny');
+  const episodes = positive('episodes', v.episodes), steps = positive('steps', v.steps);
+  const outDir = (v.out as string | undefined) ?? `runs/reproduce-${preset}`;
+  if (preset === 'toy') {
+    if (episodes !== undefined) throw new UsageError('--episodes is for tiny and minimal; toy takes --steps');
+    const r = await reproduceTrainers({ outDir, quiet: v.quiet === true, steps });
+    process.stdout.write(`${r.markdown}\n(${(r.seconds / 60).toFixed(1)} min)\n`);
+    return 0;
   }
-  const r = await reproduce({ preset, outDir: (v.out as string | undefined) ?? `runs/reproduce-${preset}`, quiet: v.quiet === true, episodes });
+  if (steps !== undefined) throw new UsageError('--steps is for toy; tiny and minimal take --episodes');
+  const r = await reproduce({ preset, outDir, quiet: v.quiet === true, episodes });
   process.stdout.write(`${r.markdown}\n(${(r.seconds / 60).toFixed(1)} min)\n`);
   return 0;
 }

@@ -16,8 +16,25 @@ const SWAPS: [RegExp, string][] = [
   [/\bmax\(/u, 'min('], [/\bmin\(/u, 'max('], [/\bsum\(/u, 'len('], [/\.upper\(\)/u, '.lower()'], [/\[::-1\]/u, '[1:]'],
 ];
 
-/** A mutation of `program` that still compiles (a constant moved by 1–3, or one swap), or null when none applies. */
-export function mutateProgram(program: string, rng: Rng): string | null {
+/** The kinds of mistake a mutation makes: a wrong value (still compiles), a syntax error, a wrong name. */
+export type MutationKind = 'value' | 'syntax' | 'name';
+
+/**
+ * A mutation of `program` of the given kind, or null when none applies: `value` moves a constant by 1–3 or
+ * makes one swap (it still compiles); `syntax` drops one bracket, colon or comma; `name` renames the first
+ * function it defines (the tests then cannot find it).
+ */
+export function mutateProgram(program: string, rng: Rng, kind: MutationKind = 'value'): string | null {
+  if (kind === 'syntax') {
+    const at = [...program.matchAll(/[()[\]:,]/gu)].map((m) => m.index!);
+    if (!at.length) return null;
+    const i = rng.choice(at);
+    return program.slice(0, i) + program.slice(i + 1);
+  }
+  if (kind === 'name') {
+    const def = /\bdef (\w+)\(/u.exec(program);
+    return def ? program.replace(def[0], `def ${def[1]}_${rng.choice(['fn', 'value', 'result', 'v2'])}(`) : null;
+  }
   const options: (() => string)[] = [];
   const ints = [...program.matchAll(/(?<![\w.])\d+(?![\w.])/gu)];
   for (const m of ints) {
@@ -38,14 +55,14 @@ export interface CorrectionExample {
 }
 
 /**
- * Second-turn examples for `problems`: a failing mutation's feedback → the reference, and the reference's own
- * feedback → the reference. Problems without a reference, or whose mutation passes every test, give only
- * the second kind (or nothing).
+ * Second-turn examples for `problems`: a failing mutation's feedback → the reference (the mutation's kind
+ * drawn per problem: value, syntax or name), and the reference's own feedback → the reference. Problems
+ * without a reference, or whose mutation passes every test, give only the second kind (or nothing).
  */
 export async function correctionExamples(problems: readonly Problem[], scorer: Scorer, rng: Rng, limits: FeedbackLimits = DEFAULT_FEEDBACK_LIMITS): Promise<CorrectionExample[]> {
   const out = await Promise.all(problems.filter((p) => p.canonicalSolution).map(async (p) => {
     const reference = p.canonicalSolution!.replace(/\r\n?/gu, '\n');
-    const mutant = mutateProgram(reference, rng);
+    const mutant = mutateProgram(reference, rng, rng.choice(['value', 'value', 'syntax', 'name'] as const));
     const [kept, wrong] = await Promise.all([scorer.score(p, reference), mutant ? scorer.score(p, mutant) : null]);
     const examples: CorrectionExample[] = [];
     if (kept.testsTotal > 0 && kept.testsPassed === kept.testsTotal) examples.push({ problem: feedbackProblem(p, kept, limits), response: reference });

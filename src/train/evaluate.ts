@@ -13,6 +13,7 @@ import { loadCheckpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import type { RewardBreakdown, Scorer } from '../reward/scorer.js';
 import { chunks } from './batch.js';
+import { feedbackProblem, type FeedbackLimits } from './feedback.js';
 import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
 
 export interface HeldOutResult {
@@ -23,24 +24,50 @@ export interface HeldOutResult {
   passAllRate: number;
 }
 
-export async function evaluateHeldOut(o: { model: string; adapter?: string | null; problems: readonly Problem[]; scorer: Scorer; template: TemplateName;
-  sampling: SamplingConfig; seed: number; batchSize?: number; threads?: number }): Promise<HeldOutResult> {
+export interface HeldOutOptions {
+  model: string;
+  adapter?: string | null;
+  problems: readonly Problem[];
+  scorer: Scorer;
+  template: TemplateName;
+  sampling: SamplingConfig;
+  seed: number;
+  batchSize?: number;
+  threads?: number;
+}
+
+/**
+ * Each problem answered `turns` times, turn t+1 seeing turn t's program with its execution feedback (as
+ * `train rloo` and `eval --turns` ask); `out[t][i]` is turn t+1's breakdown for problem i. One generator per
+ * problem and turn, from the problem's id: results do not depend on batching or on the model.
+ */
+export async function sampleTurns(o: HeldOutOptions & { turns: number; feedback?: FeedbackLimits }): Promise<RewardBreakdown[][]> {
   const ck = loadCheckpoint(o.model);
   const tokenizer = Tokenizer.load(o.model);
   const adapter = o.adapter ? loadAdapter(o.adapter, ck.config) : undefined;
   const lm = new CausalLM(ck, { adapter, session: { threads: o.threads || undefined, spinning: false } });
   const codec = PromptCodec.forModel(tokenizer, o.template, ck.config);
-  const breakdowns: RewardBreakdown[] = [];
+  const out: RewardBreakdown[][] = [];
   try {
-    for (const group of chunks(o.problems, o.batchSize ?? 16)) {
-      // One generator per problem, from the problem's id: results do not depend on batching or model.
-      const rngs = group.map((p) => new Rng(o.seed).fork(`eval ${p.id}`));
-      const r = await rollout(lm, codec, group, o.scorer, { sampling: o.sampling, rng: new Rng(o.seed), rowRngs: rngs });
-      breakdowns.push(...r.samples.map((s) => s.breakdown));
+    let asked: readonly Problem[] = o.problems;
+    for (let t = 1; t <= o.turns; t++) {
+      const turn: RewardBreakdown[] = [];
+      for (const group of chunks(asked, o.batchSize ?? 16)) {
+        const rngs = group.map((p) => new Rng(o.seed).fork(t === 1 ? `eval ${p.id}` : `eval ${p.id} turn ${t}`));
+        const r = await rollout(lm, codec, group, o.scorer, { sampling: o.sampling, rng: new Rng(o.seed), rowRngs: rngs });
+        turn.push(...r.samples.map((s) => s.breakdown));
+      }
+      out.push(turn);
+      asked = turn.map((b, i) => feedbackProblem(o.problems[i], b, o.feedback));
     }
   } finally {
     await releaseSessions(lm.graph);
   }
+  return out;
+}
+
+export async function evaluateHeldOut(o: HeldOutOptions): Promise<HeldOutResult> {
+  const [breakdowns] = await sampleTurns({ ...o, turns: 1 });
   const mean = (f: (b: RewardBreakdown) => number) => breakdowns.reduce((s, b) => s + f(b), 0) / Math.max(1, breakdowns.length);
   return {
     breakdowns, meanReward: mean((b) => b.reward), syntaxRate: mean((b) => (b.syntaxOk ? 1 : 0)),

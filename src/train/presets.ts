@@ -59,7 +59,7 @@ export const RECIPES: Record<TinyPresetName, TinyRecipe> = {
     data: TOY_DATA,
     pretrain: { ...DEFAULT_PRETRAIN_CONFIG, steps: 300, evalEvery: 100 },
     stdlibBytes: 500_000,
-    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 4, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 512, evalEvery: 50, valFraction: 0.05, correctionExamples: true },
+    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 3, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 512, evalEvery: 50, valFraction: 0.05, correctionExamples: true },
   },
 };
 
@@ -184,7 +184,7 @@ export const RLOO_PRESETS: Partial<Record<PresetName, Partial<RlooConfig>>> = {
   },
   toy: {
     data: TOY_TASKS, maxPromptTokens: 512, steps: 40, promptsPerStep: 2, k: 4, turns: 2, gamma: 0.5, beta: 0.01, turnReward: 'tests',
-    lr: 5e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    lr: 1e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 48 }, saveEvery: 5, microBatch: 8,
   },
 };

@@ -32,3 +32,21 @@ describe('reproduce table', () => {
     assert.match(md, /\| PPO \| 100\.0 \[100\.0, 100\.0\]<br>Δ \+25\.0 \[/);
   });
 });
+
+describe('self-correction table', () => {
+  it('Acc@t1, Acc@t2, their paired gain, Δi→c and Δc→i from two turns', async () => {
+    const { correctionRow, correctionMarkdown } = await import('../../src/train/reproduce-trainers.js');
+    // Problems: wrong → solved, solved → solved, solved → wrong, wrong → wrong, wrong → solved.
+    const t1 = [b(1, 0, 3, 0), b(4, 3, 3, 1), b(4, 3, 3, 1), b(3, 0, 3, 0.6), b(4, 1, 3, 0.7)];
+    const t2 = [b(4, 3, 3, 1), b(4, 3, 3, 1), b(4, 2, 3, 0.9), b(3, 0, 3, 0.6), b(4, 3, 3, 1)];
+    const r = correctionRow('RLOO', [t1, t2], 1);
+    assert.equal(r.acc_t1.value, 0.4);
+    assert.equal(r.acc_t2.value, 0.6);
+    assert.ok(Math.abs(r.gain.diff - 0.2) < 1e-12);
+    assert.ok(r.gain.ci[0] <= r.gain.diff && r.gain.diff <= r.gain.ci[1]);
+    assert.equal(r.delta_i_to_c, 0.4);
+    assert.equal(r.delta_c_to_i, 0.2);
+    for (const a of [r.acc_t1, r.acc_t2]) assert.ok(a.ci[0] <= a.value && a.value <= a.ci[1]);
+    assert.match(correctionMarkdown([r]), /\| RLOO \| 40\.0 \[[\d.]+, [\d.]+\] \| 60\.0 \[[\d.]+, [\d.]+\] \| \+20\.0 \[[-\d.]+, [\d.]+\], p [\d.]+ \| 40\.0 \| 20\.0 \|/);
+  });
+});
