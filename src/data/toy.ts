@@ -55,7 +55,7 @@ function parseArg(src: string): unknown {
 }
 
 export interface ToyOptions {
-  /** Problems generated [600]. */
+  /** Problems generated [2000]. */
   count?: number;
   /** The generator's seed [0]: the data set is the same for the same seed. */
   seed?: number;
@@ -68,7 +68,7 @@ export interface ToyOptions {
 /** The toy problems' MBPP-shaped records (task_id from 1). */
 export function toyRecords(o: { count?: number; seed?: number } = {}): { task_id: number; text: string; code: string; test_list: string[] }[] {
   const rng = new Rng(o.seed ?? 0);
-  return Array.from({ length: o.count ?? 600 }, (_, i) => {
+  return Array.from({ length: o.count ?? 2000 }, (_, i) => {
     const t = rng.choice(TEMPLATES);
     const a = t.constant(rng);
     const name = rng.choice(t.names);

@@ -32,7 +32,7 @@ import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
 import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
 import { linearWarmupLr, type LrDecay } from './schedule.js';
-import { groupRewardStats, sampleProfile } from './step-metrics.js';
+import { componentMeans, groupRewardStats, sampleProfile } from './step-metrics.js';
 import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
 
 export interface GrpoConfig {
@@ -263,7 +263,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
         ...Object.fromEntries(REWARD_FUNCTIONS.map((n) => [`reward/${n}_mean`, means[n]])),
         response_len_mean: mean(roll.samples.map((x) => x.responseIds.length)),
         truncated_rate: mean(roll.samples.map((x) => (x.finishReason === 'length' ? 1 : 0))),
-        ...sampleProfile(scored),
+        ...componentMeans(roll.samples.map((x) => x.breakdown)), ...sampleProfile(scored),
         ...(cfg.beta > 0 ? { kl: acc.kl / updates } : {}),
         policy_loss: acc.loss / updates, clip_frac: acc.clip_frac / updates, ratio_mean: acc.ratio_mean / updates, grad_norm: acc.grad_norm / updates,
         entropy: entSum / Math.max(1, tokens), lr,

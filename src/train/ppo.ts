@@ -33,6 +33,7 @@ import { PAPER_SAMPLING, PromptCodec, rollout, type SamplingConfig } from './rol
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
 import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
 import { AdaptiveKl, FixedKl, klControllerFromState, parseRewardSchedule, scheduleWeights, type KlController, type KlControllerState, type RewardSchedule } from './schedule.js';
+import { componentMeans } from './step-metrics.js';
 import { mixedReward, rewardUnder } from './scheduled-reward.js';
 
 /** The paper's variants by name: the reward schedule (and, for `continue`, where the policy starts). */
@@ -264,7 +265,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
       const metrics = {
         step, episode: step * cfg.batchSize, reward_mean: mean(scores),
         reward_partial_mean: mean(bd.map((b) => rewardUnder(b, 'partial', rewardConfig))), reward_binary_mean: mean(bd.map((b) => rewardUnder(b, 'binary', rewardConfig))),
-        r_func_mean: mean(bd.map((b) => b.rFunc)), r_sec_mean: bd[0].rSec === null ? null : mean(bd.map((b) => b.rSec!)),
+        ...componentMeans(bd),
         stage_shares: stageShares, pass_all_rate: mean(bd.map((b) => (b.testsTotal > 0 && b.testsPassed === b.testsTotal ? 1 : 0))),
         kl: klMean, kl_coef: kl.value, entropy: entSum / Math.max(1, tokens),
         policy_loss: acc.pg_loss / updates, value_loss: (acc.vf_loss ?? 0) / updates, clip_frac: acc.clip_frac / updates, approx_kl: acc.approx_kl / updates,

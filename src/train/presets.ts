@@ -59,7 +59,7 @@ export const RECIPES: Record<TinyPresetName, TinyRecipe> = {
     data: TOY_DATA,
     pretrain: { ...DEFAULT_PRETRAIN_CONFIG, steps: 300, evalEvery: 100 },
     stdlibBytes: 500_000,
-    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 3, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 512, evalEvery: 50, valFraction: 0.05, correctionExamples: true },
+    sft: { ...DEFAULT_SFT_CONFIG, mode: 'full', epochs: 2, lr: 1e-3, lrSchedule: 'cosine', warmupSteps: 5, batchSize: 8, gradAccum: 1, maxSeqLen: 512, evalEvery: 100, valFraction: 0.05, correctionExamples: true },
   },
 };
 

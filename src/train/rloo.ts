@@ -36,7 +36,7 @@ import { PromptCodec, rollout, type RolloutSample, type SamplingConfig } from '.
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
 import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
 import { linearWarmupLr, type LrDecay } from './schedule.js';
-import { groupRewardStats } from './step-metrics.js';
+import { componentMeans, groupRewardStats } from './step-metrics.js';
 import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
 
 export interface RlooConfig {
@@ -235,6 +235,8 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
         step, episode: step * perStep, reward_mean: mean(rewards), ...groupRewardStats(rewards, K),
         ...Object.fromEntries(turnRewards.map((rs, t) => [`reward_t${t + 1}`, mean(rs)])),
         ...corr,
+        // The last turn's programs, in the fields every RL trainer logs.
+        ...componentMeans(turns[T - 1].map((x) => x.breakdown)), pass_all_rate: corr[`acc_t${T}`],
         response_len_mean: mean(turns.flat().map((x) => x.responseIds.length)),
         prompt_len_mean: Object.fromEntries(turns.map((ts, t) => [`t${t + 1}`, mean(ts.map((x) => x.promptIds.length))])),
         ...(cfg.beta > 0 ? { kl: r.stats.kl } : {}),

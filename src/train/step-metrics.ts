@@ -5,6 +5,7 @@
 
 import type { Severity } from '../analyze/index.js';
 import type { TestVerdict } from '../judge/types.js';
+import type { RewardBreakdown } from '../reward/scorer.js';
 import type { ScoredSample } from './reward-functions.js';
 
 const VERDICTS: readonly TestVerdict[] = ['passed', 'wrong_output', 'no_output', 'runtime_error', 'timeout', 'memory_limit', 'output_limit'];
@@ -59,6 +60,13 @@ export function sampleProfile(samples: readonly ScoredSample[]): SampleProfile {
     verdict_shares: Object.fromEntries(VERDICTS.map((v) => [v, verdictTotal ? verdicts[v] / verdictTotal : 0])) as Record<TestVerdict, number>,
     exception_shares: byCount(exceptions, Math.max(1, errors)),
   };
+}
+
+/** The mean R_func and R_sec of scored samples (R_sec null when the security term is off): the same fields
+ * in every RL trainer's metrics, so reports compare them. */
+export function componentMeans(bd: readonly Pick<RewardBreakdown, 'rFunc' | 'rSec'>[]): { r_func_mean: number; r_sec_mean: number | null } {
+  const mean = (f: (b: Pick<RewardBreakdown, 'rFunc' | 'rSec'>) => number) => bd.reduce((a, b) => a + f(b), 0) / Math.max(1, bd.length);
+  return { r_func_mean: mean((b) => b.rFunc), r_sec_mean: bd.length === 0 || bd[0].rSec === null ? null : mean((b) => b.rSec!) };
 }
 
 /** The exception class a Python traceback ends with (`NameError: name 'x' …` → NameError), else 'other'. */

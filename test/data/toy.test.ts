@@ -8,11 +8,11 @@ let scorer: Scorer;
 before(() => { scorer = new Scorer({ security: 'off' }); });
 after(() => scorer.close());
 
-test('toy: 600 problems, the same for the same seed, another set for another seed', () => {
+test('toy: 2,000 problems, the same for the same seed, another set for another seed', () => {
   const { problems, errors } = loadDataset('toy');
   assert.deepEqual(errors, []);
-  assert.equal(problems.length, 600);
-  assert.equal(new Set(problems.map((p) => p.id)).size, 600);
+  assert.equal(problems.length, 2000);
+  assert.equal(new Set(problems.map((p) => p.id)).size, 2000);
   assert.deepEqual(toyRecords({ seed: 0, count: 50 }), toyRecords({ seed: 0, count: 50 }));
   assert.notDeepEqual(toyRecords({ seed: 1, count: 50 }), toyRecords({ seed: 0, count: 50 }));
   const p = problems[0];

@@ -209,7 +209,7 @@ describe('GRPO runs', () => {
     assert.equal(metrics.length, 2);
     for (const f of ['step', 'episode', 'reward_mean', 'reward_std', 'frac_reward_zero_std', 'reward/tests_mean', 'reward/lint_mean', 'reward/security_mean',
       'reward/ladder_mean', 'reward/combined_mean', 'response_len_mean', 'stage_shares', 'pass_all_rate', 'lint_count_mean', 'lint_codes', 'security_findings',
-      'verdict_shares', 'exception_shares', 'kl', 'clip_frac', 'entropy', 'lr', 'time_sample_s', 'time_score_s', 'time_train_s']) {
+      'verdict_shares', 'exception_shares', 'kl', 'clip_frac', 'entropy', 'lr', 'time_sample_s', 'time_score_s', 'time_train_s', 'r_func_mean', 'r_sec_mean']) {
       assert.ok(f in metrics[0], `metrics lack ${f}`);
     }
     assert.deepEqual(metrics.map((m) => m.episode), [8, 16]);

@@ -127,9 +127,10 @@ describe('RLOO runs', () => {
     const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(metrics.length, 2);
     for (const f of ['step', 'episode', 'reward_mean', 'reward_t1', 'reward_t2', 'acc_t1', 'acc_t2', 'delta_i_to_c', 'delta_c_to_i', 'kept_pass_share',
-      'kl', 'policy_loss', 'grad_norm', 'entropy', 'lr', 'response_len_mean', 'time_sample_s', 'time_score_s', 'time_train_s']) {
+      'kl', 'policy_loss', 'grad_norm', 'entropy', 'lr', 'response_len_mean', 'time_sample_s', 'time_score_s', 'time_train_s', 'r_func_mean', 'r_sec_mean', 'pass_all_rate']) {
       assert.ok(f in metrics[0], `metrics lack ${f}`);
     }
+    for (const m of metrics) assert.equal(m.pass_all_rate, m.acc_t2, 'pass_all_rate is the last turn\'s');
     assert.deepEqual(metrics.map((m) => m.episode), [4, 8]);
     for (const m of metrics) {
       close(m.reward_mean, 0.5 * m.reward_t1 + (m.reward_t2 - m.reward_t1), 1e-9);
