@@ -5,5 +5,5 @@ export {
   GRADED_SEVERITY_FACTOR, GRADED_CONFIDENCE_FACTOR, type SecurityShape,
 } from './security.js';
 export { lintReward, LINT_ZERO_AT } from './lint.js';
-export { Scorer, breakdownRecord, combineReward, judgeResultOf, validRewardConfig, DEFAULT_REWARD, type RewardConfig, type RewardBreakdown, type WeightedFinding } from './scorer.js';
+export { Scorer, extractProgramFor, breakdownRecord, combineReward, judgeResultOf, validRewardConfig, DEFAULT_REWARD, type RewardConfig, type RewardBreakdown, type WeightedFinding } from './scorer.js';
 export { mapOrdered } from './batch.js';

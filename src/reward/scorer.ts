@@ -3,7 +3,7 @@ import { judgeTaskFor } from '../data/judge-task.js';
 import type { Problem } from '../data/problem.js';
 import { Judge, type JudgeOptions } from '../judge/judge.js';
 import type { CompareMode, JudgeResult, TestResult, TestVerdict } from '../judge/types.js';
-import { extractProgram, type ExtractionSource } from './extract.js';
+import { extractProgram, type ExtractedProgram, type ExtractionSource } from './extract.js';
 import { ADDITIVE_MIN_PROGRAM_CHARS, functionalReward, stageOf, type RewardMode, type Stage } from './ladder.js';
 import { lintReward } from './lint.js';
 import { findingWeight, SECURITY_SHAPES, securityReward, type SecurityShape } from './security.js';
@@ -71,7 +71,7 @@ export class Scorer {
   }
 
   async score(problem: Problem, completion: string): Promise<RewardBreakdown> {
-    const { program, source } = extractProgram(completion, problem.prompt, problem.fnName, problem.suffix);
+    const { program, source } = extractProgramFor(problem, completion);
     const { config } = this;
     const blank = program.trim() === '';
     const [judged, findings] = await Promise.all([
@@ -119,6 +119,15 @@ export class Scorer {
     });
     return { ...smoke, passed: 0, total: 0 };
   }
+}
+
+/** The program a completion holds for a problem. Only a code prompt (a stub to continue) is joined to
+ * the completion; a prose prompt (`promptKind: 'text'`: CyberSecEval, original APPS) never is, even
+ * when code quoted in it happens to end in a `def` line. */
+export function extractProgramFor(problem: Problem, completion: string): ExtractedProgram {
+  return problem.promptKind === 'text'
+    ? extractProgram(completion, undefined, problem.fnName)
+    : extractProgram(completion, problem.prompt, problem.fnName, problem.suffix);
 }
 
 /** The config if every field is one of its allowed values; otherwise an error naming the field. */
