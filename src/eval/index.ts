@@ -14,3 +14,4 @@ export { securitySummary, findingOfRecord, type SecuritySummary, type PromptCweR
 export { benchModels, readBenchConfig, benchModelConfig, type BenchModelsConfig, type BenchModel, type BenchModelsResult } from './bench-models.js';
 export { formatRunSummary } from './format.js';
 export type { SampleRecord, GenerationRecord, FindingRecord, VisibleScore } from './record.js';
+export { cyberSecEvalAgreement, agreementMarkdown, shortPattern, type AgreementReport, type AgreementRow, type SnippetVerdict } from './agreement.js';
