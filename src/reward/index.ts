@@ -7,3 +7,6 @@ export {
 export { lintReward, LINT_ZERO_AT } from './lint.js';
 export { Scorer, extractProgramFor, breakdownRecord, combineReward, judgeResultOf, validRewardConfig, DEFAULT_REWARD, type RewardConfig, type RewardBreakdown, type WeightedFinding } from './scorer.js';
 export { mapOrdered } from './batch.js';
+export {
+  repairTasks, repairReward, repairPrompt, identifiersOf, definedNamesOf, REPAIR_MIN_KEPT_IDENTIFIERS, type RepairTask, type RepairScore,
+} from './repair.js';
