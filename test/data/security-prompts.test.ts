@@ -84,3 +84,11 @@ test('mixPromptSets: APPS+ with CyberSecEval, seeded counts from each part, dete
   assert.throws(() => mixPromptSets([{ problems: train, count: train.length + 1 }]), /part 0: count 791 does not fit its 790 problems/);
   assert.throws(() => mixPromptSets([{ problems: train, count: 5 }, { problems: train, count: train.length }]), /is in more than one part/);
 });
+
+test('a trainer finds every piece at the package root', async () => {
+  const root = await import('../../src/index.js');
+  for (const name of ['splitCyberSecEval', 'mixPromptSets', 'cyberSecEvalOrigin', 'loadDataset', 'Scorer', 'runEval', 'computeSummary', 'securitySummary',
+    'repairTasks', 'repairReward', 'repairPrompt', 'cyberSecEvalAgreement', 'gradedWeight', 'vulnerabilityScore', 'CWE_SEVERITY', 'analyzableWindow']) {
+    assert.equal(typeof (root as Record<string, unknown>)[name], name === 'CWE_SEVERITY' ? 'object' : 'function', name);
+  }
+});
