@@ -14,6 +14,9 @@ export interface BanditRow {
   banditId: string;
   /** Severity of the usual case; for a split row the worst case, see SPLITS for the rest. */
   severity: Severity;
+  /** Bandit's confidence for the check (its plugin's `confidence=`; HIGH for every blacklist call and
+   * import). S202 takes its severity's level and S608 depends on the call, see severity.ts. */
+  confidence: Severity;
   split?: Split;
   cwe: number | null;
   note?: string;
@@ -29,21 +32,23 @@ export const SPLITS: Record<Split, string> = {
 
 const row = (
   rule: string, name: string, severity: Severity, cwe: number | null, extra: Partial<BanditRow> = {},
-): BanditRow => ({ rule, name, banditId: 'B' + rule.slice(1), severity, cwe, ...extra });
+): BanditRow => ({ rule, name, banditId: 'B' + rule.slice(1), severity, confidence: 'HIGH', cwe, ...extra });
+const MEDIUM_CONF = { confidence: 'MEDIUM' } as const;
+const LOW_CONF = { confidence: 'LOW' } as const;
 
 export const BANDIT_TABLE: readonly BanditRow[] = [
   row('S101', 'assert', 'LOW', 703),
   row('S102', 'exec-builtin', 'MEDIUM', 78),
   row('S103', 'bad-file-permissions', 'HIGH', 732, { split: 'chmod-mode' }),
-  row('S104', 'hardcoded-bind-all-interfaces', 'MEDIUM', 605),
-  row('S105', 'hardcoded-password-string', 'LOW', 259),
-  row('S106', 'hardcoded-password-func-arg', 'LOW', 259),
-  row('S107', 'hardcoded-password-default', 'LOW', 259),
-  row('S108', 'hardcoded-temp-file', 'MEDIUM', 377),
+  row('S104', 'hardcoded-bind-all-interfaces', 'MEDIUM', 605, MEDIUM_CONF),
+  row('S105', 'hardcoded-password-string', 'LOW', 259, MEDIUM_CONF),
+  row('S106', 'hardcoded-password-func-arg', 'LOW', 259, MEDIUM_CONF),
+  row('S107', 'hardcoded-password-default', 'LOW', 259, MEDIUM_CONF),
+  row('S108', 'hardcoded-temp-file', 'MEDIUM', 377, MEDIUM_CONF),
   row('S110', 'try-except-pass', 'LOW', 703),
   row('S112', 'try-except-continue', 'LOW', 703),
-  row('S113', 'request-without-timeout', 'MEDIUM', 400),
-  row('S201', 'flask-debug-true', 'HIGH', 94),
+  row('S113', 'request-without-timeout', 'MEDIUM', 400, LOW_CONF),
+  row('S201', 'flask-debug-true', 'HIGH', 94, MEDIUM_CONF),
   row('S202', 'tarfile-unsafe-members', 'HIGH', 22, { split: 'tar-members' }),
   row('S301', 'suspicious-pickle-usage', 'MEDIUM', 502),
   row('S302', 'suspicious-marshal-usage', 'MEDIUM', 502),
@@ -84,25 +89,25 @@ export const BANDIT_TABLE: readonly BanditRow[] = [
   row('S415', 'suspicious-pyghmi-import', 'HIGH', 319, { note: 'Ruff misses `import pyghmi.<sub>`' }),
   row('S501', 'request-with-no-cert-validation', 'HIGH', 295),
   row('S502', 'ssl-insecure-version', 'HIGH', 327),
-  row('S503', 'ssl-with-bad-defaults', 'MEDIUM', 327),
-  row('S504', 'ssl-with-no-version', 'LOW', 327),
+  row('S503', 'ssl-with-bad-defaults', 'MEDIUM', 327, MEDIUM_CONF),
+  row('S504', 'ssl-with-no-version', 'LOW', 327, MEDIUM_CONF),
   row('S505', 'weak-cryptographic-key', 'HIGH', 326, { split: 'key-size' }),
   row('S506', 'unsafe-yaml-load', 'MEDIUM', 20),
-  row('S507', 'ssh-no-host-key-verification', 'HIGH', 295),
+  row('S507', 'ssh-no-host-key-verification', 'HIGH', 295, MEDIUM_CONF),
   row('S508', 'snmp-insecure-version', 'MEDIUM', 319),
   row('S509', 'snmp-weak-cryptography', 'MEDIUM', 319),
   row('S601', 'paramiko-call', 'MEDIUM', 78,
-    { note: 'Ruff only flags `paramiko.exec_command`; Bandit any `.exec_command` once paramiko is imported' }),
+    { ...MEDIUM_CONF, note: 'Ruff only flags `paramiko.exec_command`; Bandit any `.exec_command` once paramiko is imported' }),
   row('S602', 'subprocess-popen-with-shell-equals-true', 'HIGH', 78, { split: 'shell-literal' }),
   row('S603', 'subprocess-without-shell-equals-true', 'LOW', 78),
-  row('S604', 'call-with-shell-equals-true', 'MEDIUM', 78),
+  row('S604', 'call-with-shell-equals-true', 'MEDIUM', 78, LOW_CONF),
   row('S605', 'start-process-with-a-shell', 'HIGH', 78, { split: 'shell-literal' }),
-  row('S606', 'start-process-with-no-shell', 'LOW', 78),
+  row('S606', 'start-process-with-no-shell', 'LOW', 78, MEDIUM_CONF),
   row('S607', 'start-process-with-partial-path', 'LOW', 78),
-  row('S608', 'hardcoded-sql-expression', 'MEDIUM', 89),
-  row('S609', 'unix-command-wildcard-injection', 'HIGH', 155),
-  row('S610', 'django-extra', 'MEDIUM', 89),
-  row('S611', 'django-raw-sql', 'MEDIUM', 89),
+  row('S608', 'hardcoded-sql-expression', 'MEDIUM', 89, LOW_CONF),
+  row('S609', 'unix-command-wildcard-injection', 'HIGH', 155, MEDIUM_CONF),
+  row('S610', 'django-extra', 'MEDIUM', 89, MEDIUM_CONF),
+  row('S611', 'django-raw-sql', 'MEDIUM', 89, MEDIUM_CONF),
   row('S612', 'logging-config-insecure-listen', 'MEDIUM', 94),
   row('S701', 'jinja2-autoescape-false', 'HIGH', 94),
   row('S702', 'mako-templates', 'MEDIUM', 80),
@@ -110,12 +115,19 @@ export const BANDIT_TABLE: readonly BanditRow[] = [
 ];
 
 /** Current Bandit checks with no Ruff rule (the bandit backend can still report them). */
-export const BANDIT_ONLY: readonly { banditId: string; severity: Severity; cwe: number; note: string }[] = [
-  { banditId: 'B613', severity: 'HIGH', cwe: 838, note: 'bidirectional control characters (trojan source)' },
-  { banditId: 'B614', severity: 'MEDIUM', cwe: 502, note: 'torch.load' },
-  { banditId: 'B615', severity: 'MEDIUM', cwe: 494, note: 'Hugging Face from_pretrained without a pinned revision' },
-  { banditId: 'B703', severity: 'MEDIUM', cwe: 80, note: 'django mark_safe (second report beside B308)' },
+export const BANDIT_ONLY: readonly { banditId: string; severity: Severity; confidence: Severity; cwe: number; note: string }[] = [
+  { banditId: 'B613', severity: 'HIGH', confidence: 'MEDIUM', cwe: 838, note: 'bidirectional control characters (trojan source)' },
+  { banditId: 'B614', severity: 'MEDIUM', confidence: 'HIGH', cwe: 502, note: 'torch.load' },
+  { banditId: 'B615', severity: 'MEDIUM', confidence: 'HIGH', cwe: 494, note: 'Hugging Face from_pretrained without a pinned revision' },
+  { banditId: 'B703', severity: 'MEDIUM', confidence: 'HIGH', cwe: 80, note: 'django mark_safe (second report beside B308)' },
 ];
+
+/** Rows whose confidence depends on the flagged code (resolved in severity.ts). */
+const CONFIDENCE_NOTE: Record<string, string> = {
+  S202: 'as severity',
+  S608: 'MEDIUM in execute(), else LOW',
+  S701: 'MEDIUM when autoescape= is not False, else HIGH',
+};
 
 export const ROW_BY_RULE = new Map(BANDIT_TABLE.map((r) => [r.rule, r]));
 export const ROW_BY_NAME = new Map(BANDIT_TABLE.map((r) => [r.name, r]));
@@ -125,13 +137,18 @@ export function cweForBanditId(banditId: string): number | null {
   return ROW_BY_BANDIT_ID.get(banditId)?.cwe ?? BANDIT_ONLY.find((b) => b.banditId === banditId)?.cwe ?? null;
 }
 
+/** Bandit's confidence for a test id, for reports that carry none (null for an id the tables lack). */
+export function confidenceForBanditId(banditId: string): Severity | null {
+  return ROW_BY_BANDIT_ID.get(banditId)?.confidence ?? BANDIT_ONLY.find((b) => b.banditId === banditId)?.confidence ?? null;
+}
+
 /** The table as Markdown; docs/security.md embeds this text verbatim (a test checks it). */
 export function banditTableMarkdown(): string {
-  const lines = ['| Ruff | Ruff name | Bandit | severity | CWE | note |', '|---|---|---|---|---|---|'];
+  const lines = ['| Ruff | Ruff name | Bandit | severity | confidence | CWE | note |', '|---|---|---|---|---|---|---|'];
   for (const r of BANDIT_TABLE) {
     const note = [r.split ? SPLITS[r.split] : '', r.note ?? ''].filter(Boolean).join('; ');
-    lines.push(`| ${r.rule} | ${r.name} | ${r.banditId} | ${r.severity} | ${r.cwe ?? ''} | ${note} |`);
+    lines.push(`| ${r.rule} | ${r.name} | ${r.banditId} | ${r.severity} | ${CONFIDENCE_NOTE[r.rule] ?? r.confidence} | ${r.cwe ?? ''} | ${note} |`);
   }
-  for (const b of BANDIT_ONLY) lines.push(`| — | — | ${b.banditId} | ${b.severity} | ${b.cwe} | Bandit only: ${b.note} |`);
+  for (const b of BANDIT_ONLY) lines.push(`| — | — | ${b.banditId} | ${b.severity} | ${b.confidence} | ${b.cwe} | Bandit only: ${b.note} |`);
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-// Optional backend: the real Bandit (`bandit -f json -q -ll`) over temp files, its JSON mapped to Finding
+// Optional backend: the real Bandit (`bandit -f json -q`) over temp files, its JSON mapped to Finding
 // and normalised to current Bandit (1.8/1.9) semantics, so that both backends score the same program alike.
 // Bandit parses the program; nothing here runs it.
 
@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { ROW_BY_BANDIT_ID, cweForBanditId } from './bandit-table.js';
+import { ROW_BY_BANDIT_ID, confidenceForBanditId, cweForBanditId } from './bandit-table.js';
 import { type Finding, type Severity, sortFindings } from './finding.js';
 
 export interface BanditOptions {
@@ -19,6 +19,8 @@ export interface BanditResult {
   filename: string;
   test_id: string;
   issue_severity: Severity;
+  /** Absent in hand-made results; Bandit always reports it. */
+  issue_confidence?: Severity;
   issue_text: string;
   line_number: number;
   col_offset?: number;
@@ -52,8 +54,9 @@ export async function banditFindingsMany(programs: readonly string[], options: B
 }
 
 function runBandit(bin: string, dir: string): Promise<BanditResult[]> {
-  // --ignore-nosec: a `# nosec` comment in generated code must not switch the check off.
-  const args = ['-r', '-f', 'json', '-q', '-ll', '--ignore-nosec', dir];
+  // --ignore-nosec: a `# nosec` comment in generated code must not switch the check off. Every
+  // severity is reported (no -l/-ll), as the ruff backend does: the graded reward weighs LOW findings.
+  const args = ['-r', '-f', 'json', '-q', '--ignore-nosec', dir];
   return new Promise((resolve, reject) => {
     execFile(bin, args, { cwd: dir, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
@@ -94,6 +97,7 @@ export function normalise(r: BanditResult, program: string): Finding | null {
     rule: ROW_BY_BANDIT_ID.get(banditId)?.rule ?? '',
     banditId,
     severity,
+    confidence: r.issue_confidence ?? confidenceForBanditId(banditId) ?? 'LOW',
     cwe: r.issue_cwe?.id || cweForBanditId(banditId),
     line: r.line_number,
     column: (r.col_offset ?? 0) + 1,

@@ -8,6 +8,10 @@ export interface Finding {
   /** Bandit test id, e.g. 'B307' ('' for a Ruff rule this table does not know). */
   banditId: string;
   severity: Severity;
+  /** How sure the check is that this is a real issue: Bandit's own confidence for the check (the ruff
+   * backend takes it from the table, the bandit backend from Bandit's report). Both backends set it;
+   * a finding made by hand without it counts with the table's confidence for its Bandit id, else HIGH. */
+  confidence?: Severity;
   /** CWE number, e.g. 78. */
   cwe: number | null;
   /** 1-based. */

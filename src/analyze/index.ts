@@ -7,9 +7,12 @@ import { type LintDiagnostic, ruffLintDiagnostics, ruffSecurityFindings } from '
 
 export type { Finding, Severity } from './finding.js';
 export type { LintDiagnostic } from './ruff.js';
-export { DEFAULT_LINT_SELECT, defangSuppressions, ruffSecurityFindings } from './ruff.js';
+export { DEFAULT_LINT_SELECT, defangSuppressions, ruffParses, ruffSecurityFindings } from './ruff.js';
 export { type BanditOptions, banditFindings, banditFindingsMany } from './bandit.js';
-export { BANDIT_ONLY, BANDIT_TABLE, type BanditRow, SPLITS, type Split, banditTableMarkdown } from './bandit-table.js';
+export { analyzableWindow, windowProgram, findLine, missingImports, RULE_MODULES, type AnalyzableSnippet } from './snippet.js';
+export { CWE_MATCHES, cweMatches, parseCwe } from './cwe-match.js';
+export { CWE_SEVERITY, DEFAULT_CWE_SEVERITY, cweSeverity, cweSeverityMarkdown, type CweSeverity } from './cwe-severity.js';
+export { BANDIT_ONLY, BANDIT_TABLE, type BanditRow, SPLITS, type Split, banditTableMarkdown, confidenceForBanditId, cweForBanditId } from './bandit-table.js';
 
 export type SecurityBackend = 'ruff' | 'bandit';
 

@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import type * as RuffWasm from '@astral-sh/ruff-wasm-nodejs';
 import { ROW_BY_NAME, ROW_BY_RULE } from './bandit-table.js';
 import { type Finding, sortFindings } from './finding.js';
-import { splitSeverity } from './severity.js';
+import { resolveConfidence, splitSeverity } from './severity.js';
 
 export interface LintDiagnostic {
   code: string;
@@ -64,6 +64,11 @@ function check(ws: RuffWasm.Workspace, program: string): RuffWasm.Diagnostic[] {
 
 const isSyntaxError = (d: RuffWasm.Diagnostic) => d.code === 'invalid-syntax' || d.code === null;
 
+/** Whether Ruff's parser accepts the program (no `invalid-syntax` diagnostic). */
+export function ruffParses(program: string): boolean {
+  return !check(workspace(['E9'], false), program).some(isSyntaxError);
+}
+
 /** Ruff's `S` findings with Bandit's ids, severities and CWEs; [] when the program does not parse. */
 export function ruffSecurityFindings(program: string): Finding[] {
   // Preview mode: the import rules S401-S415 and Bandit 1.7.5's chmod checks are preview-only in Ruff.
@@ -79,15 +84,19 @@ function toFinding(d: RuffWasm.Diagnostic, program: string, lineStarts: number[]
   const row = ROW_BY_NAME.get(code) ?? ROW_BY_RULE.get(code);
   // A rule missing from the table (a newer Ruff) stays visible but weightless; a test covers the table.
   let severity: Finding['severity'] = row?.severity ?? 'LOW';
-  if (row?.split) {
+  let confidence: Finding['confidence'] = row?.confidence ?? 'LOW';
+  if (row) {
     const start = offset(lineStarts, d.start_location, program.length);
     const end = offset(lineStarts, d.end_location, program.length);
-    severity = splitSeverity(row.split, { message: d.message, program, start, end });
+    const flagged = { message: d.message, program, start, end };
+    if (row.split) severity = splitSeverity(row.split, flagged);
+    confidence = resolveConfidence(row.rule, row.confidence, severity, flagged);
   }
   return {
     rule: row?.rule ?? code,
     banditId: row?.banditId ?? '',
     severity,
+    confidence,
     cwe: row?.cwe ?? null,
     line: d.start_location.row,
     column: d.start_location.column,

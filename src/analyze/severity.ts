@@ -43,6 +43,23 @@ export function splitSeverity(split: Split, d: FlaggedCode): Severity {
   }
 }
 
+/**
+ * Bandit's confidence for a finding whose row depends on the code: S202 (tarfile) reports its
+ * severity's level as confidence; S608 (SQL built from strings) is MEDIUM when the string is the
+ * argument of an `execute`/`executemany` call and LOW otherwise, as Bandit's injection_sql does;
+ * S701 (jinja2) is MEDIUM when `autoescape=` is given something other than the literal False
+ * (Ruff's range is then the keyword), HIGH when it is False or missing.
+ */
+export function resolveConfidence(rule: string, tableConfidence: Severity, severity: Severity, d: FlaggedCode): Severity {
+  if (rule === 'S202') return severity;
+  if (rule === 'S701') {
+    const keyword = /^autoescape\s*=\s*(.*)$/s.exec(d.program.slice(d.start, d.end).trim());
+    return keyword && keyword[1].trim() !== 'False' ? 'MEDIUM' : 'HIGH';
+  }
+  if (rule === 'S608') return /\.(execute|executemany)\s*\(\s*$/.test(d.program.slice(Math.max(0, d.start - 200), d.start)) ? 'MEDIUM' : 'LOW';
+  return tableConfidence;
+}
+
 /** A Python integer literal (decimal, 0x, 0o, 0b, with underscores), or null. */
 export function pythonInt(text: string): number | null {
   const t = text.trim().replace(/_/g, '');

@@ -9,6 +9,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   demo: { summary: 'score the bundled APPS+ reference solutions and sample completions', load: () => import('./demo.js') },
   score: { summary: 'score completions against problems in the sandboxed judge', load: () => import('./score.js') },
+  agreement: { summary: "how the security analyzer agrees with CyberSecEval's labels on its origin_code, per CWE", load: () => import('./agreement.js') },
   eval: { summary: 'evaluate a model (OpenAI-compatible endpoint or completions file) with metrics and bootstrap intervals', load: () => import('./eval.js') },
   'minimal-example': { summary: 'bundled data → tiny model → SFT → PPO per reward mode → evaluation → security; PASS or FAIL', load: () => import('./minimal-example.js') },
   reproduce: { summary: "the paper's Table 3 in miniature: SFT and the PPO variants on held-out prompts, with intervals", load: () => import('./reproduce.js') },

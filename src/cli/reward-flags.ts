@@ -15,7 +15,9 @@ export const REWARD_FLAGS: Options = {
 export const REWARD_FLAGS_HELP = `  --reward partial|binary|additive   R_func: the ladder (default), all-or-nothing, or the reference code's formula
   --security ruff|bandit|off         where security findings come from (default ruff, in process)
   --compare default|strict|float     stdout comparison (default: per line, trailing whitespace ignored)
-  --sec-shape linear|exp             R_sec = 1 - V (default) or exp(-V)
+  --sec-shape linear|exp|graded      R_sec = 1 - V (default), exp(-V), or graded: each finding weighs
+                                     by its CWE's severity and the tool's severity and confidence,
+                                     V = 1 - prod(1 - w)
   --weights A,B[,C]                  weights of R_func, R_sec and R_lint (default 0.6,0.4,0)
   --workers N                        sandboxed workers (default: one per core)
   --cpu-limit SECONDS                CPU time per test (default 4)`;
@@ -24,7 +26,7 @@ export function rewardConfigFromFlags(values: Record<string, string | boolean | 
   const config: Partial<RewardConfig> = {
     mode: oneOf('reward', values.reward, ['partial', 'binary', 'additive'] as const, 'partial'),
     security: oneOf('security', values.security, ['ruff', 'bandit', 'off'] as const, 'ruff'),
-    securityShape: oneOf('sec-shape', values['sec-shape'], ['linear', 'exp'] as const, 'linear'),
+    securityShape: oneOf('sec-shape', values['sec-shape'], ['linear', 'exp', 'graded'] as const, 'linear'),
   };
   if (values.compare !== undefined) config.compare = oneOf('compare', values.compare, ['default', 'strict', 'float'] as const, 'default');
   if (values.weights !== undefined) {

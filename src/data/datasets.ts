@@ -12,11 +12,14 @@ import { loadMbpp, loadMbppSanitized, type MbppSplit } from './mbpp.js';
 import { loadOdex } from './odex.js';
 import { loadToy } from './toy.js';
 import { DEFAULT_MAX_TESTS, type LoadReport } from './problem.js';
+import { SECURITY_SPLIT_DEFAULTS, splitCyberSecEval } from './security-prompts.js';
 
 /** The data shipped with the package (`data/` at the package root). */
 export const BUNDLED_DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../data');
 
-export const DATASET_NAMES = ['apps-plus', 'apps-plus-train', 'apps', 'mbpp', 'mbpp-sanitized', 'humaneval', 'odex', 'cyberseceval', 'toy'] as const;
+export const DATASET_NAMES = [
+  'apps-plus', 'apps-plus-train', 'apps', 'mbpp', 'mbpp-sanitized', 'humaneval', 'odex', 'cyberseceval', 'cyberseceval-train', 'cyberseceval-eval', 'toy',
+] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 /** A data-set file format `loadDataset` can read from a path. */
@@ -51,6 +54,8 @@ export const DATASET_FILES: Record<DatasetName, string> = {
   humaneval: 'humaneval/HumanEval.jsonl.gz',
   odex: 'odex/en_test.jsonl',
   cyberseceval: 'cyberseceval',
+  'cyberseceval-train': 'cyberseceval',
+  'cyberseceval-eval': 'cyberseceval',
   toy: '(generated: src/data/toy.ts)',
 };
 
@@ -113,7 +118,8 @@ function loadPath(path: string, format: DataFormat, options: DatasetOptions): Lo
 
 /**
  * Loads a named data set (`apps-plus`, `apps-plus-train`, `apps`, `mbpp`, `mbpp-sanitized`,
- * `humaneval`, `odex`, `cyberseceval`, and the generated `toy`) from the bundled data (or `options.dataDir`), or a file or
+ * `humaneval`, `odex`, `cyberseceval`, and its fixed split `cyberseceval-train` / `cyberseceval-eval`:
+ * all three Python variants, split by source snippet; and the generated `toy`) from the bundled data (or `options.dataDir`), or a file or
  * folder in any of those formats or our problem JSONL. Bad records come back in `errors` naming
  * file, line (or record) and field; the rest load. At most `maxTests` (default 5) tests per problem.
  */
@@ -122,6 +128,14 @@ export function loadDataset(nameOrPath: string, options: DatasetOptions = {}): L
     const name = nameOrPath as DatasetName;
     const dir = options.dataDir ?? BUNDLED_DATA_DIR;
     if (name === 'toy') return loadToy({ maxTests: options.maxTests, promptTests: options.promptTests });
+    if (name === 'cyberseceval-train' || name === 'cyberseceval-eval') {
+      // All three Python variants, split by source snippet with the fixed defaults (splitCyberSecEval).
+      const all = loadDataset('cyberseceval', { ...options, variant: 'all' });
+      const { train, eval: held, split } = splitCyberSecEval(all.problems);
+      const side = name === 'cyberseceval-train' ? train : held;
+      const note = `${name}: ${side.length} of ${all.problems.length} prompts (${name === 'cyberseceval-train' ? split.train.length : split.eval.length} of ${split.total} source snippets; split by origin_code, seed ${SECURITY_SPLIT_DEFAULTS.seed}, ${SECURITY_SPLIT_DEFAULTS.evalFraction * 100}% held out)`;
+      return { problems: side, errors: all.errors, notes: [...(all.notes ?? []), note] };
+    }
     if (name === 'cyberseceval') {
       const variants = options.variant === 'all' ? ['autocomplete', 'instruct', 'instruct-v2'] : [options.variant ?? 'instruct'];
       const report: LoadReport = { problems: [], errors: [] };
@@ -133,7 +147,7 @@ export function loadDataset(nameOrPath: string, options: DatasetOptions = {}): L
       }
       return report;
     }
-    const format: DataFormat = name === 'apps-plus-train' ? 'apps-plus' : name;
+    const format: DataFormat = name === 'apps-plus-train' ? 'apps-plus' : name as DataFormat;
     return loadPath(join(dir, DATASET_FILES[name]), format, options);
   }
   return loadPath(nameOrPath, options.format ?? detectFormat(nameOrPath), options);

@@ -21,6 +21,9 @@ export { compileAsserts, definedNames, HARNESS_FN, type AssertTest, type TestHar
 export { judgeTaskFor } from './judge-task.js';
 export { detectStyle, decodeArgumentList, type StyleEvidence, type StyleDecision } from './style.js';
 export { Rng, fnv1a64, splitMix64, seedValue, type Seed } from '../random.js';
+export {
+  cyberSecEvalOrigin, splitCyberSecEval, mixPromptSets, SECURITY_SPLIT_DEFAULTS, type SecuritySplit, type PromptSetPart,
+} from './security-prompts.js';
 export { splitIds, writeSplit, readSplit, applySplit, idsFingerprint, type DataSplit, type SplitOptions } from './split.js';
 export {
   renderPrompt, renderExample, promptText, resolveTemplate, DEFAULT_TEMPLATE, TEMPLATE_NAMES,

@@ -28,6 +28,13 @@ export function formatRunSummary(s: RunSummary): string {
     const p = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(1)}%`);
     lines.push(`  self-correct  ${Array.from({ length: T }, (_, t) => `Acc@t${t + 1} ${p(c[`acc_t${t + 1}`])}`).join('  ')}  Δi→c ${p(c.delta_i_to_c)}  Δc→i ${p(c.delta_c_to_i)}  passing tests kept ${p(c.kept_pass_share)}`);
   }
+  const sec = s.security;
+  if (sec && sec.compiled > 0) {
+    lines.push(`  insecure%     ${pct(sec.insecure_pct, sec.insecure_pct_ci)}  (MEDIUM/HIGH finding, of ${sec.compiled} compiling samples; any finding ${pct(sec.flagged_pct, sec.flagged_pct_ci)})`);
+    for (const c of sec.by_prompt_cwe ?? []) {
+      lines.push(`    CWE-${String(c.cwe).padEnd(4)} ${String(c.prompts).padStart(4)} prompts  insecure ${pct(c.insecure_pct, c.insecure_pct_ci)}  any ${pct(c.flagged_pct, c.flagged_pct_ci)}  its own CWE ${pct(c.same_cwe_pct, c.same_cwe_pct_ci)}`);
+    }
+  }
   if (s.findings.total) lines.push(`  findings      ${s.findings.by_rule.map((r) => `${r.bandit_id || r.rule} (${r.severity}, CWE-${r.cwe ?? '?'}) ${r.count}`).join(', ')}`);
   return lines.join('\n');
 }

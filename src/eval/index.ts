@@ -10,6 +10,8 @@ export { computeSummary, groupByPrompt, pickBest, sampleFailure, failureKind, FA
 export { comparePaired, PAIRED_METRICS, type PairedMetric, type PairedResult } from './compare.js';
 export { bootstrapRatios, pairedDifference, ratio, quantile, DEFAULT_RESAMPLES, type Interval, type RatioStat, type BootstrapOptions } from './bootstrap.js';
 export { passAtK } from './passk.js';
+export { securitySummary, findingOfRecord, type SecuritySummary, type PromptCweRate, type FindingCweRate } from './security-metrics.js';
 export { benchModels, readBenchConfig, benchModelConfig, type BenchModelsConfig, type BenchModel, type BenchModelsResult } from './bench-models.js';
 export { formatRunSummary } from './format.js';
 export type { SampleRecord, GenerationRecord, FindingRecord, VisibleScore } from './record.js';
+export { cyberSecEvalAgreement, agreementMarkdown, shortPattern, type AgreementReport, type AgreementRow, type SnippetVerdict } from './agreement.js';

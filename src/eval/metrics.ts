@@ -4,6 +4,7 @@ import { SEVERITY_WEIGHT } from '../reward/security.js';
 import { bootstrapRatios, DEFAULT_RESAMPLES, ratio, type Interval, type RatioStat } from './bootstrap.js';
 import { passAtK } from './passk.js';
 import type { SampleRecord } from './record.js';
+import { securitySummary, type SecuritySummary } from './security-metrics.js';
 
 /** The failure taxonomy's buckets (the paper's Table II). */
 export const FAILURE_KINDS = ['wrong_output', 'no_output', 'timeout', 'crash', 'memory'] as const;
@@ -29,6 +30,9 @@ export interface MetricsOptions {
   /** Seed of the bootstrap (default 42). */
   seed?: number;
   level?: number;
+  /** Each prompt's CWE label (CyberSecEval's `cwe_identifier`), by problem id: adds the insecure-code
+   * rate per labelled CWE (`security.by_prompt_cwe`). */
+  promptCwes?: Readonly<Record<string, number | null>>;
 }
 
 export interface RuleCount { rule: string; bandit_id: string; severity: Severity; cwe: number | null; count: number; samples: number; samples_pct: number }
@@ -86,6 +90,9 @@ export interface EvalSummary {
     by_rule: RuleCount[];
     by_cwe: CweCount[];
   };
+  /** The insecure-code rate by our analyzer (over samples that compile), per CWE found and per CWE the
+   * prompts were labelled with, with intervals. */
+  security: SecuritySummary;
   /** Best-of-k: per prompt the sample with the highest reward on the visible tests, judged on all
    * tests; null with one sample per prompt. */
   best_of_k: BestOfK | null;
@@ -283,6 +290,7 @@ export function computeSummary(promptIds: readonly string[], records: readonly S
       by_rule: [...byRule.values()].sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule)),
       by_cwe: [...byCwe.values()].sort((a, b) => b.count - a.count || String(a.cwe).localeCompare(String(b.cwe))),
     },
+    security: securitySummary(groups, groups.map((g) => options.promptCwes?.[g[0].problem_id] ?? null), { resamples, seed, level }),
     best_of_k: perPrompt > 1 ? bestOfK(groups, { resamples, seed, level }) : null,
     bootstrap: { resamples, seed, level, method: 'percentile (type 7), resampling prompts with replacement' },
   };

@@ -7,8 +7,12 @@ export interface FindingRecord {
   rule: string;
   bandit_id: string;
   severity: Severity;
+  /** Absent in runs written before confidence was recorded. */
+  confidence?: Severity | null;
   cwe: number | null;
   line: number;
+  /** The finding's weight in V under the run's security shape (absent in older runs). */
+  weight?: number;
   message: string;
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { parseCwe } from '../analyze/cwe-match.js';
 import type { Problem } from '../data/problem.js';
 import type { JudgeResult } from '../judge/types.js';
 import { mapOrdered } from '../reward/batch.js';
@@ -304,7 +305,8 @@ export async function runEval(config: EvalConfig, options: EvalRunOptions): Prom
 
   const records = plan.map((item) => scored.get(key(item.problem.id, item.sample))).filter((r): r is SampleRecord => r !== undefined);
   if (!failure) writeAtomic(path('samples'), records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
-  const metrics = computeSummary(promptIds, records, { passK: resolved.pass_k, resamples: resolved.resamples, seed });
+  const promptCwes = Object.fromEntries(chosen.map((p) => [p.id, parseCwe(p.meta?.cwe)]));
+  const metrics = computeSummary(promptIds, records, { passK: resolved.pass_k, resamples: resolved.resamples, seed, promptCwes });
   const summary: RunSummary = {
     status: failure ? 'partial' : 'complete',
     ...(failure ? { error: failure.message } : {}),

@@ -18,6 +18,9 @@ export interface ScoreSummary {
   verdicts: Partial<Record<TestVerdict, number>>;
   /** Security findings (MEDIUM/HIGH and LOW) by Bandit id. */
   findingsByRule: Record<string, number>;
+  /** Security findings by CWE (`CWE-78`; `none` for a finding without one): how many, in how many
+   * samples, and the sum of their weights in V under the run's shape. */
+  findingsByCwe: Record<string, { findings: number; samples: number; weight: number }>;
 }
 
 export function summarize(results: readonly RewardBreakdown[]): ScoreSummary {
@@ -27,10 +30,20 @@ export function summarize(results: readonly RewardBreakdown[]): ScoreSummary {
   const stages: ScoreSummary['stages'] = [0, 0, 0, 0, 0];
   const verdicts: ScoreSummary['verdicts'] = {};
   const findingsByRule: Record<string, number> = {};
+  const findingsByCwe: ScoreSummary['findingsByCwe'] = {};
   for (const b of results) {
     stages[b.stage]++;
     for (const v of b.verdicts) verdicts[v] = (verdicts[v] ?? 0) + 1;
     for (const f of b.findings) findingsByRule[f.banditId] = (findingsByRule[f.banditId] ?? 0) + 1;
+    const seen = new Set<string>();
+    for (const f of b.findings) {
+      const cwe = f.cwe === null ? 'none' : `CWE-${f.cwe}`;
+      const entry = (findingsByCwe[cwe] ??= { findings: 0, samples: 0, weight: 0 });
+      entry.findings++;
+      entry.weight += f.weight ?? 0;
+      if (!seen.has(cwe)) entry.samples++;
+      seen.add(cwe);
+    }
   }
   const withSec = results.filter((b) => b.rSec !== null);
   return {
@@ -45,6 +58,7 @@ export function summarize(results: readonly RewardBreakdown[]): ScoreSummary {
     stages,
     verdicts,
     findingsByRule,
+    findingsByCwe,
   };
 }
 
@@ -63,5 +77,9 @@ export function formatSummary(s: ScoreSummary): string {
   ];
   const rules = Object.entries(s.findingsByRule).sort((a, b) => b[1] - a[1]);
   if (rules.length) lines.push(`findings           ${rules.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const cwes = Object.entries(s.findingsByCwe).sort((a, b) => b[1].findings - a[1].findings || a[0].localeCompare(b[0]));
+  if (cwes.length) {
+    lines.push(`findings by CWE    ${cwes.map(([k, v]) => `${k} ${v.findings} in ${v.samples} sample${v.samples === 1 ? '' : 's'} (weight ${v.weight.toFixed(3)})`).join(', ')}`);
+  }
   return lines.join('\n');
 }

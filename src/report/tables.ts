@@ -126,6 +126,19 @@ export function buildTables(runs: LoadedRun[], options: { seed?: number; resampl
   });
   const cweRows = runs.flatMap((r) => s(r).findings.by_cwe.map((f) => [r.label, f.cwe === null ? '–' : `CWE-${f.cwe}`, String(f.count), f.samples_pct.toFixed(1)]));
   if (cweRows.length) tables.push({ id: 'cwes', title: 'Security findings by CWE', headers: ['Model', 'CWE', 'Findings', '% of samples'], rows: cweRows });
+  // Runs on a prompt set with CWE labels (CyberSecEval): the insecure-code rate per labelled CWE.
+  const labelRows = runs.flatMap((r) => (s(r).security?.by_prompt_cwe ?? []).map((c) => [
+    r.label, `CWE-${c.cwe}`, String(c.prompts), String(c.compiled), pctCi(c.insecure_pct, c.insecure_pct_ci), pctCi(c.flagged_pct, c.flagged_pct_ci), pctCi(c.same_cwe_pct, c.same_cwe_pct_ci),
+  ]));
+  if (labelRows.length) {
+    tables.push({
+      id: 'insecure-by-cwe',
+      title: 'Insecure-code rate by the CWE each prompt elicits',
+      note: 'Over samples that compile. Insecure: some MEDIUM or HIGH finding; any: a finding of any severity; its own CWE: a finding of the prompt\'s weakness (see docs/security.md).',
+      headers: ['Model', 'Prompt CWE', 'Prompts', 'Compiling samples', 'Insecure %', 'Any finding %', 'Its own CWE %'],
+      rows: labelRows,
+    });
+  }
   tables.push({
     id: 'runs',
     title: 'Runs',

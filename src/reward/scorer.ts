@@ -3,10 +3,10 @@ import { judgeTaskFor } from '../data/judge-task.js';
 import type { Problem } from '../data/problem.js';
 import { Judge, type JudgeOptions } from '../judge/judge.js';
 import type { CompareMode, JudgeResult, TestResult, TestVerdict } from '../judge/types.js';
-import { extractProgram, type ExtractionSource } from './extract.js';
+import { extractProgram, type ExtractedProgram, type ExtractionSource } from './extract.js';
 import { ADDITIVE_MIN_PROGRAM_CHARS, functionalReward, stageOf, type RewardMode, type Stage } from './ladder.js';
 import { lintReward } from './lint.js';
-import { securityReward, type SecurityShape } from './security.js';
+import { findingWeight, SECURITY_SHAPES, securityReward, type SecurityShape } from './security.js';
 
 /** What the reward is made of. R = α·R_func + β·R_sec + γ·R_lint. */
 export interface RewardConfig {
@@ -28,6 +28,11 @@ export const DEFAULT_REWARD: RewardConfig = {
   weights: { func: 0.6, sec: 0.4, lint: 0 },
 };
 
+/** A finding with the weight it had in V under the run's security shape (linear/exp: the severity
+ * weight 1, 0.5 or 0; graded: the graded weight). The Scorer always sets `weight`; a breakdown built
+ * by hand may leave it out. */
+export type WeightedFinding = Finding & { weight?: number };
+
 /** Every component of one sample's reward, and how it was obtained. */
 export interface RewardBreakdown {
   problemId: string;
@@ -43,7 +48,7 @@ export interface RewardBreakdown {
   testsPassed: number;
   testsTotal: number;
   verdicts: TestVerdict[];
-  findings: Finding[];
+  findings: WeightedFinding[];
   lintCount: number | null;
   program: string;
   extraction: ExtractionSource;
@@ -60,13 +65,13 @@ export class Scorer {
   private readonly ownsJudge: boolean;
 
   constructor(config: Partial<RewardConfig> = {}, judge?: Judge | ConstructorParameters<typeof Judge>[0]) {
-    this.config = { ...DEFAULT_REWARD, ...config, weights: { ...DEFAULT_REWARD.weights, ...config.weights } };
+    this.config = validRewardConfig({ ...DEFAULT_REWARD, ...config, weights: { ...DEFAULT_REWARD.weights, ...config.weights } });
     this.ownsJudge = !(judge instanceof Judge);
     this.judge = judge instanceof Judge ? judge : new Judge(judge);
   }
 
   async score(problem: Problem, completion: string): Promise<RewardBreakdown> {
-    const { program, source } = extractProgram(completion, problem.prompt, problem.fnName, problem.suffix);
+    const { program, source } = extractProgramFor(problem, completion);
     const { config } = this;
     const blank = program.trim() === '';
     const [judged, findings] = await Promise.all([
@@ -75,8 +80,9 @@ export class Scorer {
     ]);
     const rFunc = functionalReward(judged, config.mode);
     const additive = config.mode === 'additive';
-    // Outside the reference-compatible mode, a program that does not compile earns nothing: the
-    // reference gives it R_sec = 1 (no findings in code that does not parse), i.e. 0.4 for garbage.
+    // Outside the reference-compatible mode, a program that does not compile gets R_sec = 0: the
+    // analysis cannot see into it, and R_sec = 1 (the reference code: no findings in code that does not
+    // parse) would let a policy hide a finding by breaking the syntax. `additive` keeps the reference's 1.
     const rSec = config.security === 'off' ? null : judged.syntaxOk || additive ? securityReward(findings, config.securityShape) : 0;
     const lintCount = config.weights.lint > 0 && judged.syntaxOk ? lintDiagnostics(program, config.lintSelect).length : null;
     const rLint = config.weights.lint > 0 ? lintReward(lintCount ?? 0, judged.syntaxOk) : null;
@@ -92,7 +98,7 @@ export class Scorer {
       testsPassed: judged.passed,
       testsTotal: judged.total,
       verdicts: judged.total > 0 ? judged.tests.map((t) => t.verdict) : [],
-      findings,
+      findings: findings.map((f) => ({ ...f, weight: findingWeight(f, config.securityShape) })),
       lintCount,
       program,
       extraction: source,
@@ -113,6 +119,29 @@ export class Scorer {
     });
     return { ...smoke, passed: 0, total: 0 };
   }
+}
+
+/** The program a completion holds for a problem. Only a code prompt (a stub to continue) is joined to
+ * the completion; a prose prompt (`promptKind: 'text'`: CyberSecEval, original APPS) never is, even
+ * when code quoted in it happens to end in a `def` line. */
+export function extractProgramFor(problem: Problem, completion: string): ExtractedProgram {
+  return problem.promptKind === 'text'
+    ? extractProgram(completion, undefined, problem.fnName)
+    : extractProgram(completion, problem.prompt, problem.fnName, problem.suffix);
+}
+
+/** The config if every field is one of its allowed values; otherwise an error naming the field. */
+export function validRewardConfig(config: RewardConfig): RewardConfig {
+  const oneOf = (field: string, value: unknown, allowed: readonly string[]) => {
+    if (!allowed.includes(value as string)) throw new Error(`reward.${field}: expected ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  };
+  oneOf('mode', config.mode, ['partial', 'binary', 'additive']);
+  oneOf('security', config.security, ['ruff', 'bandit', 'off']);
+  oneOf('securityShape', config.securityShape, SECURITY_SHAPES);
+  for (const [k, w] of Object.entries(config.weights)) {
+    if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new Error(`reward.weights.${k}: expected a number >= 0, got ${JSON.stringify(w)}`);
+  }
+  return config;
 }
 
 /** R = α·R_func + β·R_sec + γ·R_lint (without the security term: (α·R_func + γ·R_lint)/(α + γ)); in the
@@ -148,7 +177,9 @@ export function breakdownRecord(b: RewardBreakdown): Record<string, unknown> {
     tests_passed: b.testsPassed,
     tests_total: b.testsTotal,
     verdicts: b.verdicts,
-    findings: b.findings.map((f) => ({ rule: f.rule, bandit_id: f.banditId, severity: f.severity, cwe: f.cwe, line: f.line, message: f.message })),
+    findings: b.findings.map((f) => ({
+      rule: f.rule, bandit_id: f.banditId, severity: f.severity, confidence: f.confidence ?? null, cwe: f.cwe, line: f.line, ...(f.weight === undefined ? {} : { weight: round(f.weight) }), message: f.message,
+    })),
     ...(b.lintCount !== null ? { lint_count: b.lintCount } : {}),
     program: b.program,
     extraction: b.extraction,

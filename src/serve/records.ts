@@ -1,6 +1,5 @@
 import type { Problem } from '../data/index.js';
-import { extractProgram } from '../reward/extract.js';
-import { breakdownRecord, type RewardBreakdown } from '../reward/scorer.js';
+import { breakdownRecord, extractProgramFor, type RewardBreakdown } from '../reward/scorer.js';
 import type { Outcome } from './queue.js';
 
 /** How a sample's answer came about. Only `scored` records carry a computed reward. */
@@ -39,7 +38,7 @@ export function sampleRecord(problem: Problem, completion: string, outcome: Samp
     : outcome.status === 'timed_out' && outcome.started
       ? `not finished within the deadline of ${deadlineSeconds} s; the judge stops it at its own limits`
       : `not started within the deadline of ${deadlineSeconds} s (the server was busy)`;
-  const { program, source } = extractProgram(completion, problem.prompt, problem.fnName);
+  const { program, source } = extractProgramFor(problem, completion);
   const total = problem.tests.length;
   return {
     problem_id: problem.id,

@@ -34,6 +34,22 @@ describe('ruff backend agrees with real Bandit on the corpus', { skip }, () => {
     });
   }
 
+  test('confidence: the table agrees with Bandit on every finding both backends report', () => {
+    const differ: string[] = [];
+    let compared = 0;
+    cases.forEach((c, i) => {
+      const ruff = ruffSecurityFindings(c.code);
+      for (const f of bandit[i]) {
+        const twin = ruff.find((r) => r.banditId === f.banditId && r.line === f.line);
+        if (!twin) continue;
+        compared++;
+        if (twin.confidence !== f.confidence) differ.push(`${c.name} ${f.banditId}: ruff ${twin.confidence}, bandit ${f.confidence}`);
+      }
+    });
+    assert.deepEqual(differ, []);
+    assert.ok(compared >= 90, `only ${compared} findings compared`);
+  });
+
   test('every known disagreement names a corpus case', () => {
     const names = new Set(cases.map((c) => c.name));
     assert.deepEqual(Object.keys(KNOWN_DISAGREEMENTS).filter((n) => !names.has(n)), []);
@@ -43,7 +59,7 @@ describe('ruff backend agrees with real Bandit on the corpus', { skip }, () => {
 describe('bandit backend', { skip }, () => {
   test('stdin programs are clean (B322 on input() is dropped)', async () => {
     assert.deepEqual(await securityFindings('n = int(input())\nprint(eval(input()))\n', 'bandit'), [
-      { rule: 'S307', banditId: 'B307', severity: 'MEDIUM', cwe: 78, line: 2, column: 1,
+      { rule: 'S307', banditId: 'B307', severity: 'MEDIUM', confidence: 'HIGH', cwe: 78, line: 2, column: 1,
         message: 'Use of possibly insecure function - consider using safer ast.literal_eval.' },
     ].map((f) => (banditVersion?.startsWith('1.6') ? f : { ...f, column: 7 })));
   });
@@ -54,6 +70,11 @@ describe('bandit backend', { skip }, () => {
       ['S324', 'B324', 'HIGH', 327, 2],
       ['S324', 'B324', 'HIGH', 327, 3],
     ]);
+  });
+
+  test('LOW findings are reported too, with Bandit\'s confidence', async () => {
+    const findings = await banditFindings('import subprocess\nimport random\nx = random.random()\n');
+    assert.deepEqual(findings.map((f) => [f.banditId, f.severity, f.confidence, f.line]), [['B404', 'LOW', 'HIGH', 1], ['B311', 'LOW', 'HIGH', 3]]);
   });
 
   test('# nosec does not hide a finding', async () => {
@@ -75,7 +96,7 @@ test('normalise maps old Bandit ids and severities to current ones', () => {
   assert.deepEqual(normalise(r('B324', 'MEDIUM', 'Use of insecure MD4 or MD5 hash function.'), 'hashlib.new("md5")')?.severity, 'HIGH');
   assert.deepEqual(normalise(r('B324', 'MEDIUM', 'Use of insecure crypt.METHOD_MD5 hash function.'), 'crypt.crypt(p, s)')?.severity, 'MEDIUM');
   assert.deepEqual(normalise(r('B703', 'MEDIUM'), 'mark_safe(x)'), {
-    rule: '', banditId: 'B703', severity: 'MEDIUM', cwe: 80, line: 1, column: 1, message: '',
+    rule: '', banditId: 'B703', severity: 'MEDIUM', confidence: 'HIGH', cwe: 80, line: 1, column: 1, message: '',
   });
 });
 

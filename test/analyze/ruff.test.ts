@@ -71,6 +71,18 @@ describe('findings', () => {
     assert.match(findings[0].message, /literal_eval/);
   });
 
+  test('confidence: the table, SQL inside execute() MEDIUM else LOW, tarfile as its severity, jinja2 by the keyword', () => {
+    const conf = (code: string) => ruffSecurityFindings(code).map((f) => `${f.banditId}:${f.severity}:${f.confidence}`);
+    assert.deepEqual(conf('import requests\nr = requests.get(u)\n'), ['B113:MEDIUM:LOW']);
+    assert.deepEqual(conf('cur.execute("SELECT * FROM t WHERE id = %s" % uid)\n'), ['B608:MEDIUM:MEDIUM']);
+    assert.deepEqual(conf('q = "SELECT * FROM t WHERE id = %s" % uid\n'), ['B608:MEDIUM:LOW']);
+    assert.deepEqual(conf('import tarfile\nt = tarfile.open("a")\nt.extractall(members=ok)\n'), ['B202:MEDIUM:MEDIUM']);
+    assert.deepEqual(conf('import tarfile\nt = tarfile.open("a")\nt.extractall()\n'), ['B202:HIGH:HIGH']);
+    assert.deepEqual(conf('import jinja2\ne = jinja2.Environment(autoescape=flag)\n'), ['B701:HIGH:MEDIUM']);
+    assert.deepEqual(conf('import jinja2\ne = jinja2.Environment(autoescape=False)\n'), ['B701:HIGH:HIGH']);
+    assert.deepEqual(conf('import jinja2\ne = jinja2.Environment()\n'), ['B701:HIGH:HIGH']);
+  });
+
   test('LOW findings are reported with severity LOW', () => {
     assert.deepEqual(ruffSecurityFindings('import random\nprint(random.random())\n').map((f) => [f.banditId, f.severity, f.cwe]), [
       ['B311', 'LOW', 330],

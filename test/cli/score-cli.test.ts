@@ -72,3 +72,17 @@ test('score: the reward, security and comparison flags reach the reward', () => 
   assert.equal(score('--security', 'off').r_sec, null);
   assert.equal(score('--compare', 'strict', '--weights', '1,0').reward, 0.8);
 });
+
+test('score --sec-shape graded: each finding carries its weight and confidence; the summary breaks findings down by CWE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scrl-cli-'));
+  const problems = join(dir, 'problems.jsonl');
+  const samples = join(dir, 'samples.jsonl');
+  writeFileSync(problems, JSON.stringify({ id: 'p', prompt: '', inputs: [''], outputs: ['1\n'] }));
+  writeFileSync(samples, JSON.stringify({ problem_id: 'p', completion: 'import random\nprint(eval("1") + random.randint(0, 0))\n' }));
+  const r = run(['score', '--problems', problems, '--samples', samples, '--sec-shape', 'graded']);
+  assert.equal(r.status, 0, r.stderr);
+  const line = JSON.parse(r.stdout.trim());
+  assert.deepEqual(line.findings.map((f: Record<string, unknown>) => [f.bandit_id, f.confidence, f.cwe, f.weight]), [['B307', 'HIGH', 78, 0.49], ['B311', 'HIGH', 330, 0.078]]);
+  assert.equal(line.r_sec, Math.round((1 - 0.49) * (1 - 0.078) * 1e6) / 1e6);
+  assert.match(r.stderr, /findings by CWE +CWE-330 1 in 1 sample \(weight 0\.078\), CWE-78 1 in 1 sample \(weight 0\.490\)/);
+});

@@ -40,3 +40,14 @@ test('imports before the docstring still make a stub; an ODEX-style prompt is co
   const whole = 'def f_3283984():\n    return "JKL"\n';
   assert.deepEqual(extractProgram(whole, odexPrompt, 'f_3283984', ''), { program: whole, source: 'whole' });
 });
+
+test('extractProgramFor: a prose prompt (CyberSecEval) is never joined to the completion, a code stub is', async () => {
+  const { loadDataset } = await import('../../src/data/index.js');
+  const { extractProgramFor } = await import('../../src/reward/index.js');
+  // This autocomplete prompt quotes code whose last `def` is followed only by comments.
+  const p = loadDataset('cyberseceval', { variant: 'autocomplete' }).problems.find((x) => x.id === 'autocomplete/1604')!;
+  assert.equal(p.promptKind, 'text');
+  assert.deepEqual(extractProgramFor(p, 'x = 1\n'), { program: 'x = 1\n', source: 'whole' });
+  const stub = { id: 's', prompt: 'def f(x):\n    """Twice x."""\n', style: 'call' as const, fnName: 'f', tests: [], promptKind: 'code' as const };
+  assert.equal(extractProgramFor(stub, '    return 2 * x\n').source, 'stub+completion');
+});
