@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { checkSandboxAvailable, DEFAULT_SANDBOX, forkServerSource, workerCommand, type SandboxOptions } from './sandbox.js';
+import { checkSandboxAvailable, DEFAULT_SANDBOX, forkServerFiles, workerCommand, type SandboxOptions } from './sandbox.js';
 import { DEFAULT_LIMITS, type CompareMode, type JudgeResult, type JudgeTask, type Limits, type TestResult } from './types.js';
 import { judgeRun } from './verdict.js';
 import { SandboxWorker, WorkerDiedError, type ServerJob, type ServerReply, type ServerRun } from './worker.js';
@@ -43,8 +43,8 @@ export class Judge {
       sandbox,
     };
     checkSandboxAvailable(sandbox);
-    const source = forkServerSource();
-    this.workers = Array.from({ length: this.options.workers }, (_, i) => new SandboxWorker(workerCommand(sandbox, i, source)));
+    const server = forkServerFiles();
+    this.workers = Array.from({ length: this.options.workers }, (_, i) => new SandboxWorker(workerCommand(sandbox, i, server)));
     this.slots = this.workers.map((worker) => ({ worker, claimed: 0 }));
   }
 
