@@ -127,16 +127,22 @@ export class SandboxWorker {
    * restarted and every job queued on it fails with WorkerDiedError. `checkFrames`: the code of the
    * job's check tests, one frame each, sent right after the job. */
   async run(job: ServerJob, backstopMs: number, checkFrames: string[] = []): Promise<ServerReply> {
+    return this.request([stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames], backstopMs) as Promise<ServerReply>;
+  }
+
+  /** Sends frames (JSON texts) and resolves with the server's next reply frame, parsed, under the same
+   * backstop as run(): for any server that speaks this framing (the bench's bare fork server). */
+  async request(frames: string[], backstopMs: number): Promise<unknown> {
     await this.start();
-    const frames = [stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames].map((text) => {
+    const data = Buffer.concat(frames.flatMap((text) => {
       const body = Buffer.from(text, 'utf8');
       const head = Buffer.alloc(4);
       head.writeUInt32BE(body.length);
       return [head, body];
-    });
+    }));
     return new Promise<ServerReply>((resolve, reject) => {
       this.enqueue({ resolve, reject, backstopMs, describe: `finish a job within its backstop of ${backstopMs} ms` });
-      this.child!.stdin!.write(Buffer.concat(frames.flat()));
+      this.child!.stdin!.write(data);
     });
   }
 
