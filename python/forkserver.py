@@ -183,6 +183,7 @@ def settle():
 
 
 def main():
+    os.environ.pop('LD_BIND_NOW', None)     # (the sandbox sets it for us, not for programs)
     # Extra import paths (site-packages stay off with -S; this adds, say, Debian's dist-packages).
     sys.path.extend(path for path in sys.argv[1:] if os.path.isdir(path))
     os.dup2(0, PROTO_IN)

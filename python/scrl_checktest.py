@@ -15,13 +15,14 @@ import time
 from scrl_checker import VERDICT_FD, VERDICT_MAGIC, run_checker
 from scrl_proxies import RPC_READ, RPC_WRITE, serve_checker
 from scrl_runner import (IN_SANDBOX, LIBC, PR_SET_DUMPABLE, READ_CHUNK, clear_writable_dirs, kill_leftovers,
-                         place_fds, set_limits, start_child, wipe)
+                         place_fds, rlimits, set_limits, start_child, wipe)
 
 def start_checker(spec_buf, nonce, limits):
     """Forks a check test's checker, before the program's child exists: it holds nothing of the
     program's, and the program's child (forked after) none of its descriptors: its end of their
     channel, its output pipe and the verdict pipe. Returns the checker's pid, the server's ends of
     the verdict and output pipes, and the program's ends of the channel (read, write)."""
+    pairs = rlimits(limits)
     to_program_r, to_program_w = os.pipe()
     to_checker_r, to_checker_w = os.pipe()
     verdict_r, verdict_w = os.pipe()
@@ -39,7 +40,7 @@ def start_checker(spec_buf, nonce, limits):
                 os.set_inheritable(fd, False)
             # SIGINT would be a KeyboardInterrupt that a test's bare `except:` swallows.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            set_limits(limits)
+            set_limits(pairs)
         except BaseException:
             os._exit(120)
         run_checker(spec_buf, nonce)

@@ -96,16 +96,28 @@ def to_plain(value, depth=0):
 
 # ---------------------------------------------------------------- the child
 
-def set_limits(limits):
-    cpu = max(1, int(math.ceil(limits['cpu_s'])))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    mem = limits['memory_mb'] * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits['processes'], limits['processes']))
-    fsize = limits['file_size_mb'] * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits['open_files'], limits['open_files']))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+_rlimits_of = [None, ()]     # the limits dict of the current job, and its rlimits
+
+
+def rlimits(limits):
+    """The rlimits of a test's processes as (resource, (soft, hard)) pairs, worked out once per job
+    (a job's tests share its limits dict) in the server, so that each child only applies them."""
+    if _rlimits_of[0] is not limits:
+        cpu = max(1, int(math.ceil(limits['cpu_s'])))
+        mem = limits['memory_mb'] * 1024 * 1024
+        fsize = limits['file_size_mb'] * 1024 * 1024
+        _rlimits_of[:] = [limits, ((resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_AS, (mem, mem)),
+                                   (resource.RLIMIT_NPROC, (limits['processes'], limits['processes'])),
+                                   (resource.RLIMIT_FSIZE, (fsize, fsize)),
+                                   (resource.RLIMIT_NOFILE, (limits['open_files'], limits['open_files'])),
+                                   (resource.RLIMIT_CORE, (0, 0)))]
+    return _rlimits_of[1]
+
+
+def set_limits(pairs):
+    """In a freshly forked child: applies `rlimits(...)`."""
+    for which, value in pairs:
+        resource.setrlimit(which, value)
 
 
 def install_stdio():
@@ -193,18 +205,29 @@ def place_fds(mapping):
 def start_child(job, code, call_entry, test_input, limits, extra_fds=None, serve=None):
     """Forks the program's child. Check tests: `extra_fds` ({target: source}) are the ends of its
     channel to the checker, and `serve` answers the checker (see run_child)."""
+    pairs = rlimits(limits)
     stdin_fd = os.memfd_create('stdin')
-    data = test_input.encode('utf-8') if isinstance(test_input, str) else b''
-    os.write(stdin_fd, data)
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
+    if isinstance(test_input, str) and test_input:
+        os.write(stdin_fd, test_input.encode('utf-8'))
+        os.lseek(stdin_fd, 0, os.SEEK_SET)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
-            place_fds({0: stdin_fd, 1: out_w, 2: err_w, RESULT_FD: res_w, **(extra_fds or {})})
-            set_limits(limits)
+            if extra_fds:
+                place_fds({0: stdin_fd, 1: out_w, 2: err_w, RESULT_FD: res_w, **extra_fds})
+            else:
+                # The plain case of place_fds, without its moves: every source is a fresh descriptor
+                # (>= 3, as 0-2 are always open), and stdin_fd, the only one that can be 3, is placed
+                # before 3 is overwritten.
+                os.dup2(stdin_fd, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.dup2(res_w, RESULT_FD)
+                os.closerange(RESULT_FD + 1, 1 << 16)
+            set_limits(pairs)
         except BaseException:
             os._exit(120)
         run_child(job, code, call_entry, test_input, serve)
@@ -215,13 +238,39 @@ def start_child(job, code, call_entry, test_input, limits, extra_fds=None, serve
 
 # ---------------------------------------------------------------- the parent side of one test
 
+IN_SANDBOX = os.getpid() == 1      # PID 1 of bubblewrap's PID namespace: everything else here is a test's
 WRITABLE_DIRS = ('/tmp', '/dev/shm')
+
+
+def empty_dir_sizes():
+    """For each writable place that is a tmpfs mount of its own (in the sandbox, both are): the size
+    its directory reports while empty. tmpfs moves a directory's size by a fixed amount for every entry
+    added or removed, and a program cannot set it otherwise, so while the size is the empty one there is
+    nothing in it to carry over, and clearing it can skip listing it."""
+    try:
+        with open('/proc/self/mountinfo') as f:
+            tmpfs = {line.split()[4] for line in f if line.split(' - ')[-1].startswith('tmpfs ')}
+    except OSError:
+        return {}
+    sizes = {}
+    for top in WRITABLE_DIRS:
+        try:
+            if top in tmpfs and not os.listdir(top):
+                sizes[top] = os.stat(top).st_size
+        except OSError:
+            pass
+    return sizes
+
+
+EMPTY_DIR_SIZES = empty_dir_sizes() if IN_SANDBOX else {}
 
 
 def clear_writable_dirs():
     """Empty the sandbox's writable places so nothing carries over from one run to the next."""
     for top in WRITABLE_DIRS:
         try:
+            if os.stat(top).st_size == EMPTY_DIR_SIZES.get(top):
+                continue        # empty (see empty_dir_sizes): one system call instead of five
             entries = os.listdir(top)
         except OSError:
             continue
@@ -237,9 +286,6 @@ def clear_writable_dirs():
                 pass
 
 
-IN_SANDBOX = os.getpid() == 1      # PID 1 of bubblewrap's PID namespace: everything else here is a test's
-
-
 def our_children():
     try:
         with open('/proc/self/task/%d/children' % os.getpid()) as f:
@@ -252,6 +298,15 @@ def kill_leftovers():
     """Kill and reap every process a test left behind. In the sandbox that is every process in the
     namespace but us. Unsandboxed, kill(-1) would hit the whole machine, so we are a child subreaper
     instead (orphans of a test become our children) and kill our children until none is left."""
+    if IN_SANDBOX:
+        # No child of ours (not even a zombie) means no other process in the namespace: each one
+        # descends from us, and an orphan is re-parented to us (or to a subreaper that descends from
+        # us). Then kill(-1) would find no one: the usual case, a program that left nothing, costs one
+        # wait instead of a kill and a wait.
+        try:
+            os.waitpid(-1, os.WNOHANG)     # (reaps one zombie, if any; the loop below sees to the rest)
+        except ChildProcessError:
+            return
     while True:
         try:
             if IN_SANDBOX:
@@ -284,7 +339,7 @@ def run_test(job, code, call_entry, test_input, limits):
     wall_deadline = started + limits['wall_s']
     outcome = None          # 'timeout' | 'output_limit' when we stop the program ourselves
     exited = False
-    open_streams = 3
+    ended = set()           # streams at end of file
     while not exited:
         remaining = wall_deadline - time.monotonic()
         if remaining <= 0:
@@ -297,7 +352,7 @@ def run_test(job, code, call_entry, test_input, limits):
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
                 poller.unregister(fd)
-                open_streams -= 1
+                ended.add(fd)
                 continue
             buf = streams[fd]
             if len(buf) + len(chunk) > caps[fd]:
@@ -319,7 +374,7 @@ def run_test(job, code, call_entry, test_input, limits):
         clear_writable_dirs()
     # Every writer is gone now: what is still buffered in the pipes is the rest of the output.
     for fd, buf in streams.items():
-        while len(buf) < caps[fd]:
+        while fd not in ended and len(buf) < caps[fd]:
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
                 break

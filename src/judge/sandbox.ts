@@ -12,7 +12,7 @@ export interface SandboxOptions {
   bwrap: string;
   /** Host uid/gid for worker i is `uidBase + i` (only used when running as root). */
   uidBase: number;
-  /** Size of the private /tmp, in MiB. */
+  /** Size of the private /tmp, and of /dev/shm, in MiB. */
   tmpfsMb: number;
   /** Extra host paths bound read-only (for a Python outside /usr, say). */
   extraReadOnly: string[];
@@ -83,7 +83,11 @@ export function workerCommand(options: SandboxOptions, index: number, server: Fo
     '--dir', SERVER_DIR_IN_SANDBOX,
     ...server.modules.flatMap(({ name }, i) => ['--ro-bind-data', String(3 + i), `${SERVER_DIR_IN_SANDBOX}/${name}`]),
     '--proc', '/proc',
+    // /dev read-only (a file a test writes there would be there for the next), with /dev/shm a bounded
+    // tmpfs of its own; /tmp the other. The server empties both after every test.
     '--dev', '/dev',
+    '--size', String(options.tmpfsMb * 1024 * 1024), '--tmpfs', '/dev/shm',
+    '--remount-ro', '/dev',
     '--size', String(options.tmpfsMb * 1024 * 1024), '--tmpfs', '/tmp',
     '--remount-ro', '/',
     '--chdir', '/tmp',
@@ -94,6 +98,9 @@ export function workerCommand(options: SandboxOptions, index: number, server: Fo
     '--setenv', 'LANG', 'C.UTF-8',
     '--setenv', 'PYTHONHASHSEED', '0',
     '--setenv', 'PYTHONIOENCODING', 'utf-8',
+    // For the server only (it unsets it): symbols bound once at its start, not again in every forked
+    // child that first calls a function the server never called (about 10 page faults a test).
+    '--setenv', 'LD_BIND_NOW', '1',
     '--',
     ...python,
   ];

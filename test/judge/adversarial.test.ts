@@ -103,7 +103,7 @@ describe('adversarial programs', () => {
   });
 
   test('writes outside the sandbox fail and the host is unchanged', async () => {
-    const targets = [join(hostDir, 'pwned'), '/usr/pwned', '/etc/pwned', '/pwned', join(process.cwd(), 'pwned')];
+    const targets = [join(hostDir, 'pwned'), '/usr/pwned', '/etc/pwned', '/pwned', '/dev/pwned', '/judge/pwned', join(process.cwd(), 'pwned')];
     const program = [
       'import os',
       `for path in ${JSON.stringify(targets)}:`,
