@@ -86,6 +86,11 @@ export class SandboxWorker {
     this.launch = Array.isArray(launch) ? { argv: launch, fdData: [] } : launch;
   }
 
+  /** The process started (bubblewrap or setpriv in the sandbox; the fork server is its child), if running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Jobs sent and not yet answered. */
   get inFlight(): number {
     return this.queue.length;
