@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BUNDLED_DATA_DIR, loadAppsPlus, type Problem } from '../data/index.js';
 import { Judge } from '../judge/judge.js';
 import type { JudgeTask } from '../judge/types.js';
+import { BareForkServers } from './bare-limit.js';
 import { ReferenceRunner } from './reference-runner.js';
 
 export interface JudgeBenchOptions {
@@ -37,6 +38,11 @@ export interface JudgeBenchResult {
   baseline_parallel_per_s: number;
   ratio: number;
   ratio_parallel: number;
+  /** Workload 1 through the limit: a bare fork server per judge worker (python/bare_forkserver.py: fork
+   * per test, exec of the compiled program, no sandbox, no verdict logic). */
+  limit_per_s: number;
+  /** ours_per_s / limit_per_s: the share of the bare fork-per-test rate the judge keeps. */
+  ratio_to_limit: number;
   ours_with_timeouts_per_s: number;
   baseline_with_timeouts_per_s: number;
   ratio_with_timeouts: number;
@@ -64,8 +70,9 @@ const LOOPING_PROGRAM = 'while True:\n    pass\n';
  * `bench judge`: the same workloads through our judge and through the reference-style baseline
  * (one `python` per test, no sandbox), sequentially and one process per core.
  * Workload 1 (light): reference solutions whose tests each ran under 5 ms, plus wrong-output and
- * crashing programs — it measures what a harness adds per test. Workload 2 (full): every reference
- * solution plus programs that loop until the limit.
+ * crashing programs — it measures what a harness adds per test. It also runs through the limit, a bare
+ * fork server (BareForkServers), in alternating passes with ours so that a change in the machine's load
+ * falls on both. Workload 2 (full): every reference solution plus programs that loop until the limit.
  */
 export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBenchResult> {
   const cores = availableParallelism();
@@ -106,7 +113,9 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
     options.log(`workload 1 (light): ${lightTasks.length} programs, ${countTests(lightTasks)} test executions`);
     options.log(`workload 2 (full):  ${fullTasks.length} programs, ${countTests(fullTasks)} test executions, ${loopers} loop until the ${options.limitSeconds} s limit`);
 
-    const measure = async (workload: string, runner: string, tasks: JudgeTask[], run: (t: JudgeTask) => Promise<number>, concurrency: number) => {
+    /** Runs `tasks` through `run`, `concurrency` at a time, `passes` times (each pass given in
+     * `interleave`'s turn with other runners'), and records one row. */
+    const pass = async (tasks: JudgeTask[], run: (t: JudgeTask) => Promise<number>, concurrency: number) => {
       const started = process.hrtime.bigint();
       let executions = 0;
       let next = 0;
@@ -117,17 +126,42 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
         }
       };
       await Promise.all(Array.from({ length: concurrency }, lane));
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      return { executions, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    };
+    const record = (workload: string, runner: string, executions: number, seconds: number) => {
       const row = { workload, runner, executions, seconds, perSecond: executions / seconds };
       rows.push(row);
-      options.log(`  ${workload.padEnd(6)} ${runner.padEnd(22)} ${executions} tests in ${seconds.toFixed(2)} s = ${row.perSecond.toFixed(1)}/s`);
+      options.log(`  ${workload.padEnd(6)} ${runner.padEnd(24)} ${executions} tests in ${seconds.toFixed(2)} s = ${row.perSecond.toFixed(1)}/s`);
       return row;
+    };
+    const measure = async (workload: string, runner: string, tasks: JudgeTask[], run: (t: JudgeTask) => Promise<number>, concurrency: number) => {
+      const { executions, seconds } = await pass(tasks, run, concurrency);
+      return record(workload, runner, executions, seconds);
     };
     const ours = (t: JudgeTask) => judge.judge(t).then((r) => r.tests.length);
     const sequential = (t: JudgeTask) => baseline.run(t, 1);
 
     const lanes = judge.options.workers * 2;
-    const oursLight = await measure('light', 'securecoderl judge', lightTasks, ours, lanes);
+    // Ours and the limit in alternating passes (ours, limit, ours, limit), each runner's passes summed.
+    const bare = new BareForkServers(options.python, judge.options.workers);
+    let oursLight: ThroughputRow;
+    let limitLight: ThroughputRow;
+    try {
+      await bare.start();
+      const limit = (t: JudgeTask) => bare.run(t);
+      const totals = { ours: { executions: 0, seconds: 0 }, limit: { executions: 0, seconds: 0 } };
+      for (let round = 0; round < 2; round++) {
+        for (const [name, run] of [['ours', ours], ['limit', limit]] as const) {
+          const done = await pass(lightTasks, run, lanes);
+          totals[name].executions += done.executions;
+          totals[name].seconds += done.seconds;
+        }
+      }
+      oursLight = record('light', 'securecoderl judge', totals.ours.executions, totals.ours.seconds);
+      limitLight = record('light', 'limit: bare fork server', totals.limit.executions, totals.limit.seconds);
+    } finally {
+      await bare.close();
+    }
     const baseLight = await measure('light', 'baseline sequential', lightTasks, sequential, 1);
     const baseLightParallel = await measure('light', `baseline ${cores} parallel`, lightTasks, sequential, cores);
     const oursFull = await measure('full', 'securecoderl judge', fullTasks, ours, lanes);
@@ -146,6 +180,8 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       baseline_parallel_per_s: baseLightParallel.perSecond,
       ratio: oursLight.perSecond / baseLight.perSecond,
       ratio_parallel: oursLight.perSecond / baseLightParallel.perSecond,
+      limit_per_s: limitLight.perSecond,
+      ratio_to_limit: oursLight.perSecond / limitLight.perSecond,
       ours_with_timeouts_per_s: oursFull.perSecond,
       baseline_with_timeouts_per_s: baseFull.perSecond,
       ratio_with_timeouts: oursFull.perSecond / baseFull.perSecond,

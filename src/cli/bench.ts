@@ -5,7 +5,9 @@ export const usage = `securecoderl bench judge [--json] [--quick] [--limit SECON
 
 Runs the same workloads through the sandboxed judge and through a baseline that does what the
 reference code does (one python process per test, no sandbox), sequentially and one process per
-core, and prints test executions per second and the ratios. --json ends with one JSON line.
+core, and the light workload through the limit (a bare fork server per worker: fork per test, no
+sandbox, no verdict logic); prints test executions per second and the ratios. --json ends with one
+JSON line.
   --limit SECONDS   CPU limit for the judge and wall timeout for the baseline (default 4)
   --quick           a small subset, to check that it runs
   --python PATH     interpreter for both sides (default /usr/bin/python3)
@@ -49,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     '',
     `isolation ${result.isolation ? 'on' : 'OFF'}, ${result.cores} cores, limit ${result.limitSeconds} s, ours ${result.python}, baseline ${result.baseline_python}`,
     `light: ${result.ours_per_s.toFixed(1)}/s vs baseline ${result.baseline_per_s.toFixed(1)}/s sequential = ${x(result.ratio)}, vs ${result.baseline_parallel_per_s.toFixed(1)}/s parallel = ${x(result.ratio_parallel)}`,
+    `light vs the limit (a bare fork server, no sandbox, no verdicts): ${result.ours_per_s.toFixed(1)}/s of ${result.limit_per_s.toFixed(1)}/s = ${result.ratio_to_limit.toFixed(2)}`,
     `full (with timeouts): ${result.ours_with_timeouts_per_s.toFixed(1)}/s vs ${result.baseline_with_timeouts_per_s.toFixed(1)}/s sequential = ${x(result.ratio_with_timeouts)}`,
     `full, per-problem limits (4x reference, 1 s floor): ${result.ours_derived_limits_per_s.toFixed(1)}/s vs ${result.baseline_derived_limits_per_s.toFixed(1)}/s sequential = ${x(result.ratio_with_timeouts_derived_limits)}`,
     '',

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { checkSandboxAvailable, DEFAULT_SANDBOX, forkServerSource, workerCommand, type SandboxOptions } from './sandbox.js';
+import { checkSandboxAvailable, DEFAULT_SANDBOX, forkServerFiles, workerCommand, type SandboxOptions } from './sandbox.js';
 import { DEFAULT_LIMITS, type CompareMode, type JudgeResult, type JudgeTask, type Limits, type TestResult } from './types.js';
 import { judgeRun } from './verdict.js';
 import { SandboxWorker, WorkerDiedError, type ServerJob, type ServerReply, type ServerRun } from './worker.js';
@@ -13,6 +13,11 @@ export interface JudgeOptions {
   compare: CompareMode;
   sandbox: SandboxOptions;
 }
+
+/** A worker, the jobs handed to it and not yet finished, and whether it was sent check tests (its server
+ * then holds the check-test machinery; the judge restarts a dead worker's server, which starts lean, but
+ * keeps the mark: a hint, not a fact). */
+type Slot = { worker: SandboxWorker; claimed: number; checks: boolean };
 
 /** Jobs queued on one worker at a time: the second hides the round trip between two jobs. */
 const PIPELINE_DEPTH = 2;
@@ -28,8 +33,8 @@ export class Judge {
   readonly options: JudgeOptions;
   private readonly workers: SandboxWorker[];
   /** Jobs handed to each worker and not yet finished (sent, or about to be). */
-  private readonly slots: { worker: SandboxWorker; claimed: number }[];
-  private readonly waiting: ((worker: SandboxWorker) => void)[] = [];
+  private readonly slots: Slot[];
+  private readonly waiting: { resolve: (worker: SandboxWorker) => void; checks: boolean }[] = [];
   private closed = false;
   /** Test executions so far, for throughput figures. */
   executions = 0;
@@ -43,9 +48,9 @@ export class Judge {
       sandbox,
     };
     checkSandboxAvailable(sandbox);
-    const source = forkServerSource();
-    this.workers = Array.from({ length: this.options.workers }, (_, i) => new SandboxWorker(workerCommand(sandbox, i, source)));
-    this.slots = this.workers.map((worker) => ({ worker, claimed: 0 }));
+    const server = forkServerFiles();
+    this.workers = Array.from({ length: this.options.workers }, (_, i) => new SandboxWorker(workerCommand(sandbox, i, server)));
+    this.slots = this.workers.map((worker) => ({ worker, claimed: 0, checks: false }));
   }
 
   /** Times a worker was restarted after dying or overrunning its backstop. */
@@ -101,7 +106,7 @@ export class Judge {
    * dies again, the job's tests are reported as runtime errors naming the cause. */
   private async runOnWorker(job: ServerJob, backstopMs: number, checkFrames: string[]): Promise<ServerReply> {
     for (let attempt = 0; ; attempt++) {
-      const worker = await this.acquire();
+      const worker = await this.acquire(checkFrames.length > 0);
       try {
         const reply = await worker.run(job, backstopMs, checkFrames);
         if (reply.error) throw new Error(`judge: the fork server failed on a job: ${reply.error}`);
@@ -117,14 +122,16 @@ export class Judge {
     }
   }
 
-  /** The least busy worker with room in its pipeline; waits when every worker is full. */
-  private acquire(): Promise<SandboxWorker> {
-    const worker = this.leastBusy();
+  /** The least busy worker with room in its pipeline; waits when every worker is full. `checks`: the
+   * job has check tests. */
+  private acquire(checks: boolean): Promise<SandboxWorker> {
+    const worker = this.leastBusy(checks);
     if (worker) {
       worker.claimed++;
+      worker.checks ||= checks;
       return Promise.resolve(worker.worker);
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => this.waiting.push({ resolve, checks }));
   }
 
   private release(worker: SandboxWorker): void {
@@ -133,14 +140,19 @@ export class Judge {
     const next = this.waiting.shift();
     if (next) {
       slot.claimed++;
-      next(worker);
+      slot.checks ||= next.checks;
+      next.resolve(worker);
     }
   }
 
-  private leastBusy(): { worker: SandboxWorker; claimed: number } | undefined {
-    let best: { worker: SandboxWorker; claimed: number } | undefined;
+  /** Among the least busy, a worker whose server already loaded the check-test machinery for a job with
+   * check tests, and one that did not for a job without: a server loads it on its first check test
+   * and every later test there forks a bigger process, so plain jobs favour the lean servers. */
+  private leastBusy(checks: boolean): Slot | undefined {
+    let best: Slot | undefined;
     for (const slot of this.slots) {
-      if (slot.claimed < PIPELINE_DEPTH && (!best || slot.claimed < best.claimed)) best = slot;
+      if (slot.claimed >= PIPELINE_DEPTH) continue;
+      if (!best || slot.claimed < best.claimed || (slot.claimed === best.claimed && slot.checks === checks && best.checks !== checks)) best = slot;
     }
     return best;
   }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ export interface SandboxOptions {
   bwrap: string;
   /** Host uid/gid for worker i is `uidBase + i` (only used when running as root). */
   uidBase: number;
-  /** Size of the private /tmp, in MiB. */
+  /** Size of the private /tmp, and of /dev/shm, in MiB. */
   tmpfsMb: number;
   /** Extra host paths bound read-only (for a Python outside /usr, say). */
   extraReadOnly: string[];
@@ -33,19 +33,42 @@ export const DEFAULT_SANDBOX: SandboxOptions = {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The fork server's source, shipped in the package's python/ folder. It is passed with `-c` so the
- * sandbox never needs to see the package's directory. */
-export function forkServerSource(): string {
-  for (const candidate of [join(here, '../../../python/forkserver.py'), join(here, '../../python/forkserver.py')]) {
-    if (existsSync(candidate)) return readFileSync(candidate, 'utf8');
-  }
-  throw new Error(`judge: python/forkserver.py not found next to ${here}`);
+/** Where the sandbox sees the fork server's modules (read-only files; nothing else of the package). */
+export const SERVER_DIR_IN_SANDBOX = '/judge';
+
+/** The fork server: the package's python/ folder and the modules the server is made of
+ * (`forkserver.py` and the `scrl_*.py` it imports). */
+export interface ForkServerFiles {
+  dir: string;
+  modules: { name: string; text: Buffer }[];
 }
 
-/** The argv that starts worker `index`. */
-export function workerCommand(options: SandboxOptions, index: number, source: string): string[] {
-  const python = [options.python, '-I', '-S', '-u', '-c', source, ...options.importPaths];
-  if (!options.isolation) return python;
+/** How to start a worker: its argv, and data to write to its descriptors 3, 4, … (which bubblewrap
+ * copies into the sandbox's read-only files). */
+export interface WorkerLaunch {
+  argv: string[];
+  fdData: Buffer[];
+}
+
+/** Reads the fork server's modules from the package's python/ folder (next to the compiled module,
+ * dist/src/judge, or the source, src/judge). */
+export function forkServerFiles(): ForkServerFiles {
+  const candidates = [join(here, '../../../python'), join(here, '../../python')];
+  const dir = candidates.find((candidate) => existsSync(join(candidate, 'forkserver.py')));
+  if (!dir) throw new Error(`judge: python/forkserver.py not found in ${candidates.join(' or ')}`);
+  const names = readdirSync(dir).filter((name) => name === 'forkserver.py' || /^scrl_\w+\.py$/.test(name)).sort();
+  return { dir, modules: names.map((name) => ({ name, text: readFileSync(join(dir, name)) })) };
+}
+
+/** How worker `index` is started. The server runs from its files, not as `python -c SOURCE`, so that a
+ * process listing stays small. In the sandbox the files are copies that bubblewrap makes from
+ * descriptors we write them to, so the sandbox sees only them, and they need no permission on the
+ * package's folder for the workers' uids. `-B`: those files are read-only (and unsandboxed the judge
+ * writes nothing into the package). */
+export function workerCommand(options: SandboxOptions, index: number, server: ForkServerFiles): WorkerLaunch {
+  const script = join(options.isolation ? SERVER_DIR_IN_SANDBOX : server.dir, 'forkserver.py');
+  const python = [options.python, '-I', '-S', '-u', '-B', script, ...options.importPaths];
+  if (!options.isolation) return { argv: python, fdData: [] };
   const bwrap = [
     options.bwrap,
     '--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--as-pid-1',
@@ -57,8 +80,14 @@ export function workerCommand(options: SandboxOptions, index: number, source: st
     // The loader's cache, and the alternatives links that Debian's shared libraries (BLAS) go through.
     ...['/etc/ld.so.cache', '/etc/alternatives'].filter((path) => existsSync(path)).flatMap((path) => ['--ro-bind', path, path]),
     ...options.extraReadOnly.flatMap((path) => ['--ro-bind', path, path]),
+    '--dir', SERVER_DIR_IN_SANDBOX,
+    ...server.modules.flatMap(({ name }, i) => ['--ro-bind-data', String(3 + i), `${SERVER_DIR_IN_SANDBOX}/${name}`]),
     '--proc', '/proc',
+    // /dev read-only (a file a test writes there would be there for the next), with /dev/shm a bounded
+    // tmpfs of its own; /tmp the other. The server empties both after every test.
     '--dev', '/dev',
+    '--size', String(options.tmpfsMb * 1024 * 1024), '--tmpfs', '/dev/shm',
+    '--remount-ro', '/dev',
     '--size', String(options.tmpfsMb * 1024 * 1024), '--tmpfs', '/tmp',
     '--remount-ro', '/',
     '--chdir', '/tmp',
@@ -69,12 +98,16 @@ export function workerCommand(options: SandboxOptions, index: number, source: st
     '--setenv', 'LANG', 'C.UTF-8',
     '--setenv', 'PYTHONHASHSEED', '0',
     '--setenv', 'PYTHONIOENCODING', 'utf-8',
+    // For the server only (it unsets it): symbols bound once at its start, not again in every forked
+    // child that first calls a function the server never called (about 10 page faults a test).
+    '--setenv', 'LD_BIND_NOW', '1',
     '--',
     ...python,
   ];
-  if (process.getuid?.() !== 0) return bwrap;
+  const fdData = server.modules.map(({ text }) => text);
+  if (process.getuid?.() !== 0) return { argv: bwrap, fdData };
   const uid = String(options.uidBase + index);
-  return ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...bwrap];
+  return { argv: ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...bwrap], fdData };
 }
 
 /** Throws an error that says what to install when the sandbox cannot start here. */

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { stringify } from 'lossless-json';
+import type { WorkerLaunch } from './sandbox.js';
 import type { PlainValue, TestStyle } from './types.js';
 
 /** A job as the fork server takes it (snake_case: it crosses into Python). */
@@ -71,7 +72,8 @@ type Pending = {
  * round trip to Node; each job's backstop starts when it reaches the head of the queue.
  */
 export class SandboxWorker {
-  private child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  private child: ChildProcess | null = null;
+  private readonly launch: WorkerLaunch;
   private buffered: Buffer = Buffer.alloc(0);
   private readonly queue: Pending[] = [];
   private ready: Promise<void> | null = null;
@@ -79,7 +81,15 @@ export class SandboxWorker {
   private nextId = 1;
   restarts = 0;
 
-  constructor(private readonly argv: string[]) {}
+  /** `launch`: the command (an argv, or an argv and data for descriptors 3, 4, …). */
+  constructor(launch: WorkerLaunch | string[]) {
+    this.launch = Array.isArray(launch) ? { argv: launch, fdData: [] } : launch;
+  }
+
+  /** The process started (bubblewrap or setpriv in the sandbox; the fork server is its child), if running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** Jobs sent and not yet answered. */
   get inFlight(): number {
@@ -90,16 +100,22 @@ export class SandboxWorker {
   start(): Promise<void> {
     if (this.ready) return this.ready;
     this.ready = new Promise<void>((resolve, reject) => {
-      const child = spawn(this.argv[0], this.argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      const { argv, fdData } = this.launch;
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe', ...fdData.map(() => 'pipe' as const)] });
       this.child = child;
+      fdData.forEach((data, i) => {
+        const stream = child.stdio[3 + i] as Writable;
+        stream.on('error', () => { /* the process is gone: reported through 'exit' */ });
+        stream.end(data);
+      });
       this.buffered = Buffer.alloc(0);
       let started = false;
       this.enqueue({ resolve: () => { started = true; resolve(); }, reject, backstopMs: 30_000, describe: 'start within 30 s' });
       // Events from a process we already replaced are ignored.
       const current = () => this.child === child;
-      child.stdout.on('data', (chunk: Buffer) => { if (current()) this.onData(chunk); });
-      child.stderr.on('data', (chunk: Buffer) => { this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000); });
-      child.stdin.on('error', () => { /* reported through 'exit' */ });
+      child.stdout!.on('data', (chunk: Buffer) => { if (current()) this.onData(chunk); });
+      child.stderr!.on('data', (chunk: Buffer) => { this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000); });
+      child.stdin!.on('error', () => { /* reported through 'exit' */ });
       child.on('error', (error) => {
         if (current()) this.fail(new WorkerDiedError(`sandbox worker failed to start: ${error.message}`));
       });
@@ -116,16 +132,22 @@ export class SandboxWorker {
    * restarted and every job queued on it fails with WorkerDiedError. `checkFrames`: the code of the
    * job's check tests, one frame each, sent right after the job. */
   async run(job: ServerJob, backstopMs: number, checkFrames: string[] = []): Promise<ServerReply> {
+    return this.request([stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames], backstopMs) as Promise<ServerReply>;
+  }
+
+  /** Sends frames (JSON texts) and resolves with the server's next reply frame, parsed, under the same
+   * backstop as run(): for any server that speaks this framing (the bench's bare fork server). */
+  async request(frames: string[], backstopMs: number): Promise<unknown> {
     await this.start();
-    const frames = [stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames].map((text) => {
+    const data = Buffer.concat(frames.flatMap((text) => {
       const body = Buffer.from(text, 'utf8');
       const head = Buffer.alloc(4);
       head.writeUInt32BE(body.length);
       return [head, body];
-    });
+    }));
     return new Promise<ServerReply>((resolve, reject) => {
       this.enqueue({ resolve, reject, backstopMs, describe: `finish a job within its backstop of ${backstopMs} ms` });
-      this.child!.stdin.write(Buffer.concat(frames.flat()));
+      this.child!.stdin!.write(data);
     });
   }
 
@@ -152,7 +174,7 @@ export class SandboxWorker {
     this.ready = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.stdin.end();
+    child.stdin!.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);

@@ -10,7 +10,9 @@ import { Judge, DEFAULT_SANDBOX, type JudgeResult, type JudgeTask, type TestCase
 import { processesOf } from './helpers.js';
 
 const WORKERS = 2;
-const uids = Array.from({ length: WORKERS }, (_, i) => DEFAULT_SANDBOX.uidBase + i);
+// Worker uids of this test process's own, apart from the default range other judges on the machine use.
+const UID_BASE = DEFAULT_SANDBOX.uidBase + 200 + (process.pid % 200) * WORKERS;
+const uids = Array.from({ length: WORKERS }, (_, i) => UID_BASE + i);
 const runningAsRoot = process.getuid?.() === 0;
 
 let judge: Judge;
@@ -20,7 +22,7 @@ let connections = 0;
 let port = 0;
 
 before(async () => {
-  judge = new Judge({ workers: WORKERS, limits: { cpuSeconds: 1, wallSeconds: 3, memoryMb: 256 } });
+  judge = new Judge({ workers: WORKERS, sandbox: { uidBase: UID_BASE }, limits: { cpuSeconds: 1, wallSeconds: 3, memoryMb: 256 } });
   await judge.warmUp();
   hostDir = mkdtempSync(join(tmpdir(), 'scrl-adv-'));
   writeFileSync(join(hostDir, 'secret.txt'), 'expected output\n');
@@ -103,7 +105,7 @@ describe('adversarial programs', () => {
   });
 
   test('writes outside the sandbox fail and the host is unchanged', async () => {
-    const targets = [join(hostDir, 'pwned'), '/usr/pwned', '/etc/pwned', '/pwned', join(process.cwd(), 'pwned')];
+    const targets = [join(hostDir, 'pwned'), '/usr/pwned', '/etc/pwned', '/pwned', '/dev/pwned', '/judge/pwned', join(process.cwd(), 'pwned')];
     const program = [
       'import os',
       `for path in ${JSON.stringify(targets)}:`,

@@ -251,3 +251,21 @@ test('programs run as a module named other than __main__ in call style and check
 test('a check test needs a call-style task', async () => {
   await assert.rejects(judge.judge({ program: 'pass\n', style: 'stdin', tests: [check('pass')] }), /call-style/u);
 });
+
+test('the check-test machinery is loaded only by servers that get check tests, and plain jobs favour the others', async () => {
+  const own = new Judge({ workers: 2, sandbox: { uidBase: 61700 + (process.pid % 100) * 2 } });
+  try {
+    // A plain program sees the server's modules: a fork server holds what its children inherit.
+    const loaded = async (): Promise<string> => (await own.judge({
+      program: 'import sys\nprint("scrl_checktest" in sys.modules, "scrl_codec" in sys.modules)\n', style: 'stdin', tests: [{ input: '', output: '' }],
+    })).tests[0].stdout;
+    assert.equal(await loaded(), 'False False\n');
+    const checked = await own.judge({ program: 'import sys\ndef f(x):\n    return "scrl_checktest" in sys.modules\n', style: 'call', fnName: 'f',
+      tests: [check('assert candidate(1) is True')] });
+    assert.equal(checked.tests[0].verdict, 'passed', why(checked));
+    // one job at a time: every worker is as busy as the other, and plain jobs go to the lean one
+    for (let i = 0; i < 4; i++) assert.equal(await loaded(), 'False False\n');
+  } finally {
+    await own.close();
+  }
+});

@@ -40,3 +40,20 @@ function underAnotherNode(pid: number): boolean {
   }
   return false;
 }
+
+/** Command lines of the processes on this host whose command line contains `needle`, read from /proc one
+ * process at a time (not from `ps`, whose whole listing must fit a buffer: on a busy machine it did not). */
+export function commandLinesContaining(needle: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let line: string;
+    try {
+      line = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue; // exited while we looked
+    }
+    if (line.includes(needle)) found.push(line);
+  }
+  return found;
+}

@@ -1,0 +1,415 @@
+# The test runner: one test's life. The server forks a child that places the test's pipes, sets its
+# rlimits and runs the precompiled program on the test's input; the server reads its output up to the
+# caps, stops it at the wall-clock backstop, reaps it and whatever it left behind, and reports what
+# happened (verdicts are decided outside the sandbox, by the Node judge).
+#
+# Also here, because every part of the fork server uses them: the names call-style programs get
+# pre-imported, the descriptor helpers, and `LIBC` for the prctl calls.
+
+import builtins
+import ctypes
+import fcntl
+import io
+import json
+import math
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+# Modules that competitive and LeetCode-style programs import; loading them once in the server means
+# each forked child starts with them warm instead of paying the import on every test.
+import bisect, collections, copy, decimal, fractions, functools, heapq, itertools  # noqa: E401,F401
+import operator, random, re, statistics, string, typing  # noqa: E401,F401
+
+# LeetCode-style call problems assume these names are already imported (as its judge does). Not
+# math's names: `from math import *` would shadow the builtin three-argument pow.
+CALL_PRELUDE = {}
+for module in (typing, collections, heapq, bisect, itertools, functools):
+    CALL_PRELUDE.update({name: getattr(module, name) for name in dir(module) if not name.startswith('_')})
+CALL_PRELUDE.update({m.__name__: m for m in (collections, heapq, bisect, itertools, functools, math,
+                                              string, re, operator, random, copy)})
+
+RESULT_FD = 3                       # the child's channel for harness messages (return values, MemoryError)
+READ_CHUNK = 65536
+# __name__ of call-style programs and of the program's side of check tests: not '__main__', so a
+# program's `if __name__ == "__main__":` block (which usually reads stdin) does not run, as in
+# HumanEval's and APPS's own harnesses. stdin programs keep '__main__'.
+PROGRAM_NAME = '__program__'
+
+# The namespaces programs run in, built once here and never changed by the server: each child runs its
+# program in its own copy-on-write copy instead of building one (copying the prelude's ~250 names into a
+# fresh dict cost a call-style test about a hundred page faults).
+STDIN_NAMESPACE = {'__name__': '__main__', '__builtins__': builtins}
+CALL_NAMESPACE = {'__name__': PROGRAM_NAME, '__builtins__': builtins, **CALL_PRELUDE}
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+
+
+def read_exact(fd, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def wipe(buf):
+    if buf:
+        buf[:] = bytes(len(buf))
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# ---------------------------------------------------------------- serialising return values
+
+INT_SAFE = 2 ** 53
+
+
+def to_plain(value, depth=0):
+    """A JSON-safe copy built from exact builtin types only, so an object that overrides __eq__ or
+    subclasses int/str/list cannot pass a comparison done outside this process. (Values that go to
+    a check test's checker use the richer `Codec` of scrl_codec, which keeps tuples, bytes, … apart.)"""
+    if depth > 100:
+        raise ValueError('value nested too deeply')
+    t = type(value)
+    if value is None or t is bool or t is str:
+        return value
+    if t is int:
+        return value if -INT_SAFE <= value <= INT_SAFE else {'$int': str(value)}
+    if t is float:
+        return value if math.isfinite(value) else {'$float': repr(value)}
+    if t is list or t is tuple:
+        return [to_plain(v, depth + 1) for v in value]
+    if t is dict:
+        if all(type(k) is str for k in value):
+            return {'$dict': [[k, to_plain(v, depth + 1)] for k, v in value.items()]}
+        return {'$dict': [[to_plain(k, depth + 1), to_plain(v, depth + 1)] for k, v in value.items()]}
+    if t is set or t is frozenset:
+        return {'$set': [to_plain(v, depth + 1) for v in value]}
+    return {'$unsupported': t.__name__}
+
+
+# ---------------------------------------------------------------- the child
+
+_rlimits_of = [None, ()]     # the limits dict of the current job, and its rlimits
+
+
+def rlimits(limits):
+    """The rlimits of a test's processes as (resource, (soft, hard)) pairs, worked out once per job
+    (a job's tests share its limits dict) in the server, so that each child only applies them."""
+    if _rlimits_of[0] is not limits:
+        cpu = max(1, int(math.ceil(limits['cpu_s'])))
+        mem = limits['memory_mb'] * 1024 * 1024
+        fsize = limits['file_size_mb'] * 1024 * 1024
+        _rlimits_of[:] = [limits, ((resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_AS, (mem, mem)),
+                                   (resource.RLIMIT_NPROC, (limits['processes'], limits['processes'])),
+                                   (resource.RLIMIT_FSIZE, (fsize, fsize)),
+                                   (resource.RLIMIT_NOFILE, (limits['open_files'], limits['open_files'])),
+                                   (resource.RLIMIT_CORE, (0, 0)))]
+    return _rlimits_of[1]
+
+
+def set_limits(pairs):
+    """In a freshly forked child: applies `rlimits(...)`."""
+    for which, value in pairs:
+        resource.setrlimit(which, value)
+
+
+def install_stdio():
+    """Text streams over fds 0, 1 and 2, made once: every child inherits them with empty buffers
+    (we never use them ourselves) and they reach the test's pipes once the child has dup2'd those
+    onto the same fd numbers. Building them per child cost a quarter of a millisecond."""
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'r', closefd=False)), encoding='utf-8')
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'w', closefd=False)), encoding='utf-8')
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, 'w', closefd=False), encoding='utf-8',
+                                  errors='backslashreplace', write_through=True)
+
+
+def report(message):
+    try:
+        os.write(RESULT_FD, json.dumps(message).encode() + b'\n')
+    except OSError:
+        pass
+
+
+def run_child(job, code, call_entry, test_input, serve=None):
+    """Runs in the forked child; never returns. `serve`: the program's side of a check test, called
+    with the program's namespace once the program ran (it answers the checker's requests)."""
+    status = 1
+    try:
+        namespace = STDIN_NAMESPACE if job['style'] == 'stdin' and serve is None else CALL_NAMESPACE
+        exec(code, namespace)
+        if serve is not None:
+            serve(namespace)
+        elif job['style'] == 'call':
+            target = resolve_callable(namespace, job['fn_name'])
+            value = target(*test_input)
+            report({'return': to_plain(value)})
+        elif call_entry:
+            namespace[job['fn_name']]()
+        status = 0
+    except SystemExit as e:
+        if e.code is None:
+            status = 0
+        elif isinstance(e.code, int):
+            status = e.code & 0xFF
+        else:
+            print(e.code, file=sys.stderr)
+            status = 1
+    except MemoryError:
+        report({'memory_error': True})
+        status = 1
+    except BaseException as e:
+        try:
+            # Without our own frame, so that the traceback starts in the program as `python program.py`
+            # shows it. Printed by the interpreter's own display, as the traceback module prints it
+            # (chains, groups, notes alike) at a third of the cost of a crashing test.
+            e.__traceback__ = e.__traceback__.tb_next
+            sys.__excepthook__(type(e), e, e.__traceback__)
+        except BaseException:
+            pass
+        status = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                status = status or 1
+        os._exit(status)
+
+
+def resolve_callable(namespace, fn_name):
+    if fn_name in namespace and callable(namespace[fn_name]):
+        return namespace[fn_name]
+    solution = namespace.get('Solution')
+    if isinstance(solution, type):
+        return getattr(solution(), fn_name)
+    raise NameError('the program defines no function %r (nor Solution.%s)' % (fn_name, fn_name))
+
+
+def place_fds(mapping):
+    """In a freshly forked child: puts each source descriptor at its target number ({target: source};
+    a source may be another target's number), then closes every descriptor above the highest target,
+    the server's protocol pipes included."""
+    moved = {target: fcntl.fcntl(source, fcntl.F_DUPFD, 500) for target, source in mapping.items()}
+    for target, fd in moved.items():
+        os.dup2(fd, target)
+    os.closerange(max(mapping) + 1, 1 << 16)
+
+
+def start_child(job, code, call_entry, test_input, limits, extra_fds=None, serve=None):
+    """Forks the program's child. Check tests: `extra_fds` ({target: source}) are the ends of its
+    channel to the checker, and `serve` answers the checker (see run_child)."""
+    pairs = rlimits(limits)
+    stdin_fd = os.memfd_create('stdin')
+    if isinstance(test_input, str) and test_input:
+        os.write(stdin_fd, test_input.encode('utf-8'))
+        os.lseek(stdin_fd, 0, os.SEEK_SET)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    res_r, res_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if extra_fds:
+                place_fds({0: stdin_fd, 1: out_w, 2: err_w, RESULT_FD: res_w, **extra_fds})
+            else:
+                # The plain case of place_fds, without its moves: every source is a fresh descriptor
+                # (>= 3, as 0-2 are always open), and stdin_fd, the only one that can be 3, is placed
+                # before 3 is overwritten.
+                os.dup2(stdin_fd, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.dup2(res_w, RESULT_FD)
+                os.closerange(RESULT_FD + 1, 1 << 16)
+            set_limits(pairs)
+        except BaseException:
+            os._exit(120)
+        run_child(job, code, call_entry, test_input, serve)
+    for fd in (stdin_fd, out_w, err_w, res_w):
+        os.close(fd)
+    return pid, out_r, err_r, res_r
+
+
+# ---------------------------------------------------------------- the parent side of one test
+
+IN_SANDBOX = os.getpid() == 1      # PID 1 of bubblewrap's PID namespace: everything else here is a test's
+WRITABLE_DIRS = ('/tmp', '/dev/shm')
+
+
+def empty_dir_sizes():
+    """For each writable place that is a tmpfs mount of its own (in the sandbox, both are): the size
+    its directory reports while empty. tmpfs moves a directory's size by a fixed amount for every entry
+    added or removed, and a program cannot set it otherwise, so while the size is the empty one there is
+    nothing in it to carry over, and clearing it can skip listing it."""
+    try:
+        with open('/proc/self/mountinfo') as f:
+            tmpfs = {line.split()[4] for line in f if line.split(' - ')[-1].startswith('tmpfs ')}
+    except OSError:
+        return {}
+    sizes = {}
+    for top in WRITABLE_DIRS:
+        try:
+            if top in tmpfs and not os.listdir(top):
+                sizes[top] = os.stat(top).st_size
+        except OSError:
+            pass
+    return sizes
+
+
+EMPTY_DIR_SIZES = empty_dir_sizes() if IN_SANDBOX else {}
+
+
+def clear_writable_dirs():
+    """Empty the sandbox's writable places so nothing carries over from one run to the next."""
+    for top in WRITABLE_DIRS:
+        try:
+            if os.stat(top).st_size == EMPTY_DIR_SIZES.get(top):
+                continue        # empty (see empty_dir_sizes): one system call instead of five
+            entries = os.listdir(top)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(top, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    import shutil     # (rare: not loaded into every child)
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+def our_children():
+    try:
+        with open('/proc/self/task/%d/children' % os.getpid()) as f:
+            return [int(pid) for pid in f.read().split()]
+    except OSError:
+        return []
+
+
+def kill_leftovers():
+    """Kill and reap every process a test left behind. In the sandbox that is every process in the
+    namespace but us. Unsandboxed, kill(-1) would hit the whole machine, so we are a child subreaper
+    instead (orphans of a test become our children) and kill our children until none is left."""
+    if IN_SANDBOX:
+        # No child of ours (not even a zombie) means no other process in the namespace: each one
+        # descends from us, and an orphan is re-parented to us (or to a subreaper that descends from
+        # us). Then kill(-1) would find no one: the usual case, a program that left nothing, costs one
+        # wait instead of a kill and a wait.
+        try:
+            os.waitpid(-1, os.WNOHANG)     # (reaps one zombie, if any; the loop below sees to the rest)
+        except ChildProcessError:
+            return
+    while True:
+        try:
+            if IN_SANDBOX:
+                os.kill(-1, signal.SIGKILL)
+            else:
+                for pid in our_children():
+                    os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        # Unsandboxed, a blocking wait could hang on a grandchild that is not reparented to us yet.
+        try:
+            while os.waitpid(-1, 0 if IN_SANDBOX else os.WNOHANG)[0] != 0:
+                pass
+        except ChildProcessError:
+            if IN_SANDBOX:      # every orphan here is our child, so none is left
+                return
+        if not our_children():
+            return
+
+
+def run_test(job, code, call_entry, test_input, limits):
+    started = time.monotonic()
+    pid, out_r, err_r, res_r = start_child(job, code, call_entry, test_input, limits)
+    pidfd = os.pidfd_open(pid)
+    streams = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
+    caps = {out_r: limits['output_bytes'], err_r: limits['stderr_bytes'], res_r: limits['output_bytes']}
+    poller = select.poll()
+    for fd in (pidfd, out_r, err_r, res_r):
+        poller.register(fd, select.POLLIN)
+    wall_deadline = started + limits['wall_s']
+    outcome = None          # 'timeout' | 'output_limit' when we stop the program ourselves
+    exited = False
+    ended = set()           # streams at end of file
+    while not exited:
+        remaining = wall_deadline - time.monotonic()
+        if remaining <= 0:
+            outcome = 'timeout'
+            break
+        for fd, _ in poller.poll(remaining * 1000):
+            if fd == pidfd:
+                exited = True
+                continue
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                poller.unregister(fd)
+                ended.add(fd)
+                continue
+            buf = streams[fd]
+            if len(buf) + len(chunk) > caps[fd]:
+                buf += chunk[:max(0, caps[fd] - len(buf))]
+                if fd != err_r:
+                    outcome = 'output_limit'
+                    exited = True
+            else:
+                buf += chunk
+    if outcome is not None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, wait_status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - started
+    kill_leftovers()
+    if IN_SANDBOX:
+        clear_writable_dirs()
+    # Every writer is gone now: what is still buffered in the pipes is the rest of the output.
+    for fd, buf in streams.items():
+        while fd not in ended and len(buf) < caps[fd]:
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                break
+            buf += chunk[:caps[fd] - len(buf)]
+    for fd in (pidfd, out_r, err_r, res_r):
+        os.close(fd)
+    cpu = usage.ru_utime + usage.ru_stime
+    result = {
+        'exit_code': os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else None,
+        'signal': os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None,
+        'stdout': streams[out_r].decode('utf-8', 'replace'),
+        'stderr': streams[err_r].decode('utf-8', 'replace'),
+        'cpu_s': round(cpu, 4),
+        'wall_s': round(wall, 4),
+        'max_rss_kb': usage.ru_maxrss,
+        'limit': outcome,
+    }
+    # SIGXCPU is the soft CPU limit; SIGKILL past the limit is the hard one (the program ignored SIGXCPU).
+    if outcome is None and (result['signal'] == signal.SIGXCPU
+                            or result['signal'] == signal.SIGKILL and cpu >= limits['cpu_s']):
+        result['limit'] = 'timeout'
+    for line in streams[res_r].decode('utf-8', 'replace').splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            if 'return' in message and 'return' not in result:
+                result['return'] = message['return']
+            if message.get('memory_error'):
+                result['memory_error'] = True
+    return result
+
