@@ -3,6 +3,11 @@
 // million parameters trained for a minute solves some of them, so a trainer's effect on correctness (pass
 // rates, self-correction's Acc@t2 over Acc@t1) can be measured here, where MBPP and APPS+ stay out of reach.
 // Generated, not downloaded: the same seed gives the same problems on every machine.
+//
+// The prompt is the sentence alone by default (no assert shown): the function's name — one of two or three
+// synonyms per template — is then known only from the tests, so a first answer often calls the function
+// something else, and the execution feedback (the failing assert names it) is what a second turn can use.
+// That is the most common way MBPP-style answers fail in practice, made learnable at this scale.
 
 import { Rng } from '../random.js';
 import { problemFromMbpp } from './mbpp.js';
@@ -55,20 +60,20 @@ function parseArg(src: string): unknown {
 }
 
 export interface ToyOptions {
-  /** Problems generated [2000]. */
+  /** Problems generated [1200]. */
   count?: number;
   /** The generator's seed [0]: the data set is the same for the same seed. */
   seed?: number;
   /** Tests kept per problem (of 3). */
   maxTests?: number;
-  /** Asserts shown in the prompt under the task's text [1]. */
+  /** Asserts shown in the prompt under the task's text [0: the sentence alone]. */
   promptTests?: number;
 }
 
 /** The toy problems' MBPP-shaped records (task_id from 1). */
 export function toyRecords(o: { count?: number; seed?: number } = {}): { task_id: number; text: string; code: string; test_list: string[] }[] {
   const rng = new Rng(o.seed ?? 0);
-  return Array.from({ length: o.count ?? 2000 }, (_, i) => {
+  return Array.from({ length: o.count ?? 1200 }, (_, i) => {
     const t = rng.choice(TEMPLATES);
     const a = t.constant(rng);
     const name = rng.choice(t.names);
@@ -86,7 +91,7 @@ export function toyRecords(o: { count?: number; seed?: number } = {}): { task_id
 export function loadToy(o: ToyOptions = {}): LoadReport {
   const report: LoadReport = { problems: [], errors: [] };
   for (const record of toyRecords(o)) {
-    const p = problemFromMbpp(record, `toy#${record.task_id}`, { maxTests: o.maxTests, promptTests: o.promptTests ?? 1 }, 'toy');
+    const p = problemFromMbpp(record, `toy#${record.task_id}`, { maxTests: o.maxTests, promptTests: o.promptTests ?? 0 }, 'toy');
     report.problems.push({ ...p, meta: { text: record.text, testsAvailable: record.test_list.length } });
   }
   return report;

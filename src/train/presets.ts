@@ -40,7 +40,7 @@ const MINIMAL_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'mbpp', evalSize: 1
 const TINY_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'apps-plus', evalSize: 100, splitSeed: 42 };
 const TOY_DATA: DataConfig = { ...DEFAULT_DATA, dataset: 'toy', evalSize: 100, splitSeed: 42 };
 /** The same split as the RL trainers' task data (the same held-out problems). */
-const TOY_TASKS: TaskDataConfig = { ...DEFAULT_TASK_DATA, dataset: 'toy', split: 'seeded', evalSize: TOY_DATA.evalSize, splitSeed: TOY_DATA.splitSeed };
+const TOY_TASKS: TaskDataConfig = { ...DEFAULT_TASK_DATA, dataset: 'toy', split: 'seeded', evalSize: TOY_DATA.evalSize, splitSeed: TOY_DATA.splitSeed, promptTests: 0 };
 
 export const RECIPES: Record<TinyPresetName, TinyRecipe> = {
   minimal: {

@@ -8,18 +8,20 @@ let scorer: Scorer;
 before(() => { scorer = new Scorer({ security: 'off' }); });
 after(() => scorer.close());
 
-test('toy: 2,000 problems, the same for the same seed, another set for another seed', () => {
+test('toy: 1,200 problems, the same for the same seed, another set for another seed', () => {
   const { problems, errors } = loadDataset('toy');
   assert.deepEqual(errors, []);
-  assert.equal(problems.length, 2000);
-  assert.equal(new Set(problems.map((p) => p.id)).size, 2000);
+  assert.equal(problems.length, 1200);
+  assert.equal(new Set(problems.map((p) => p.id)).size, 1200);
   assert.deepEqual(toyRecords({ seed: 0, count: 50 }), toyRecords({ seed: 0, count: 50 }));
   assert.notDeepEqual(toyRecords({ seed: 1, count: 50 }), toyRecords({ seed: 0, count: 50 }));
   const p = problems[0];
   assert.equal(p.dataset, 'toy');
   assert.equal(p.style, 'call');
-  assert.match(p.prompt, /^"""\nWrite a function to .+\nassert \w+\(.+\) == .+\n"""\n$/u);
-  // Three distinct asserts each, the first shown in the prompt.
+  // The sentence alone: the function's name is only in the tests.
+  assert.match(p.prompt, /^"""\nWrite a function to [^\n]+\.\n"""\n$/u);
+  assert.match(loadDataset('toy', { promptTests: 1 }).problems[0].prompt, /^"""\nWrite a function to .+\nassert \w+\(.+\) == .+\n"""\n$/u);
+  // Three distinct asserts each.
   assert.ok(toyRecords().every((r) => r.test_list.length === 3 && new Set(r.test_list).size === 3));
 });
 
