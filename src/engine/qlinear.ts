@@ -2,12 +2,15 @@
 // weight, and dX = dY · W computed by a quantized kernel on the backward copy.
 //
 // Kernels (float32 graphs with contribOps):
-//   int8    forward  com.microsoft.DynamicQuantizeMatMul(x, qT [in, out] int8, scale [out])
-//           backward com.microsoft.DynamicQuantizeMatMul(dY ∘ scale, q [out, in] int8, 1)   (exactly W')
+//   int8    forward  rows of x quantized to uint8 (scale max|row| / 127, zero point 128), then
+//                    MatMulInteger(x_q, qT [in, out] int8) (MLAS's u8·s8 kernel: VNNI) · row scale · scale[out]
+//           backward the same on dY ∘ scale against q [out, in]                       (exactly W')
 //   nbits4  forward  com.microsoft.MatMulNBits(x, packed [out, blocks, 16], scales [out, blocks]; K in, N out)
 //           backward com.microsoft.MatMulNBits(dY, packedᵀ [in, blocks, 16], scalesᵀ; K out, N in)
-// DynamicQuantizeMatMul quantizes x to uint8 per tensor at run time; MatMulNBits (accuracy level 4)
-// quantizes x to int8 per block: both add rounding of the activations on top of the weights'.
+// Both round the activations per row (MatMulNBits at accuracy level 4 per row and block of 32), so a row's
+// result does not depend on the other rows of its batch: a prefill equals its decode steps' inputs, and
+// the first PPO ratio is exactly 1 however rows are regrouped. ORT's com.microsoft.DynamicQuantizeMatMul
+// (x quantized per *tensor*) was as fast here but is not batch-invariant, so it is not used.
 //
 // Reference form (float64 graphs, or float32 without contribOps): the same weights dequantized in the graph
 // by standard ops (Cast · scale; nibbles by BitwiseAnd / BitShift) and a float MatMul — exact arithmetic on
@@ -98,11 +101,10 @@ export function quantizedLinear(x: Tensor, w: QuantizedTensors, bias?: Tensor): 
 }
 
 function forwardProduct(x: Tensor, w: QuantizedTensors): Tensor {
-  const { weight } = w, g = x.graph;
-  const outShape = [...x.shape.slice(0, -1), weight.outFeatures];
+  const { weight } = w;
   if (weight.mode === 'int8') {
     const [qT, scale] = w.forward;
-    if (useKernel(x)) return g.addNode('DynamicQuantizeMatMul', [x, qT, scale], {}, [{ dtype: 'float32', shape: outShape }], 'com.microsoft')[0];
+    if (useKernel(x)) return op.mul(int8RowMatmul(x, qT, weight.outFeatures), scale);
     return op.matmul(x, op.mul(op.cast(qT, x.dtype), op.cast(scale, x.dtype)));
   }
   const [packed, scales] = w.forward;
@@ -111,20 +113,31 @@ function forwardProduct(x: Tensor, w: QuantizedTensors): Tensor {
 }
 
 function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {
-  const { weight } = w, g = d.graph;
-  const inShape = [...d.shape.slice(0, -1), weight.inFeatures];
+  const { weight } = w;
   if (weight.mode === 'int8') {
     const scale = w.forward[1];
     const [q] = w.backward();
-    if (useKernel(d)) {
-      const ds = op.mul(d, scale);
-      return g.addNode('DynamicQuantizeMatMul', [ds, q, g.scalar(1, 'float32')], {}, [{ dtype: 'float32', shape: inShape }], 'com.microsoft')[0];
-    }
+    if (useKernel(d)) return int8RowMatmul(op.mul(d, scale), q, weight.inFeatures);
     return op.matmul(op.mul(d, op.cast(scale, d.dtype)), op.cast(q, d.dtype));
   }
   const [packedT, scalesT] = w.backward();
   if (useKernel(d)) return matMulNBits(d, packedT, scalesT, weight.outFeatures, weight.inFeatures);
   return op.matmul(d, dequantizeNBits4Graph(packedT, scalesT, weight.outFeatures, d.dtype as 'float32' | 'float64'), { transB: true });
+}
+
+/**
+ * a [..., K] · B (int8 [K, N]) with each row of a quantized symmetrically to 8 bits (stored as uint8 with
+ * zero point 128: MLAS has a fast u8·s8 kernel, s8·s8 is ~10× slower here), by MatMulInteger; the int32
+ * products are scaled back per row.
+ */
+function int8RowMatmul(a: Tensor, B: Tensor, N: number): Tensor {
+  const g = a.graph;
+  const amax = op.max(g.addNode('Abs', [a], {}, [{ dtype: 'float32', shape: a.shape }])[0], [-1], true); // [..., 1]
+  const s = op.mul(op.add(amax, 1e-30), 1 / 127); // an all-zero row stays zero
+  const r = g.addNode('Round', [op.div(a, s)], {}, [{ dtype: 'float32', shape: a.shape }])[0]; // in [−127, 127]
+  const aq = op.cast(op.add(r, 128), 'uint8');
+  const acc = g.addNode('MatMulInteger', [aq, B, g.constant([128], 'uint8', [])], {}, [{ dtype: 'int32', shape: [...a.shape.slice(0, -1), N] }])[0];
+  return op.mul(op.cast(acc, 'float32'), s);
 }
 
 /** com.microsoft.MatMulNBits: a [..., K] · (B [N, K] in 4-bit blocks)ᵀ, int8 compute (accuracy level 4). */

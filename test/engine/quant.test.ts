@@ -109,11 +109,11 @@ async function kernelProducts(mode: QuantMode, m: number, k: number, n: number, 
 }
 
 describe('quantized kernels against float64 products with the dequantized weights', () => {
-  it('int8 DynamicQuantizeMatMul: forward x·W\'ᵀ and backward dY·W\' (layout [K, N], per-column scales)', async () => {
+  it('int8 (rows of x quantized, MatMulInteger u8·s8): forward x·W\'ᵀ and backward dY·W\'', async () => {
     const p = await kernelProducts('int8', 24, 96, 40, 5);
     assert.deepEqual(p.dims, [1, 24, 40]);
     const ey = relErr(p.y, p.yRef), edx = relErr(p.dx, p.dxRef);
-    // only the activations' uint8 rounding remains (per tensor: ~1/255 of their range)
+    // only the activations' rounding remains (per row: half of max|row| / 127)
     assert.ok(ey < 0.02, `forward ${ey}`);
     assert.ok(edx < 0.02, `backward ${edx}`);
     // and the weights' own rounding is visible against the float weights, but small
@@ -144,6 +144,28 @@ describe('quantized kernels against float64 products with the dequantized weight
       }
       if (mode === 'int8') assert.deepEqual([...outs[1]], [...outs[0]], mode);
       else assert.ok(relErr(outs[1], outs[0]) < 0.02, `${mode}: ${relErr(outs[1], outs[0])}`);
+    }
+  });
+
+  it('a row\'s products do not depend on the other rows of its batch (forward and backward, both modes)', async () => {
+    for (const mode of ['int8', 'nbits4'] as const) {
+      const r = rng(10);
+      const k = 64, n = 96, rows = 5;
+      const q = QuantizedWeight.quantize(mode, randn(r, n * k, 0.1), n, k);
+      const g = new Graph({ name: `q-inv-${mode}`, contribOps: true });
+      const X = g.input('x', 'float32', ['batch', 'seq', k]);
+      const y = quantizedLinear(X, quantizedTensors(g, 'w', q, 'initializers'));
+      const [dx] = gradients(y, [X], { seed: g.input('dy', 'float32', ['batch', 'seq', n]) });
+      g.output('y', y); g.output('dx', dx);
+      // rows of very different magnitudes: a per-tensor scale would change with the company a row keeps
+      const x = randn(r, rows * k), dy = randn(r, rows * n);
+      for (let i = 0; i < k; i++) x[2 * k + i] *= 50;
+      const all = await run(g, ['y', 'dx'], { x: { data: x, dims: [rows, 1, k] }, dy: { data: dy, dims: [rows, 1, n] } }, { threads: 2 });
+      for (let b = 0; b < rows; b++) {
+        const one = await run(g, ['y', 'dx'], { x: { data: x.slice(b * k, (b + 1) * k), dims: [1, 1, k] }, dy: { data: dy.slice(b * n, (b + 1) * n), dims: [1, 1, n] } }, { threads: 2 });
+        assert.deepEqual([...(one.y.data as Float32Array)], [...(all.y.data as Float32Array).slice(b * n, (b + 1) * n)], `${mode} y row ${b}`);
+        assert.deepEqual([...(one.dx.data as Float32Array)], [...(all.dx.data as Float32Array).slice(b * k, (b + 1) * k)], `${mode} dx row ${b}`);
+      }
     }
   });
 
