@@ -11,9 +11,10 @@ import { resolveTemplate, type TemplateName } from '../data/templates.js';
 import { dropoutMasks, LoraAdapter, loraInputName, type LoraConfig, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../model/weights.js';
+import { saveCheckpoint, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
+import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
 import { DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { PolicyGraph } from './policy.js';
@@ -53,13 +54,15 @@ export interface SftConfig {
   /** Stop after this many optimizer steps (null: all epochs). */
   maxSteps: number | null;
   threads: number;
+  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
+  quantize: QuantizeConfig;
 }
 
 export const DEFAULT_SFT_CONFIG: SftConfig = {
   run_name: 'sft', seed: 0, model: '', adapter: null, data: DEFAULT_DATA, template: 'instruction', responseFormat: 'code',
   mode: 'lora', lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
   epochs: 3, lr: 2e-5, lrSchedule: 'linear', warmupSteps: 0, weightDecay: 0, batchSize: 4, gradAccum: 4, gradClip: 1,
-  maxSeqLen: 1024, packing: true, valFraction: 0.05, evalEvery: 50, maxSteps: null, threads: 0,
+  maxSeqLen: 1024, packing: true, valFraction: 0.05, evalEvery: 50, maxSteps: null, threads: 0, quantize: DEFAULT_QUANTIZE,
 };
 
 export function parseSftConfig(json: unknown, where: string): SftConfig {
@@ -72,6 +75,7 @@ export function parseSftConfig(json: unknown, where: string): SftConfig {
   expect(c.lr > 0, where, 'lr', 'a positive number', c.lr);
   expect(c.valFraction >= 0 && c.valFraction < 1, where, 'valFraction', 'a number in [0, 1)', c.valFraction);
   expect(c.maxSteps === null || isPositiveInt(c.maxSteps), where, 'maxSteps', 'a positive integer or null', c.maxSteps);
+  checkQuantizeConfig(c.quantize, where, c.mode === 'lora');
   return c;
 }
 
@@ -96,7 +100,7 @@ export function sftExample(codec: PromptCodec, problem: Parameters<PromptCodec['
 export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }): Promise<SftResult> {
   const started = performance.now();
   if (!existsSync(join(cfg.model, 'config.json'))) throw new Error(`model: ${cfg.model}: no config.json (expected a Hugging Face model folder)`);
-  const ck = loadCheckpoint(cfg.model);
+  const ck = loadBaseModel(cfg.model, cfg.quantize);
   const tokenizer = Tokenizer.load(cfg.model);
   const eosId = tokenizer.eosId ?? ck.config.eosTokenIds[0];
   if (eosId === undefined) throw new Error(`model: ${cfg.model}: neither tokenizer_config.json nor config.json names an eos token`);
