@@ -3,7 +3,7 @@
 //  - tiny: the trainers' pretrained tiny model (presets' `minimal` recipe, built and cached on first use),
 //    with the held-out loss on its pretraining held-out documents and the mean per-token KL(fp32 ‖ mode);
 //  - 10m: the ~10M shape of `bench engine` (6 layers, d 320), random weights;
-//  - 1.3b: DeepSeek-Coder-1.3B's config, random weights (generated and quantized tensor by tensor).
+//  - 1.3b: DeepSeek-Coder-1.3B's config, random weights (uniform, generated and quantized tensor by tensor).
 // Per mode: forward tokens/s (one sequence of 512, CausalLM's prefill), decode ms per token (batch 1, after a
 // 64-token prompt), one LoRA step (r 16 on q/k/v/o, batch 1 × 512: the trainers' PolicyGraph with their
 // session options, clipping and AdamW) and the process's peak RSS.
@@ -101,7 +101,7 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
     tinyDir = (await buildTinyModel('minimal', { quiet: true })).baseDir;
     ck = loadQuantizedCheckpoint(tinyDir, q);
   } else {
-    ck = randomQuantizedCheckpoint(benchShapeConfig(shape), q, 0);
+    ck = randomQuantizedCheckpoint(benchShapeConfig(shape), q, 0, 0.5, { fast: true });
   }
   const load_s = (performance.now() - t0) / 1000;
   const config = ck.config;

@@ -8,7 +8,7 @@ import { quantizedFeeds, QuantizedWeight, QUANT_MODES, type Feed, type QuantMode
 import type { ModelConfig } from './config.js';
 import { loadConfig } from './config.js';
 import { SafetensorsFile } from './safetensors.js';
-import { checkpointFiles, expectedTensors, loadCheckpoint, randomTensor, type Checkpoint, type Weights } from './weights.js';
+import { checkpointFiles, expectedTensors, fastRandomTensor, loadCheckpoint, randomTensor, type Checkpoint, type Weights } from './weights.js';
 import { Rng } from '../random.js';
 
 export type QuantizeMode = 'none' | QuantMode;
@@ -106,13 +106,15 @@ export function loadQuantizedCheckpoint(dir: string, q: QuantizeConfig): Checkpo
  * Seeded random weights (weights.ts's `randomWeights` distribution and order, so mode 'none' gives the same
  * values) with the chosen tensors quantized as each is generated: a 1.3B model never exists in float32.
  */
-export function randomQuantizedCheckpoint(config: ModelConfig, q: QuantizeConfig, seed = 0, initScale = 0.5): Checkpoint {
+export function randomQuantizedCheckpoint(config: ModelConfig, q: QuantizeConfig, seed = 0, initScale = 0.5, o: { fast?: boolean } = {}): Checkpoint {
   const rng = new Rng(seed);
   const names = quantizedTensorNames(config, q);
   const weights: Weights = new Map();
   const quantized: QuantizedWeights = new Map();
+  let k = 0;
   for (const [name, shape] of expectedTensors(config)) {
-    const data = randomTensor(name, shape, rng, initScale);
+    // fast: uniform values of the same spread (fastRandomTensor), for benchmark-sized models
+    const data = o.fast ? fastRandomTensor(name, shape, seed * 100003 + k++, initScale) : randomTensor(name, shape, rng, initScale);
     if (names.has(name)) quantized.set(name, QuantizedWeight.quantize(q.mode as QuantMode, data, shape[0], shape[1]));
     else weights.set(name, { shape, data });
   }

@@ -237,6 +237,26 @@ export function randomTensor(name: string, shape: readonly number[], rng: Rng, i
   return data;
 }
 
+/**
+ * The same layout of random weights drawn much faster (~1 ns per value instead of ~25 on these machines):
+ * uniform values of the same standard deviations from a seeded xorshift32 stream. For benchmark models of
+ * billions of parameters, whose values do not matter; tests use `randomTensor`.
+ */
+export function fastRandomTensor(name: string, shape: readonly number[], seed: number, initScale = 0.5): Float32Array {
+  const n = shape.reduce((p, d) => p * d, 1);
+  const data = new Float32Array(n);
+  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  const [mean, std] = name.endsWith('norm.weight') ? [1, 0.1] : name.endsWith('.bias') ? [0, 0.1]
+    : [0, name === 'model.embed_tokens.weight' ? 1 : initScale / Math.sqrt(shape[1])];
+  const k = (2 * Math.sqrt(3) * std) / 4294967296; // uniform on [−√3·std, √3·std)
+  const lo = mean - Math.sqrt(3) * std;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    data[i] = lo + (x >>> 0) * k;
+  }
+  return data;
+}
+
 /** A tiny model (config + seeded random weights) in memory. */
 export function tinyModel(o: TinyModelOptions = {}): Checkpoint {
   const { seed, initScale, ...cfg } = o;
