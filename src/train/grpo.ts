@@ -165,7 +165,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
   requireFile(cfg.model, 'model', 'config.json');
   if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
 
-  const ck = loadBaseModel(cfg.model, cfg.quantize);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
   const tokenizer = Tokenizer.load(cfg.model);
   const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);

@@ -155,7 +155,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
   if (cfg.init) requireFile(cfg.init, 'init adapter', 'adapter_config.json');
 
-  const ck = loadBaseModel(cfg.model, cfg.quantize);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
   const tokenizer = Tokenizer.load(cfg.model);
   const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const schedule = rewardSchedule(cfg);

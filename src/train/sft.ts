@@ -5,7 +5,7 @@
 // lr 2e-5, batch 4 × accumulation 4, LoRA r 16 α 32 dropout 0.05 on q/k/v/o.
 
 import { copyFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AdamW, clipGradNorm, releaseSessions, type Feed } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
 import { dropoutMasks, LoraAdapter, loraInputName, type LoraConfig, type LoraModule } from '../model/lora.js';
@@ -100,7 +100,7 @@ export function sftExample(codec: PromptCodec, problem: Parameters<PromptCodec['
 export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }): Promise<SftResult> {
   const started = performance.now();
   if (!existsSync(join(cfg.model, 'config.json'))) throw new Error(`model: ${cfg.model}: no config.json (expected a Hugging Face model folder)`);
-  const ck = loadBaseModel(cfg.model, cfg.quantize);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, resolve(o.outDir));
   const tokenizer = Tokenizer.load(cfg.model);
   const eosId = tokenizer.eosId ?? ck.config.eosTokenIds[0];
   if (eosId === undefined) throw new Error(`model: ${cfg.model}: neither tokenizer_config.json nor config.json names an eos token`);

@@ -3,7 +3,7 @@
 // `quantize` option; full fine-tuning of a quantized base is refused with the field named.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -54,8 +54,8 @@ describe('trainers over a quantized base', () => {
     });
   }
 
-  it('a PPO run with quantize int8 trains and records the option in its config', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'securecoderl-ppo-q-'));
+  it('a PPO run with quantize int8 trains, records the option and caches the quantized base next to the run', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'securecoderl-ppo-q-')), 'run');
     const config = parsePpoConfig({
       ...DEFAULT_PPO_CONFIG, model: modelDir, data: SMALL_DATA, episodes: 4, batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, lr: 1e-2,
       maxPromptTokens: 4000, sampling: { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens: 8 },
@@ -67,6 +67,9 @@ describe('trainers over a quantized base', () => {
     assert.deepEqual(saved.quantize, { mode: 'int8', embedding: false, head: false });
     const m = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]);
     assert.ok(Number.isFinite(m.policy_loss) && Number.isFinite(m.kl));
+    const cached = readdirSync(join(out, '..', '.quantized'));
+    assert.equal(cached.length, 1);
+    assert.match(cached[0], /^int8-[0-9a-f]{16}\.safetensors$/);
   });
 
   it('LoRA SFT over an nbits4 base lowers the training loss; full fine-tuning of a quantized base is refused', async () => {
