@@ -21,8 +21,11 @@ import { checkpointBytes, loadQuantizedCheckpoint, randomQuantizedCheckpoint, ty
 import { Tokenizer } from '../model/tokenizer.js';
 import { tinyConfig, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
-import { tokenBatch } from '../train/batch.js';
-import { PolicyGraph, trainerSession } from '../train/policy.js';
+import { countedValues, tokenBatch } from '../train/batch.js';
+import { gae, ppoTokenRewards, whiten } from '../train/advantages.js';
+import { PolicyGraph, referenceFeeds, trainerSession } from '../train/policy.js';
+import { generate } from '../model/sampler.js';
+import { ValueHead } from '../model/value-head.js';
 import { buildTinyModel, pretrainTexts, RECIPES } from '../train/presets.js';
 import { isHeldout } from '../train/pretrain.js';
 import { DEEPSEEK_CODER_1_3B_CONFIG } from './engine.js';
@@ -149,6 +152,98 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
   return {
     mode, parameters, weight_bytes: checkpointBytes(ck), load_s, forward_tokens_per_s, decode_ms_per_token, lora_step_s,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, ...heldout, load_before, load_after: loadavg()[0],
+  };
+}
+
+/** DeepSeek-Coder-6.7B's config.json fields (as published); the weights are random. */
+export const DEEPSEEK_CODER_6_7B_CONFIG = {
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 32256, hidden_size: 4096,
+  intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 32,
+  hidden_act: 'silu', max_position_embeddings: 16384, rms_norm_eps: 1e-6, rope_theta: 100000,
+  rope_scaling: { factor: 4.0, type: 'linear' }, tie_word_embeddings: false, bos_token_id: 32013,
+  eos_token_id: 32021, torch_dtype: 'bfloat16', attention_bias: false,
+};
+
+export interface QuantEpisodeResult {
+  mode: QuantizeMode;
+  parameters: number;
+  weight_bytes: number;
+  batch: number;
+  prompt_tokens: number;
+  new_tokens: number;
+  ppo_epochs: number;
+  load_s: number;
+  sample_s: number;
+  logprob_s: number;
+  update_s: number;
+  episode_s: number;
+  peak_rss_bytes: number;
+  load_before: number;
+  load_after: number;
+}
+
+/**
+ * One LoRA PPO episode on a quantized base of `config`'s shape (random weights): sampling (the trainers'
+ * CausalLM, paper settings), old log-probs and values, reference log-probs (zero-B adapter), GAE, and
+ * `epochs` PPO updates with AdamW — the phases' sessions released in turn, so one phase's copies of the
+ * weights are alive at a time. Run it in a fresh process so the peak RSS is its own.
+ */
+export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
+  const load_before = loadavg()[0];
+  const B = o.batch ?? 2, P = o.promptTokens ?? 256, N = o.newTokens ?? 64, epochs = o.epochs ?? 1;
+  const say = o.log ?? (() => {});
+  const t0 = performance.now();
+  const ck = randomQuantizedCheckpoint(config, { mode, embedding: false, head: false }, 0, 0.5, { fast: true });
+  for (const w of ck.quantized?.values() ?? []) w.backward(); // as the trainers' cache holds them
+  let parameters = 0;
+  for (const w of ck.weights.values()) parameters += w.data.length;
+  for (const w of ck.quantized?.values() ?? []) parameters += w.outFeatures * w.inFeatures;
+  const load_s = (performance.now() - t0) / 1000;
+  say(`episode ${mode}: ${(parameters / 1e9).toFixed(2)}B parameters, ${(checkpointBytes(ck) / 2 ** 30).toFixed(2)} GiB of weights in JS, built in ${load_s.toFixed(0)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
+  const session = trainerSession(ck, o.threads ?? 0);
+  const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
+  const head = ValueHead.init(config, 2);
+  const rng = new Rng(5);
+  const prompts = Array.from({ length: B }, () => Array.from({ length: P }, () => rng.int(config.vocabSize)));
+  const t1 = performance.now();
+  const lm = new CausalLM(ck, { adapter, session, baseWeights: 'inputs' });
+  const sampled = await generate(lm, prompts, { maxNewTokens: N, temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, eosTokenIds: [], rng });
+  await releaseSessions(lm.graph);
+  const t2 = performance.now();
+  say(`episode ${mode}: sampled ${B} × ${N} tokens in ${((t2 - t1) / 1000).toFixed(1)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
+  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, baseWeights: 'inputs', session });
+  const seqs = prompts.map((p, b) => ({ tokens: [...p, ...sampled.tokens[b]], lossStart: p.length }));
+  const tb = tokenBatch(seqs);
+  const params = { ...adapter.feeds(), ...head.feeds() };
+  const cur = await graph.forward(tb, params, { values: true, entropy: true, microBatch: 1 });
+  const ref = await graph.forward(tb, { ...params, ...referenceFeeds(null, adapter) }, { microBatch: 1 });
+  await releaseSessions(graph.graph);
+  const t3 = performance.now();
+  say(`episode ${mode}: old and reference log-probs in ${((t3 - t2) / 1000).toFixed(1)} s`);
+  const items = seqs.map((q, b) => {
+    const old = countedValues(tb, cur.logprobs, b), values = countedValues(tb, cur.values!, b);
+    const { rewards } = ppoTokenRewards(rng.float(), old, countedValues(tb, ref.logprobs, b), 0.1, 'k1');
+    const a = gae(rewards, values, 1, 0.95);
+    return { ...q, oldLogprobs: old, advantages: a.advantages, oldValues: values, returns: a.returns };
+  });
+  const whitened = whiten(items.map((it) => it.advantages));
+  items.forEach((it, b) => { it.advantages = whitened[b]; });
+  const paramList = [...adapter.parameters(), ...head.parameters()];
+  const adam = new AdamW(paramList, { lr: 1e-6 });
+  for (let e = 0; e < epochs; e++) {
+    const r = await graph.ppoStep(items, params, { microBatch: 1, padTo: tb.seq });
+    if (e === 0 && r.stats.ratio_mean !== 1) throw new Error(`episode ${mode}: the first PPO ratio is ${r.stats.ratio_mean}, not 1`);
+    const grads = paramList.map((p) => r.grads.get(p.name)!);
+    clipGradNorm(grads, 0.5);
+    adam.update(grads);
+  }
+  await releaseSessions(graph.graph);
+  const t4 = performance.now();
+  say(`episode ${mode}: ${epochs} PPO update(s) in ${((t4 - t3) / 1000).toFixed(1)} s`);
+  return {
+    mode, parameters, weight_bytes: checkpointBytes(ck), batch: B, prompt_tokens: P, new_tokens: N, ppo_epochs: epochs, load_s,
+    sample_s: (t2 - t1) / 1000, logprob_s: (t3 - t2) / 1000, update_s: (t4 - t3) / 1000, episode_s: (t4 - t1) / 1000,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, load_before, load_after: loadavg()[0],
   };
 }
 

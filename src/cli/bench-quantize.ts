@@ -9,13 +9,28 @@ export const usage = `securecoderl bench quantize --shape tiny|10m|1.3b [--json]
   float32 against int8 and 4-bit frozen base weights, each mode in its own process: forward tokens/s
   (sequence 512), decode ms/token (batch 1), one LoRA r 16 step (batch 1 × 512), peak RSS; for tiny (the
   trainers' pretrained tiny model) the held-out loss and the mean per-token KL(fp32 ‖ mode).
-  --json ends with one JSON line {"shape", "modes": {"none": {...}, "int8": {...}, "nbits4": {...}}, ...}`;
+  --json ends with one JSON line {"shape", "modes": {"none": {...}, "int8": {...}, "nbits4": {...}}, ...}
+securecoderl bench quantize --episode 6.7b|1.3b [--mode nbits4|int8|none] [--epochs N] [--threads N]
+  one LoRA PPO episode (batch 2, 256-token prompts, 64 new tokens) at DeepSeek-Coder's shape with random
+  weights, quantized: time per phase and peak RSS, one JSON line`;
 
 export async function run(argv: string[]): Promise<number> {
   const v = parse(argv, {
     shape: { type: 'string' }, json: { type: 'boolean' }, modes: { type: 'string' }, threads: { type: 'string' }, quick: { type: 'boolean' },
-    mode: { type: 'string' }, child: { type: 'boolean' }, 'quantize-embedding': { type: 'boolean' }, 'quantize-head': { type: 'boolean' },
+    mode: { type: 'string' }, child: { type: 'boolean' }, episode: { type: 'string' }, epochs: { type: 'string' }, 'quantize-embedding': { type: 'boolean' }, 'quantize-head': { type: 'boolean' },
   });
+  if (v.episode !== undefined) {
+    // One LoRA PPO episode at a big model's shape (random weights) in this process: time and peak RSS.
+    const which = oneOf('episode', v.episode, ['6.7b', '1.3b'] as const, '6.7b');
+    const mode = oneOf('mode', v.mode, QUANT_BENCH_MODES, 'nbits4');
+    const { benchQuantizedEpisode, DEEPSEEK_CODER_6_7B_CONFIG } = await import('../bench/quantize-bench.js');
+    const { parseConfig } = await import('../model/config.js');
+    const { DEEPSEEK_CODER_1_3B_CONFIG } = await import('../bench/engine.js');
+    const config = parseConfig(which === '6.7b' ? DEEPSEEK_CODER_6_7B_CONFIG : DEEPSEEK_CODER_1_3B_CONFIG, `DeepSeek-Coder-${which} config`);
+    const r = await benchQuantizedEpisode(mode, config, { threads: positiveNumber('threads', v.threads), epochs: positiveNumber('epochs', v.epochs), log: (line) => process.stdout.write(`${line}\n`) });
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
   const shape = oneOf('shape', v.shape, QUANT_BENCH_SHAPES, 'tiny');
   const o = { threads: positiveNumber('threads', v.threads), quick: v.quick === true, embedding: v['quantize-embedding'] === true, head: v['quantize-head'] === true };
   if (v.child) {

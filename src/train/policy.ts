@@ -68,7 +68,9 @@ export interface GrpoHeadOptions {
  */
 export function trainerSession(ck: Checkpoint, threads: number): SessionOptions {
   const bytes = checkpointBytes(ck);
-  return { threads: threads || undefined, spinning: false, ...(bytes > 2 ** 30 ? { memoryArena: false } : {}) };
+  // Past 1.5 GiB of weights, initializers (a quantized base's) go to an external data file: the ONNX
+  // protobuf holds < 2 GiB.
+  return { threads: threads || undefined, spinning: false, ...(bytes > 2 ** 30 ? { memoryArena: false } : {}), ...(bytes > 1.5 * 2 ** 30 ? { externalThreshold: 1 << 20 } : {}) };
 }
 
 /** The adapter an RL run trains: a copy of `start` (the reference, an init folder's, or a fresh one) with
