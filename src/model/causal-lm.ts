@@ -40,9 +40,11 @@ export class CausalLM {
       ? { ...opts, session: { ...opts.session, externalThreshold: 1 << 20 } } : opts;
     const g = new Graph({ name: 'causal-lm', contribOps: true });
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config, weightsAs: opts.baseWeights === 'inputs' ? 'inputs' : 'initializers' });
-    if (opts.baseWeights === 'inputs') {
-      this.baseFeeds = { ...Object.fromEntries([...checkpoint.weights].map(([name, w]) => [name, { data: w.data, dims: w.shape }])), ...quantizedInputFeeds(checkpoint) };
-    }
+    // int8 quantized weights are always fed (decoder.ts); float ones when baseWeights is 'inputs'.
+    this.baseFeeds = {
+      ...(opts.baseWeights === 'inputs' ? Object.fromEntries([...checkpoint.weights].map(([name, w]) => [name, { data: w.data, dims: w.shape }])) : {}),
+      ...quantizedInputFeeds(checkpoint),
+    };
     g.output('logits', this.t.logits);
     g.output('logits_last', this.t.lastLogits);
     this.t.newK.forEach((k, i) => g.output(`new_k.${i}`, k));

@@ -113,9 +113,10 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     byName.set(name, t);
     return t;
   };
-  // Quantized frozen weights: int8 follows weightsAs (fed inputs share the JS copy at full speed); nbits4 is
-  // always an initializer (MatMulNBits prepacks only a constant B; fed, it dequantizes to float every run,
-  // measured at 0.74× float32's rate against 1.4× prepacked).
+  // Quantized frozen weights: int8 is always a graph input (fed from the one JS copy: as fast as baked in,
+  // and no copy per session — callers feed `quantizedInputFeeds(ck)`); nbits4 is always an initializer
+  // (MatMulNBits prepacks only a constant B; fed, it dequantizes to float every run, measured at 0.74×
+  // float32's rate against 1.4× prepacked).
   const qinit = (name: string): QuantizedTensors | null => {
     const w = ck.quantized?.get(name);
     if (!w) return null;
@@ -123,7 +124,7 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     if (!byName) { byName = new Map(); quantizedByGraph.set(g, byName); }
     let t = byName.get(name);
     if (!t) {
-      t = quantizedTensors(g, name, w, opts.weightsAs === 'inputs' && w.mode === 'int8' ? 'inputs' : 'initializers');
+      t = quantizedTensors(g, name, w, w.mode === 'int8' ? 'inputs' : 'initializers');
       byName.set(name, t);
     }
     return t;

@@ -155,8 +155,8 @@ export class PolicyGraph {
     g.output('ppo_loss', loss);
     gradients(loss, params).forEach((d, i) => g.output(`ppo_grad:${params[i].name}`, d));
     if (opts.grpo) appendGrpoHead(g, opts.grpo, logprobs, oldLogprobs, mask, lmParams);
-    // Quantized int8 weights fed as inputs (their backward copies exist now that the gradients are built).
-    if (frozenFed) Object.assign(this.baseFeeds, quantizedInputFeeds(checkpoint));
+    // int8 quantized weights are always fed (their backward copies exist now that the gradients are built).
+    Object.assign(this.baseFeeds, quantizedInputFeeds(checkpoint));
     this.graph = g;
   }
 
