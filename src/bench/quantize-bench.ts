@@ -186,7 +186,8 @@ export interface QuantEpisodeResult {
  * One LoRA PPO episode on a quantized base of `config`'s shape (random weights): sampling (the trainers'
  * CausalLM, paper settings), old log-probs and values, reference log-probs (zero-B adapter), GAE, and
  * `epochs` PPO updates with AdamW — the phases' sessions released in turn, so one phase's copies of the
- * weights are alive at a time. Run it in a fresh process so the peak RSS is its own.
+ * weights are alive at a time, and the 4-bit backward copies built only when the training graph needs them
+ * (after sampling). Run it in a fresh process so the peak RSS is its own.
  */
 export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
   const load_before = loadavg()[0];
@@ -194,7 +195,6 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   const say = o.log ?? (() => {});
   const t0 = performance.now();
   const ck = randomQuantizedCheckpoint(config, { mode, embedding: false, head: false }, 0, 0.5, { fast: true });
-  for (const w of ck.quantized?.values() ?? []) w.backward(); // as the trainers' cache holds them
   let parameters = 0;
   for (const w of ck.weights.values()) parameters += w.data.length;
   for (const w of ck.quantized?.values() ?? []) parameters += w.outFeatures * w.inFeatures;
