@@ -26,6 +26,10 @@ securecoderl bench train [--json] [--quick] [--threads N] [--steps N] [--large a
   then one PPO episode at DeepSeek-Coder-1.3B's shape (random weights, batch 2, 256-token prompts, 128 new
   tokens) in each memory mode, each in its own process: time and peak RSS (--large auto: when memory allows)
 
+securecoderl bench quantize --shape tiny|10m|1.3b [--json] [--modes none,int8,nbits4] [--threads N]
+  float32 vs int8 vs 4-bit frozen base weights, each mode in its own process: forward tokens/s, decode
+  ms/token, one LoRA step, peak RSS; held-out loss and KL vs fp32 on the tiny pretrained model
+
 securecoderl bench models --config FILE
   several models on one prompt set, the paper's Table 2 and 3 columns with intervals
   (\`securecoderl bench models --help\` is this text; see docs/eval.md for FILE)`;
@@ -34,8 +38,9 @@ export async function run(argv: string[]): Promise<number> {
   const [target, ...rest] = argv;
   if (target === 'models') return (await import('./bench-models.js')).run(rest);
   if (target === 'engine') return (await import('./bench-engine.js')).run(rest);
+  if (target === 'quantize') return (await import('./bench-quantize.js')).run(rest);
   if (target === 'train') return runTrainBench(rest);
-  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, engine, train, models)`);
+  if (target !== 'judge') throw new UsageError(`unknown benchmark ${JSON.stringify(target ?? '')} (available: judge, engine, train, quantize, models)`);
   const values = parse(rest, {
     json: { type: 'boolean' }, quick: { type: 'boolean' }, limit: { type: 'string' }, python: { type: 'string' }, 'baseline-python': { type: 'string' },
   });

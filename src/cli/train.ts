@@ -6,6 +6,7 @@ import { parsePpoConfig, ppo, type PpoResult } from '../train/ppo.js';
 import { parseRlooConfig, rloo } from '../train/rloo.js';
 import { parsePretrainConfig, pretrain } from '../train/pretrain.js';
 import { parseSftConfig, sft } from '../train/sft.js';
+import { DEFAULT_QUANTIZE, QUANTIZE_MODES } from '../model/quantized.js';
 
 export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo|rloo (--preset NAME | --config FILE) [options]
        securecoderl train ppo|grpo|rloo --resume DIR
@@ -23,6 +24,7 @@ export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo|rloo (--pr
   --variant V        ppo: simple | fresh | continue | scheduled (the paper's variants)
   --init DIR         ppo: start the policy from this adapter folder (continue: a simple run's final/)
   --low-memory       ppo, grpo, rloo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
+  --quantize MODE    ppo, grpo, rloo, sft (LoRA): frozen base weights as int8 | nbits4 | none (default; see docs/model.md)
   --resume DIR       ppo, grpo, rloo: continue a run from its newest checkpoint
   --quiet            no progress output
 
@@ -32,8 +34,15 @@ Ctrl-C saves a checkpoint and stops; --resume continues exactly. See docs/train.
 const OPTIONS = {
   preset: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' },
   'save-every': { type: 'string' }, model: { type: 'string' }, adapter: { type: 'string' }, variant: { type: 'string' }, init: { type: 'string' },
-  resume: { type: 'string' }, quiet: { type: 'boolean' }, 'low-memory': { type: 'boolean' },
+  resume: { type: 'string' }, quiet: { type: 'boolean' }, 'low-memory': { type: 'boolean' }, quantize: { type: 'string' },
 } as const;
+
+/** --quantize MODE over a resolved config's `quantize` field. */
+function withQuantize(merged: Record<string, unknown>, flag: string | boolean | undefined): Record<string, unknown> {
+  if (flag === undefined) return merged;
+  const mode = oneOf('quantize', flag, QUANTIZE_MODES, 'none');
+  return { ...merged, quantize: { ...DEFAULT_QUANTIZE, ...(merged.quantize as object | undefined), mode } };
+}
 
 function readConfig(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new UsageError(`--config ${path}: no such file`);
@@ -83,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (trainer === 'sft') {
-    const r = await sft(parseSftConfig(await resolveSftConfig(o, log), where), { outDir: out, quiet });
+    const r = await sft(parseSftConfig(withQuantize(await resolveSftConfig(o, log), v.quantize), where), { outDir: out, quiet });
     process.stdout.write(`SFT: ${r.steps} steps in ${r.seconds.toFixed(0)} s, train loss ${r.trainLoss.toFixed(3)}, best validation loss ${r.bestValLoss?.toFixed(3) ?? 'n/a'}; final in ${r.finalDir}\n`);
     return 0;
   }
@@ -91,21 +100,21 @@ export async function run(argv: string[]): Promise<number> {
     for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
     const merged = await resolveGrpoConfig(o, log);
     if (v['low-memory'] === true) merged.lowMemory = true;
-    return report(await grpo({ config: parseGrpoConfig(merged, where), outDir: out }, { quiet }), 'GRPO');
+    return report(await grpo({ config: parseGrpoConfig(withQuantize(merged, v.quantize), where), outDir: out }, { quiet }), 'GRPO');
   }
   if (trainer === 'rloo') {
     for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
     if (preset && preset !== 'minimal' && preset !== 'toy') throw new UsageError(`--preset: rloo has the presets minimal and toy, got ${JSON.stringify(preset)}`);
     const merged = await resolveRlooConfig(o, log);
     if (v['low-memory'] === true) merged.lowMemory = true;
-    return report(await rloo({ config: parseRlooConfig(merged, where), outDir: out }, { quiet }), 'RLOO');
+    return report(await rloo({ config: parseRlooConfig(withQuantize(merged, v.quantize), where), outDir: out }, { quiet }), 'RLOO');
   }
   const merged = await resolvePpoConfig(o, log);
   if (v.variant !== undefined) merged.variant = oneOf('variant', v.variant, ['simple', 'fresh', 'continue', 'scheduled'] as const, 'fresh');
   if (typeof v.init === 'string') merged.init = v.init;
   if (v['low-memory'] === true) merged.lowMemory = true;
   if (preset && v.variant !== undefined && o.config?.run_name === undefined) merged.run_name = `${preset}-${String(merged.variant)}`;
-  return report(await ppo({ config: parsePpoConfig(merged, where), outDir: out }, { quiet }), 'PPO');
+  return report(await ppo({ config: parsePpoConfig(withQuantize(merged, v.quantize), where), outDir: out }, { quiet }), 'PPO');
 }
 
 function report(r: PpoResult, trainer: 'PPO' | 'GRPO' | 'RLOO'): number {

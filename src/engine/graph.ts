@@ -3,7 +3,7 @@
 // Nodes are appended in creation order, which is always a valid topological order.
 
 import {
-  allocate, canonicalDim, dimFactors, dtypeOfArray, Tensor,
+  allocate, arrayFits, canonicalDim, dimFactors, dtypeOfArray, Tensor,
   type ArrayOf, type Dim, type DType, type Shape, type TensorKind, type TypedArray,
 } from './tensor.js';
 
@@ -81,10 +81,14 @@ export class Graph {
     return t;
   }
 
-  /** A frozen weight stored in the model; its data is referenced, not copied, until serialisation. */
-  initializer(name: string, data: TypedArray, shape: readonly number[]): Tensor {
+  /**
+   * A frozen weight stored in the model; its data is referenced, not copied, until serialisation. `dtype`
+   * is needed only for uint8 data (a Uint8Array otherwise reads as bool).
+   */
+  initializer(name: string, data: TypedArray, shape: readonly number[], dtype: DType = dtypeOfArray(data)): Tensor {
     checkLength(name, data, shape);
-    const t = this.newTensor(dtypeOfArray(data), shape, 'initializer', null, name);
+    if (!arrayFits(data, dtype)) throw new Error(`initializer ${name}: ${dtypeOfArray(data)} data cannot hold ${dtype}`);
+    const t = this.newTensor(dtype, shape, 'initializer', null, name);
     this.values.set(t, data);
     return t;
   }

@@ -16,3 +16,5 @@ export {
   type MatmulBenchOptions, type MatmulBenchResult, type MlpBenchOptions, type MlpBenchResult,
   type DecoderBenchConfig, type DecoderBenchVariant, type DecoderStepTiming,
 } from './bench.js';
+export { QuantizedWeight, QUANT_MODES, NBITS_BLOCK, halfCeil, dequantizeNBits4, type QuantMode, type Int8Forward, type NBits4Matrix, type QuantBackward } from './quantize.js';
+export { quantizedLinear, quantizedGather, quantizedTensors, quantizedFeeds, quantizedNames, dequantizeNBits4Graph, type QuantizedTensors } from './qlinear.js';

@@ -9,7 +9,7 @@ import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Graph } from './graph.js';
 import { defaultDevice, executionProviders, type Device } from './device.js';
 import { encodeModel } from './onnx-proto.js';
-import { dtypeOfArray, type Tensor, type TypedArray } from './tensor.js';
+import { arrayFits, dtypeOfArray, type Tensor, type TypedArray } from './tensor.js';
 
 export interface SessionOptions {
   /** Where the graph runs (default: `defaultDevice()`, cpu unless the CLI's --device says otherwise). */
@@ -178,7 +178,7 @@ function sessionOptions(o: SessionOptions): InferenceSession.SessionOptions {
 function checkFeed(t: Tensor, f: Feed, symbols: Map<string, number>): { data: TypedArray; dims: readonly number[] } {
   const data = ArrayBuffer.isView(f) ? f : f.data;
   const where = `input '${t.name}' (${t.toString()})`;
-  if (dtypeOfArray(data) !== t.dtype) throw new Error(`${where}: fed ${dtypeOfArray(data)} data`);
+  if (!arrayFits(data, t.dtype)) throw new Error(`${where}: fed ${dtypeOfArray(data)} data`);
   let dims: readonly number[];
   if (ArrayBuffer.isView(f)) {
     if (!t.shape.every((d) => typeof d === 'number')) throw new Error(`${where}: symbolic shape, feed { data, dims }`);

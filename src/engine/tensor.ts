@@ -3,7 +3,8 @@
 
 import type { Graph, Node } from './graph.js';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'bool';
+/** int8 and uint8 hold quantized weights (see quantize.ts); they take no part in autodiff. */
+export type DType = 'float32' | 'float64' | 'int64' | 'bool' | 'int8' | 'uint8' | 'int32';
 
 /** A dimension: a fixed size or a symbolic name. Products print as 'batch*seq', sums as 'past+seq'. */
 export type Dim = number | string;
@@ -15,6 +16,9 @@ export interface ArrayOf {
   float64: Float64Array;
   int64: BigInt64Array;
   bool: Uint8Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
+  int32: Int32Array;
 }
 export type TypedArray = ArrayOf[DType];
 
@@ -26,15 +30,27 @@ export function allocate<D extends DType>(dtype: D, n: number): ArrayOf[D] {
     case 'float64': return new Float64Array(n) as ArrayOf[D];
     case 'int64': return new BigInt64Array(n) as ArrayOf[D];
     case 'bool': return new Uint8Array(n) as ArrayOf[D];
+    case 'int8': return new Int8Array(n) as ArrayOf[D];
+    case 'uint8': return new Uint8Array(n) as ArrayOf[D];
+    case 'int32': return new Int32Array(n) as ArrayOf[D];
   }
   throw new Error(`unknown dtype ${String(dtype)}`);
 }
 
+/** The dtype an array holds; a Uint8Array reads as 'bool' (see arrayFits for uint8). */
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof BigInt64Array) return 'int64';
+  if (a instanceof Int8Array) return 'int8';
+  if (a instanceof Int32Array) return 'int32';
   return 'bool';
+}
+
+/** Whether an array can hold a dtype's data (a Uint8Array holds bool and uint8 alike). */
+export function arrayFits(a: TypedArray, dtype: DType): boolean {
+  const d = dtypeOfArray(a);
+  return d === dtype || (d === 'bool' && dtype === 'uint8');
 }
 
 export type TensorKind = 'input' | 'initializer' | 'constant' | 'node';
@@ -173,4 +189,4 @@ export function normAxis(axis: number, rank: number): number {
 }
 
 /** ONNX TensorProto.DataType codes. */
-export const ONNX_DTYPE: Record<DType, number> = { float32: 1, int64: 7, bool: 9, float64: 11 };
+export const ONNX_DTYPE: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };

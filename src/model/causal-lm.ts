@@ -7,6 +7,7 @@ import { appendDecoder, attentionBias, decoderInputs, leftPad, type DecoderTenso
 import { KVCache } from './kv-cache.js';
 import type { LoraAdapter } from './lora.js';
 import { loadAdapter } from './peft.js';
+import { checkpointBytes, loadQuantizedCheckpoint, quantizedInputFeeds, type QuantizeConfig } from './quantized.js';
 import { loadCheckpoint, type Checkpoint } from './weights.js';
 
 export interface CausalLMOptions {
@@ -34,13 +35,16 @@ export class CausalLM {
   constructor(readonly checkpoint: Checkpoint, opts: CausalLMOptions = {}) {
     this.config = checkpoint.config;
     // Past ~1.5 GiB of weights the ONNX protobuf (2 GiB limit) needs them as external data.
-    let bytes = 0;
-    for (const w of checkpoint.weights.values()) bytes += w.data.byteLength;
+    const bytes = checkpointBytes(checkpoint);
     this.opts = bytes > 1.5 * 2 ** 30 && opts.session?.externalThreshold === undefined && opts.baseWeights !== 'inputs'
       ? { ...opts, session: { ...opts.session, externalThreshold: 1 << 20 } } : opts;
     const g = new Graph({ name: 'causal-lm', contribOps: true });
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config, weightsAs: opts.baseWeights === 'inputs' ? 'inputs' : 'initializers' });
-    if (opts.baseWeights === 'inputs') this.baseFeeds = Object.fromEntries([...checkpoint.weights].map(([name, w]) => [name, { data: w.data, dims: w.shape }]));
+    // int8 quantized weights are always fed (decoder.ts); float ones when baseWeights is 'inputs'.
+    this.baseFeeds = {
+      ...(opts.baseWeights === 'inputs' ? Object.fromEntries([...checkpoint.weights].map(([name, w]) => [name, { data: w.data, dims: w.shape }])) : {}),
+      ...quantizedInputFeeds(checkpoint),
+    };
     g.output('logits', this.t.logits);
     g.output('logits_last', this.t.lastLogits);
     this.t.newK.forEach((k, i) => g.output(`new_k.${i}`, k));
@@ -48,9 +52,9 @@ export class CausalLM {
     this.graph = g;
   }
 
-  /** Loads DIR (config.json + safetensors), optionally with a PEFT adapter folder. */
-  static load(dir: string, o: { adapter?: string; session?: SessionOptions } = {}): CausalLM {
-    const ck = loadCheckpoint(dir);
+  /** Loads DIR (config.json + safetensors), optionally with a PEFT adapter folder and quantized frozen weights. */
+  static load(dir: string, o: { adapter?: string; session?: SessionOptions; quantize?: QuantizeConfig } = {}): CausalLM {
+    const ck = o.quantize && o.quantize.mode !== 'none' ? loadQuantizedCheckpoint(dir, o.quantize) : loadCheckpoint(dir);
     const adapter = o.adapter ? loadAdapter(o.adapter, ck.config) : undefined;
     return new CausalLM(ck, { adapter, session: o.session });
   }

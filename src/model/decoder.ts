@@ -10,7 +10,10 @@
 // head_dim] (a JS buffer passed without a copy, `past` its capacity, unused rows masked); a step returns only
 // its new rows [batch, kv_heads, seq, head_dim], which JS writes into the buffer.
 
-import { attention, Graph, linear, rmsNorm, rotary, silu, swiglu, type Tensor } from '../engine/index.js';
+import {
+  attention, Graph, headTokenLogProbs, linear, quantizedGather, quantizedLinear, quantizedTensors, rmsNorm, rotary, silu, swiglu, tokenLogProbs,
+  type QuantizedTensors, type Tensor,
+} from '../engine/index.js';
 import * as op from '../engine/ops.js';
 import type { ModelConfig } from './config.js';
 import { loraInputName, modulePath, moduleShape, type LoraConfig, type LoraModule, loraLayers } from './lora.js';
@@ -71,8 +74,11 @@ export interface DecoderTensors {
   lastLogits: Tensor;
   /** [batch, seq, hidden] after the final norm */
   hidden: Tensor;
-  /** The LM head's weight [vocab, hidden] (the embedding when tied), for fused head + log-prob regions. */
-  head: Tensor;
+  /** The LM head's weight [vocab, hidden] (the embedding when tied), for fused head + log-prob regions;
+   * null when the head is quantized (`headQuantized`). `headLogits` / `headLogProbs` take either. */
+  head: Tensor | null;
+  /** The quantized LM head, when the checkpoint quantizes it. */
+  headQuantized?: QuantizedTensors;
   /** Per layer, the new cache rows [batch, kv_heads, seq, head_dim] (keys after RoPE). */
   newK: Tensor[];
   newV: Tensor[];
@@ -107,13 +113,31 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     byName.set(name, t);
     return t;
   };
+  // Quantized frozen weights: int8 is always a graph input (fed from the one JS copy: as fast as baked in,
+  // and no copy per session — callers feed `quantizedInputFeeds(ck)`); nbits4 is always an initializer
+  // (MatMulNBits prepacks only a constant B; fed, it dequantizes to float every run, measured at 0.74×
+  // float32's rate against 1.4× prepacked).
+  const qinit = (name: string): QuantizedTensors | null => {
+    const w = ck.quantized?.get(name);
+    if (!w) return null;
+    let byName = quantizedByGraph.get(g);
+    if (!byName) { byName = new Map(); quantizedByGraph.set(g, byName); }
+    let t = byName.get(name);
+    if (!t) {
+      t = quantizedTensors(g, name, w, w.mode === 'int8' ? 'inputs' : 'initializers');
+      byName.set(name, t);
+    }
+    return t;
+  };
   const loraSet = new Set<string>();
   if (opts.lora) for (const l of loraLayers(opts.lora, c)) for (const m of opts.lora.targetModules) loraSet.add(modulePath(l, m));
   const loraScale = opts.lora ? opts.lora.alpha / opts.lora.r : 0;
 
   const proj = (x: Tensor, layer: number, m: LoraModule, bias: boolean): Tensor => {
     const path = modulePath(layer, m);
-    const y = linear(x, init(`${path}.weight`), bias ? init(`${path}.bias`) : undefined);
+    const q = qinit(`${path}.weight`);
+    const b = bias ? init(`${path}.bias`) : undefined;
+    const y = q ? quantizedLinear(x, q, b) : linear(x, init(`${path}.weight`), b);
     if (!loraSet.has(path)) return y;
     const [out, inF] = moduleShape(c, m);
     const r = opts.lora!.r;
@@ -128,7 +152,8 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
   const rope = fast ? rotaryRope(g, inputs.positions, c) : standardRope(g, inputs.positions, c);
   const mlpGate = fast ? swiglu : (gate: Tensor, up: Tensor) => op.mul(silu(gate), up);
   const causalBlocks = fast && !inputs.pastK ? (opts.causalBlocks ?? 2) : 1;
-  let x = op.gather(init('model.embed_tokens.weight'), inputs.ids, 0); // [b, s, D]
+  const qEmbed = qinit('model.embed_tokens.weight');
+  let x = qEmbed ? quantizedGather(qEmbed, inputs.ids) : op.gather(init('model.embed_tokens.weight'), inputs.ids, 0); // [b, s, D]
   const newK: Tensor[] = [], newV: Tensor[] = [];
   for (let i = 0; i < c.numLayers; i++) {
     const p = `model.layers.${i}`;
@@ -165,11 +190,14 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     x = op.add(x, proj(gated, i, 'down_proj', c.mlpBias));
   }
   const hidden = rmsNorm(x, init('model.norm.weight'), c.rmsNormEps);
-  const head = init(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
-  const logits = linear(hidden, head);
+  const headName = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const headQuantized = qinit(headName) ?? undefined;
+  const head = headQuantized ? null : init(headName);
+  const applyHead = (h: Tensor) => (headQuantized ? quantizedLinear(h, headQuantized) : linear(h, head!));
+  const logits = applyHead(hidden);
   const last = op.squeeze(op.slice(hidden, [1], [-1], [Number.MAX_SAFE_INTEGER]), [1]); // [b, D]
-  const lastLogits = linear(last, head);
-  const out: DecoderTensors = { logits, lastLogits, hidden, head, newK, newV, trainable };
+  const lastLogits = applyHead(last);
+  const out: DecoderTensors = { logits, lastLogits, hidden, head, headQuantized, newK, newV, trainable };
   if (opts.valueHead) {
     const w = g.input('v_head.summary.weight', 'float32', [1, c.hiddenSize]);
     const b = g.input('v_head.summary.bias', 'float32', [1]);
@@ -180,6 +208,20 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
 }
 
 const initializers = new WeakMap<Graph, Map<string, Tensor>>();
+const quantizedByGraph = new WeakMap<Graph, Map<string, QuantizedTensors>>();
+
+/** Logits of hidden states h [..., hidden] under the decoder's head (float or quantized). */
+export function headLogits(t: DecoderTensors, h: Tensor): Tensor {
+  return t.headQuantized ? quantizedLinear(h, t.headQuantized) : linear(h, t.head!);
+}
+
+/**
+ * Log-probs of `targets` under the head applied to h: the fused head + log-softmax region for a float head
+ * (no [.., vocab] gradient pass); the quantized product then `tokenLogProbs` for a quantized one.
+ */
+export function headLogProbs(t: DecoderTensors, h: Tensor, targets: Tensor): Tensor {
+  return t.headQuantized ? tokenLogProbs(quantizedLinear(h, t.headQuantized), targets) : headTokenLogProbs(h, t.head!, targets);
+}
 
 /** RoPE of x [batch, seq, heads, head_dim] as [batch, heads, seq, head_dim], by the engine's `rotary`. */
 function rotaryRope(g: Graph, positions: Tensor, c: ModelConfig): (x: Tensor) => Tensor {

@@ -11,6 +11,8 @@ import { byteToChar } from './byte-level.js';
 import { mergeLora, type LoraAdapter } from './lora.js';
 import { inverseFrequencies } from './rope.js';
 import { f32ToF16, f16ToF32 } from './safetensors.js';
+import { ggufBlocks, GGUF_QUANT_TYPES, type GgufQuantType } from './gguf-quant.js';
+import { dequantizeCheckpoint } from './quantized.js';
 import type { Checkpoint } from './weights.js';
 
 const ALIGN = 32;
@@ -18,7 +20,9 @@ const ALIGN = 32;
 // GGUF metadata value types.
 const T = { U8: 0, I8: 1, U16: 2, I16: 3, U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10, I64: 11, F64: 12 } as const;
 // ggml tensor types.
-const GGML = { F32: 0, F16: 1 } as const;
+const GGML = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 } as const;
+// llama.cpp's general.file_type (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0).
+const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 } as const;
 
 export type GgufValue =
   | { type: 'u32' | 'i32' | 'f32' | 'u64' | 'f64'; value: number }
@@ -31,8 +35,11 @@ export interface GgufTensor {
   name: string;
   /** Hugging Face order (outermost first); written reversed, as ggml's ne[]. */
   shape: number[];
+  /** F32/F16: the values (empty for Q8_0/Q4_0). */
   data: Float32Array;
-  type: 'F32' | 'F16';
+  type: 'F32' | 'F16' | GgufQuantType;
+  /** Q8_0/Q4_0: ggml's blocks, row after row. */
+  blocks?: Uint8Array;
 }
 
 /** Token vocabulary for the GGUF header (byte-level BPE, llama.cpp's "gpt2" model). */
@@ -51,8 +58,12 @@ export interface GgufVocab {
 }
 
 export interface GgufExportOptions {
-  /** Storage type of matrices (default F32; norms, biases and rope_freqs always F32, as llama.cpp expects). */
-  dtype?: 'F32' | 'F16';
+  /**
+   * Storage type of matrices (default F32; norms, biases and rope_freqs always F32, as llama.cpp expects).
+   * Q8_0 / Q4_0: a checkpoint quantized int8 / nbits4 is written exactly as it computes (its scales are
+   * float16 values); other matrices are quantized here by the same rules (see gguf-quant.ts).
+   */
+  dtype?: 'F32' | 'F16' | GgufQuantType;
   /** Merged into the weights before export. */
   adapter?: LoraAdapter;
   vocab?: GgufVocab;
@@ -87,16 +98,20 @@ export function placeholderVocab(vocabSize: number): GgufVocab {
 
 /** The tensors (llama.cpp names) and metadata for a checkpoint. */
 export function ggufContent(ck0: Checkpoint, o: GgufExportOptions = {}): { metadata: Map<string, GgufValue>; tensors: GgufTensor[] } {
-  const ck = o.adapter ? mergeLora(ck0, o.adapter) : ck0;
+  const mtype = o.dtype ?? 'F32';
+  const quantType = (GGUF_QUANT_TYPES as readonly string[]).includes(mtype) ? mtype as GgufQuantType : null;
+  // A quantized checkpoint: its own quantized weights for the matching type; otherwise their values as floats
+  // (merging an adapter needs floats too).
+  const floatCk = ck0.quantized?.size && (o.adapter || !quantType) ? dequantizeCheckpoint(ck0) : ck0;
+  const ck = o.adapter ? mergeLora(floatCk, o.adapter) : floatCk;
   const c = ck.config;
   const arch = ARCH_NAME[c.architecture];
-  const mtype = o.dtype ?? 'F32';
   const md = new Map<string, GgufValue>();
   const u32 = (value: number): GgufValue => ({ type: 'u32', value });
   const f32 = (value: number): GgufValue => ({ type: 'f32', value });
   md.set('general.architecture', { type: 'string', value: arch });
   md.set('general.name', { type: 'string', value: o.name ?? 'securecoderl-model' });
-  md.set('general.file_type', u32(mtype === 'F32' ? 0 : 1));
+  md.set('general.file_type', u32(FILE_TYPE[mtype]));
   md.set('general.alignment', u32(ALIGN));
   md.set(`${arch}.vocab_size`, u32(c.vocabSize));
   md.set(`${arch}.context_length`, u32(c.maxPositionEmbeddings));
@@ -138,25 +153,34 @@ export function ggufContent(ck0: Checkpoint, o: GgufExportOptions = {}): { metad
     if (!w) throw new Error(`GGUF export: weights lack '${hf}'`);
     return w;
   };
-  const add = (name: string, hf: string, matrix: boolean, transform?: (d: Float32Array) => Float32Array) => {
-    const w = W(hf);
-    tensors.push({ name, shape: w.shape, data: transform ? transform(w.data) : w.data, type: matrix ? mtype : 'F32' });
-  };
+  // llama: q and k rows (and biases) reordered per head (`heads`) for llama.cpp's pairwise RoPE.
   const permute = c.architecture === 'llama';
-  const pq = (cols: number) => (d: Float32Array) => (permute ? permuteForPairRope(d, c.numHeads, c.headDim, cols) : d);
-  const pk = (cols: number) => (d: Float32Array) => (permute ? permuteForPairRope(d, c.numKvHeads, c.headDim, cols) : d);
+  const add = (name: string, hf: string, matrix: boolean, heads?: number) => {
+    const reorder = permute && heads !== undefined;
+    if (matrix && quantType) {
+      const q = ck.quantized?.get(hf);
+      const src = q ?? { data: W(hf).data, shape: W(hf).shape };
+      const rows = q ? q.outFeatures : W(hf).shape[0];
+      const order = reorder ? Int32Array.from(permuteForPairRope(Float32Array.from({ length: rows }, (_, i) => i), heads, c.headDim, 1)) : null;
+      tensors.push({ name, shape: q ? [q.outFeatures, q.inFeatures] : W(hf).shape, data: new Float32Array(0), type: quantType, blocks: ggufBlocks(src, quantType, order, `${name} (${hf})`) });
+      return;
+    }
+    const w = W(hf);
+    const data = reorder ? permuteForPairRope(w.data, heads, c.headDim, w.data.length / w.shape[0]) : w.data;
+    tensors.push({ name, shape: w.shape, data, type: matrix ? mtype as 'F32' | 'F16' : 'F32' });
+  };
 
   add('token_embd.weight', 'model.embed_tokens.weight', true);
   for (let i = 0; i < c.numLayers; i++) {
     const p = `model.layers.${i}`, b = `blk.${i}`;
     add(`${b}.attn_norm.weight`, `${p}.input_layernorm.weight`, false);
-    add(`${b}.attn_q.weight`, `${p}.self_attn.q_proj.weight`, true, pq(c.hiddenSize));
-    add(`${b}.attn_k.weight`, `${p}.self_attn.k_proj.weight`, true, pk(c.hiddenSize));
+    add(`${b}.attn_q.weight`, `${p}.self_attn.q_proj.weight`, true, c.numHeads);
+    add(`${b}.attn_k.weight`, `${p}.self_attn.k_proj.weight`, true, c.numKvHeads);
     add(`${b}.attn_v.weight`, `${p}.self_attn.v_proj.weight`, true);
     add(`${b}.attn_output.weight`, `${p}.self_attn.o_proj.weight`, true);
     if (c.qkvBias) {
-      add(`${b}.attn_q.bias`, `${p}.self_attn.q_proj.bias`, false, pq(1));
-      add(`${b}.attn_k.bias`, `${p}.self_attn.k_proj.bias`, false, pk(1));
+      add(`${b}.attn_q.bias`, `${p}.self_attn.q_proj.bias`, false, c.numHeads);
+      add(`${b}.attn_k.bias`, `${p}.self_attn.k_proj.bias`, false, c.numKvHeads);
       add(`${b}.attn_v.bias`, `${p}.self_attn.v_proj.bias`, false);
     }
     if (c.oBias) add(`${b}.attn_output.bias`, `${p}.self_attn.o_proj.bias`, false);
@@ -224,13 +248,13 @@ export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>
   let offset = 0;
   for (const t of tensors) {
     const n = t.shape.reduce((p, d) => p * d, 1);
-    if (n !== t.data.length) throw new Error(`GGUF: tensor ${t.name} has ${t.data.length} values for [${t.shape.join(', ')}]`);
+    if (t.blocks ? t.type === 'F32' || t.type === 'F16' : n !== t.data.length) throw new Error(`GGUF: tensor ${t.name} has ${t.data.length} values for [${t.shape.join(', ')}] (${t.type})`);
     head.str(t.name);
     head.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) head.u64(d);
     head.u32(GGML[t.type]);
     head.u64(offset);
-    offset += n * (t.type === 'F32' ? 4 : 2);
+    offset += t.blocks ? t.blocks.length : n * (t.type === 'F32' ? 4 : 2);
     offset += pad(offset);
   }
   const fd = openSync(path, 'w');
@@ -240,7 +264,8 @@ export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>
     writeAll(fd, Buffer.alloc(pad(h.length)));
     for (const t of tensors) {
       let b: Buffer;
-      if (t.type === 'F32') b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      if (t.blocks) b = Buffer.from(t.blocks.buffer, t.blocks.byteOffset, t.blocks.byteLength);
+      else if (t.type === 'F32') b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       else {
         b = Buffer.alloc(t.data.length * 2);
         for (let i = 0; i < t.data.length; i++) b.writeUInt16LE(f32ToF16(t.data[i]), 2 * i);

@@ -222,3 +222,37 @@ function writeAll(fd: number, b: Uint8Array): void {
   let off = 0;
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
+
+/** A tensor written as raw little-endian bytes of its dtype (e.g. quantized I8 / U8 data). */
+export interface RawTensorToWrite {
+  dtype: 'F32' | 'I8' | 'U8';
+  shape: readonly number[];
+  bytes: Uint8Array;
+}
+
+/** Writes a safetensors file of raw tensors (name order), checking each one's byte count. */
+export function writeSafetensorsRaw(path: string, tensors: ReadonlyMap<string, RawTensorToWrite>, metadata: Readonly<Record<string, string>> = {}): void {
+  const entries = [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    const bytes = t.shape.reduce((p, d) => p * d, 1) * BYTES[t.dtype];
+    if (bytes !== t.bytes.length) throw new Error(`safetensors: tensor '${name}' (${t.dtype} [${t.shape.join(', ')}]) has ${t.bytes.length} bytes, expected ${bytes}`);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const fd = openSync(path, 'w');
+  try {
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(head.length));
+    writeAll(fd, len);
+    writeAll(fd, head);
+    for (const [, t] of entries) writeAll(fd, t.bytes);
+  } finally {
+    closeSync(fd);
+  }
+}

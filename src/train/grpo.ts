@@ -17,12 +17,12 @@ import { CausalLM } from '../model/causal-lm.js';
 import { LoraAdapter, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
-import { loadCheckpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { breakdownRecord, Scorer } from '../reward/scorer.js';
 import type { SecurityShape } from '../reward/security.js';
 import { groupAdvantages, type AdvantageScale, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
+import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
 import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoItem } from './policy.js';
 import { batchProblems, dataPosition } from './data.js';
@@ -86,6 +86,8 @@ export interface GrpoConfig {
   /** Rows per forward pass (memory), not a training hyperparameter: results are the same for any value. */
   microBatch: number;
   threads: number;
+  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
+  quantize: QuantizeConfig;
   /** One physical copy of the base weights, fed to the sampler too (slower decoding); see PpoConfig. */
   lowMemory: boolean;
 }
@@ -100,7 +102,7 @@ export const DEFAULT_GRPO_CONFIG: GrpoConfig = {
   steps: 500, promptsPerStep: 1, numGenerations: 8, scaleRewards: 'group', importanceLevel: 'token', lossType: 'dapo',
   epsilon: 0.2, epsilonHigh: null, beta: 0, klEstimator: 'k3', numIterations: 1, stepsPerGeneration: 1,
   lr: 1e-6, lrSchedule: 'linear', warmupSteps: 0, weightDecay: 0, gradClip: 1,
-  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, lowMemory: false,
+  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false,
 };
 
 const oneOf = <T extends string>(v: T, options: readonly T[]) => options.includes(v);
@@ -134,6 +136,7 @@ export function parseGrpoConfig(json: unknown, where: string): GrpoConfig {
   expect(oneOf(c.data.split, ['mbpp', 'seeded']), where, 'data.split', 'mbpp or seeded', c.data.split);
   expect(isNonNegativeInt(c.data.promptTests), where, 'data.promptTests', 'a non-negative integer', c.data.promptTests);
   checkRewardFuncs(c, where);
+  checkQuantizeConfig(c.quantize, where);
   return c;
 }
 
@@ -162,7 +165,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
   requireFile(cfg.model, 'model', 'config.json');
   if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
 
-  const ck = loadCheckpoint(cfg.model);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
   const tokenizer = Tokenizer.load(cfg.model);
   const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);

@@ -11,9 +11,10 @@
 // the `grpo` option: GRPO/GSPO's loss on one advantage per sequence) weights micro-batches so that the sum
 // is the whole minibatch's loss under its normaliser (see `grpoStep`).
 
-import { compile, entropy, gradients, Graph, headTokenLogProbs, linear, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
+import { compile, entropy, gradients, Graph, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
-import { appendDecoder, decoderInputs, type DecoderTensors } from '../model/decoder.js';
+import { appendDecoder, decoderInputs, headLogits, headLogProbs, type DecoderTensors } from '../model/decoder.js';
+import { checkpointBytes, quantizedInputFeeds } from '../model/quantized.js';
 import { LoraAdapter, type LoraConfig } from '../model/lora.js';
 import type { Checkpoint } from '../model/weights.js';
 import { chunks, setCounted, tokenBatch, type Sequence, type TokenBatch } from './batch.js';
@@ -66,9 +67,10 @@ export interface GrpoHeadOptions {
  * more peak RSS, and slower updates).
  */
 export function trainerSession(ck: Checkpoint, threads: number): SessionOptions {
-  let bytes = 0;
-  for (const w of ck.weights.values()) bytes += w.data.byteLength;
-  return { threads: threads || undefined, spinning: false, ...(bytes > 2 ** 30 ? { memoryArena: false } : {}) };
+  const bytes = checkpointBytes(ck);
+  // Past 1.5 GiB of weights, initializers (a quantized base's) go to an external data file: the ONNX
+  // protobuf holds < 2 GiB.
+  return { threads: threads || undefined, spinning: false, ...(bytes > 2 ** 30 ? { memoryArena: false } : {}), ...(bytes > 1.5 * 2 ** 30 ? { externalThreshold: 1 << 20 } : {}) };
 }
 
 /** The adapter an RL run trains: a copy of `start` (the reference, an init folder's, or a fresh one) with
@@ -109,6 +111,7 @@ export class PolicyGraph {
   private readonly baseFeeds: Record<string, Feed>;
 
   constructor(readonly checkpoint: Checkpoint, readonly opts: PolicyGraphOptions = {}) {
+    if (!opts.lora && checkpoint.quantized?.size) throw new Error('PolicyGraph: a quantized base is frozen; train it with LoRA (full fine-tuning needs float weights)');
     const g = new Graph({ name: 'policy', contribOps: true });
     const c = checkpoint.config;
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, c, false), {
@@ -122,9 +125,9 @@ export class PolicyGraph {
     const targets = g.input('targets', 'int64', ['batch', 'seq']);
     const T = opts.temperature ?? 1;
     const h = T === 1 ? this.t.hidden : op.mul(this.t.hidden, 1 / T);
-    const logprobs = headTokenLogProbs(h, this.t.head, targets);
+    const logprobs = headLogProbs(this.t, h, targets);
     g.output('logprobs', logprobs);
-    g.output('entropy', entropy(linear(h, this.t.head)));
+    g.output('entropy', entropy(headLogits(this.t, h)));
     if (this.t.values) g.output('values', this.t.values);
     this.trainable = [...this.t.trainable.keys()];
     const params = [...this.t.trainable.values()];
@@ -152,6 +155,8 @@ export class PolicyGraph {
     g.output('ppo_loss', loss);
     gradients(loss, params).forEach((d, i) => g.output(`ppo_grad:${params[i].name}`, d));
     if (opts.grpo) appendGrpoHead(g, opts.grpo, logprobs, oldLogprobs, mask, lmParams);
+    // int8 quantized weights are always fed (their backward copies exist now that the gradients are built).
+    Object.assign(this.baseFeeds, quantizedInputFeeds(checkpoint));
     this.graph = g;
   }
 

@@ -20,12 +20,12 @@ import { LoraAdapter, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { ValueHead, VALUE_HEAD_FILE } from '../model/value-head.js';
-import { loadCheckpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { breakdownRecord, Scorer, type RewardConfig } from '../reward/scorer.js';
 import type { SecurityShape } from '../reward/security.js';
 import { gae, ppoTokenRewards, whiten, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
+import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
 import { batchProblems, dataPosition, DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type PpoItem } from './policy.js';
@@ -85,6 +85,8 @@ export interface PpoConfig {
   keepCheckpoints: number;
   microBatch: number;
   threads: number;
+  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
+  quantize: QuantizeConfig;
   /** One physical copy of the base weights (the JS arrays, fed to every session, the sampler's too: decoding
    * is slower). Default: the sampler's session holds a second, prepacked copy for fast decoding; the
    * training and log-prob graphs are always fed the JS copy. */
@@ -100,7 +102,7 @@ export const DEFAULT_PPO_CONFIG: PpoConfig = {
   episodes: 500, batchSize: 2, miniBatchSize: 2, ppoEpochs: 4, lr: 1e-6, weightDecay: 0, gradClip: 0.5,
   clip: 0.2, valueClip: 0.2, valueCoef: 0.1, gamma: 1, lambda: 0.95, whitenAdvantages: true, whitenRewards: false,
   kl: { coef: 0.1, estimator: 'k1', adaptive: false, target: 6, horizon: 10000, max: 50 },
-  switchEpisode: 250, saveEvery: 10, keepCheckpoints: 3, microBatch: 4, threads: 0, lowMemory: false,
+  switchEpisode: 250, saveEvery: 10, keepCheckpoints: 3, microBatch: 4, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false,
 };
 
 export function parsePpoConfig(json: unknown, where: string): PpoConfig {
@@ -120,6 +122,7 @@ export function parsePpoConfig(json: unknown, where: string): PpoConfig {
   expect(['ruff', 'bandit', 'off'].includes(c.reward.security), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
   if (c.variant === 'continue') expect(c.init !== null, where, 'init', "a folder with the 'simple' run's adapter (the continue variant starts from it)", c.init);
   rewardSchedule(c, where);
+  checkQuantizeConfig(c.quantize, where);
   return c;
 }
 
@@ -153,7 +156,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
   if (cfg.init) requireFile(cfg.init, 'init adapter', 'adapter_config.json');
 
-  const ck = loadCheckpoint(cfg.model);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
   const tokenizer = Tokenizer.load(cfg.model);
   const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const schedule = rewardSchedule(cfg);

@@ -149,7 +149,7 @@ export interface PretrainResult {
 }
 
 /** Whether document `i` is held out: floor(i·f) steps up, so ~f of the documents, spread evenly. */
-function isHeldout(i: number, fraction: number): boolean {
+export function isHeldout(i: number, fraction: number): boolean {
   return Math.floor((i + 1) * fraction) > Math.floor(i * fraction);
 }
 

@@ -19,12 +19,12 @@ import { CausalLM } from '../model/causal-lm.js';
 import { LoraAdapter, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
-import { loadCheckpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { breakdownRecord, Scorer, type RewardBreakdown } from '../reward/scorer.js';
 import type { SecurityShape } from '../reward/security.js';
 import { accumulatedReward, leaveOneOutAdvantages, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
+import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
 import { correctionMetrics, DEFAULT_FEEDBACK_LIMITS, feedbackProblem, solved, type FeedbackLimits } from './feedback.js';
 
@@ -85,6 +85,8 @@ export interface RlooConfig {
   /** Rows per forward pass (memory), not a training hyperparameter. */
   microBatch: number;
   threads: number;
+  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
+  quantize: QuantizeConfig;
   lowMemory: boolean;
 }
 
@@ -97,7 +99,7 @@ export const DEFAULT_RLOO_CONFIG: RlooConfig = {
   sampling: { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens: 256 },
   lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
   steps: 200, lr: 1e-6, lrSchedule: 'constant', warmupSteps: 0, weightDecay: 0, gradClip: 1,
-  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, lowMemory: false,
+  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false,
 };
 
 const oneOf = <T extends string>(v: T, options: readonly T[]) => options.includes(v);
@@ -127,6 +129,7 @@ export function parseRlooConfig(json: unknown, where: string): RlooConfig {
   expect(oneOf(c.reward.security, ['ruff', 'bandit', 'off']), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
   expect(oneOf(c.data.split, ['mbpp', 'seeded']), where, 'data.split', 'mbpp or seeded', c.data.split);
   expect(isNonNegativeInt(c.data.promptTests), where, 'data.promptTests', 'a non-negative integer', c.data.promptTests);
+  checkQuantizeConfig(c.quantize, where);
   return c;
 }
 
@@ -150,7 +153,7 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
   requireFile(cfg.model, 'model', 'config.json');
   if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
 
-  const ck = loadCheckpoint(cfg.model);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
   const tokenizer = Tokenizer.load(cfg.model);
   const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
   const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);

@@ -5,15 +5,16 @@
 // lr 2e-5, batch 4 × accumulation 4, LoRA r 16 α 32 dropout 0.05 on q/k/v/o.
 
 import { copyFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AdamW, clipGradNorm, releaseSessions, type Feed } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
 import { dropoutMasks, LoraAdapter, loraInputName, type LoraConfig, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../model/weights.js';
+import { saveCheckpoint, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
+import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
 import { correctionExamples } from './correction-examples.js';
 import { Scorer } from '../reward/scorer.js';
@@ -58,13 +59,15 @@ export interface SftConfig {
    * model from scratch learns to read a second turn's execution feedback. */
   correctionExamples: boolean;
   threads: number;
+  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
+  quantize: QuantizeConfig;
 }
 
 export const DEFAULT_SFT_CONFIG: SftConfig = {
   run_name: 'sft', seed: 0, model: '', adapter: null, data: DEFAULT_DATA, template: 'instruction', responseFormat: 'code',
   mode: 'lora', lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
   epochs: 3, lr: 2e-5, lrSchedule: 'linear', warmupSteps: 0, weightDecay: 0, batchSize: 4, gradAccum: 4, gradClip: 1,
-  maxSeqLen: 1024, packing: true, valFraction: 0.05, evalEvery: 50, maxSteps: null, correctionExamples: false, threads: 0,
+  maxSeqLen: 1024, packing: true, valFraction: 0.05, evalEvery: 50, maxSteps: null, correctionExamples: false, threads: 0, quantize: DEFAULT_QUANTIZE,
 };
 
 export function parseSftConfig(json: unknown, where: string): SftConfig {
@@ -77,6 +80,7 @@ export function parseSftConfig(json: unknown, where: string): SftConfig {
   expect(c.lr > 0, where, 'lr', 'a positive number', c.lr);
   expect(c.valFraction >= 0 && c.valFraction < 1, where, 'valFraction', 'a number in [0, 1)', c.valFraction);
   expect(c.maxSteps === null || isPositiveInt(c.maxSteps), where, 'maxSteps', 'a positive integer or null', c.maxSteps);
+  checkQuantizeConfig(c.quantize, where, c.mode === 'lora');
   return c;
 }
 
@@ -101,7 +105,7 @@ export function sftExample(codec: PromptCodec, problem: Parameters<PromptCodec['
 export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }): Promise<SftResult> {
   const started = performance.now();
   if (!existsSync(join(cfg.model, 'config.json'))) throw new Error(`model: ${cfg.model}: no config.json (expected a Hugging Face model folder)`);
-  const ck = loadCheckpoint(cfg.model);
+  const ck = loadBaseModel(cfg.model, cfg.quantize, resolve(o.outDir));
   const tokenizer = Tokenizer.load(cfg.model);
   const eosId = tokenizer.eosId ?? ck.config.eosTokenIds[0];
   if (eosId === undefined) throw new Error(`model: ${cfg.model}: neither tokenizer_config.json nor config.json names an eos token`);

@@ -1,0 +1,181 @@
+// x · W'ᵀ for a frozen weight stored quantized (quantize.ts), with its gradient rule: no gradient for the
+// weight, and dX = dY · W computed by a quantized kernel on the backward copy.
+//
+// Kernels (float32 graphs with contribOps):
+//   int8    forward  rows of x quantized to uint8 (scale max|row| / 127, zero point 128), then
+//                    MatMulInteger(x_q, qT [in, out] int8) (MLAS's u8·s8 kernel: VNNI) · row scale · scale[out]
+//           backward the same on dY ∘ scale against q [out, in]                       (exactly W')
+//   nbits4  forward  com.microsoft.MatMulNBits(x, packed [out, blocks, 16], scales [out, blocks]; K in, N out)
+//           backward com.microsoft.MatMulNBits(dY, packedᵀ [in, blocks, 16], scalesᵀ; K out, N in)
+// Both round the activations per row (MatMulNBits at accuracy level 4 per row and block of 32), so a row's
+// result does not depend on the other rows of its batch: a prefill equals its decode steps' inputs, and
+// the first PPO ratio is exactly 1 however rows are regrouped. ORT's com.microsoft.DynamicQuantizeMatMul
+// (x quantized per *tensor*) was as fast here but is not batch-invariant, so it is not used.
+//
+// Reference form (float64 graphs, or float32 without contribOps): the same weights dequantized in the graph
+// by standard ops (Cast · scale; nibbles by BitwiseAnd / BitShift) and a float MatMul — exact arithmetic on
+// W', which gradient checks in float64 use, and which the kernels are tested against.
+
+import { withCustomGradient } from './autodiff.js';
+import { int, str, type Graph } from './graph.js';
+import * as op from './ops.js';
+import { NBITS_BLOCK, type QuantizedWeight } from './quantize.js';
+import type { Feed } from './session.js';
+import type { Tensor } from './tensor.js';
+
+/** A quantized weight's graph tensors: the forward copy, and the backward copy made when a gradient needs it. */
+export interface QuantizedTensors {
+  readonly weight: QuantizedWeight;
+  /** int8: [qT int8 [in, out], scale float32 [out]]; nbits4: [packed uint8 [out, blocks, 16], scales float32 [out, blocks]]. */
+  readonly forward: readonly Tensor[];
+  /** int8: [q int8 [out, in]]; nbits4: [packed uint8 [in, blocks, 16], scales float32 [in, blocks]]. */
+  backward(): readonly Tensor[];
+}
+
+/** Graph tensor names of a quantized weight called `name` (e.g. `model.layers.0.mlp.up_proj.weight`). */
+export function quantizedNames(name: string, w: QuantizedWeight): { forward: string[]; backward: string[] } {
+  return w.mode === 'int8'
+    ? { forward: [`${name}.int8_qT`, `${name}.int8_scale`], backward: [`${name}.int8_q`] }
+    : { forward: [`${name}.q4`, `${name}.q4_scales`], backward: [`${name}.q4T`, `${name}.q4T_scales`] };
+}
+
+function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Float32Array | Int8Array | Uint8Array; dims: number[]; dtype: 'float32' | 'int8' | 'uint8' }[] {
+  const blocks = (n: number) => Math.ceil(n / NBITS_BLOCK);
+  if (w.mode === 'int8') {
+    const f = w.forward as { qT: Int8Array; scale: Float32Array };
+    if (which === 'forward') return [{ data: f.qT, dims: [w.inFeatures, w.outFeatures], dtype: 'int8' }, { data: f.scale, dims: [w.outFeatures], dtype: 'float32' }];
+    const b = w.backward();
+    if (b.mode !== 'int8') throw new Error('quantized weight: int8 weight with a non-int8 backward copy');
+    return [{ data: b.q, dims: [w.outFeatures, w.inFeatures], dtype: 'int8' }];
+  }
+  const m = which === 'forward' ? w.forward as { packed: Uint8Array; scales: Float32Array; rows: number; cols: number } : (() => {
+    const b = w.backward();
+    if (b.mode !== 'nbits4') throw new Error('quantized weight: nbits4 weight with a non-nbits4 backward copy');
+    return b.m;
+  })();
+  return [
+    { data: m.packed, dims: [m.rows, blocks(m.cols), NBITS_BLOCK / 2], dtype: 'uint8' },
+    { data: m.scales, dims: [m.rows, blocks(m.cols)], dtype: 'float32' },
+  ];
+}
+
+/**
+ * Graph tensors for the quantized weight `name`: initializers (the arrays baked into the model; ORT
+ * prepacks them) or inputs (fed from the JS arrays by `quantizedFeeds`, shared by every session). The
+ * backward copy is created (and, for initializers, its arrays built) only when a gradient rule asks.
+ */
+export function quantizedTensors(g: Graph, name: string, w: QuantizedWeight, as: 'initializers' | 'inputs'): QuantizedTensors {
+  const names = quantizedNames(name, w);
+  const make = (which: 'forward' | 'backward') => arraysOf(w, which).map((a, i) => (as === 'inputs'
+    ? g.input(names[which][i], a.dtype, a.dims)
+    : g.initializer(names[which][i], a.data, a.dims, a.dtype)));
+  let bwd: Tensor[] | null = null;
+  return { weight: w, forward: make('forward'), backward: () => (bwd ??= make('backward')) };
+}
+
+/** Feeds for a quantized weight's inputs (forward copy; the backward copy too once it exists). */
+export function quantizedFeeds(name: string, w: QuantizedWeight): Record<string, Feed> {
+  const names = quantizedNames(name, w);
+  const out: Record<string, Feed> = {};
+  arraysOf(w, 'forward').forEach((a, i) => { out[names.forward[i]] = { data: a.data, dims: a.dims }; });
+  if (w.hasBackward) arraysOf(w, 'backward').forEach((a, i) => { out[names.backward[i]] = { data: a.data, dims: a.dims }; });
+  return out;
+}
+
+const useKernel = (x: Tensor): boolean => x.dtype === 'float32' && x.graph.contribOps;
+
+/**
+ * x [..., in] · W'ᵀ (+ bias) → [..., out] for a frozen quantized W' [out, in]. Autodiff: dX through the
+ * backward copy; asking for a gradient of the weight itself is an error (it is frozen).
+ */
+export function quantizedLinear(x: Tensor, w: QuantizedTensors, bias?: Tensor): Tensor {
+  const { weight } = w;
+  if (x.shape[x.rank - 1] !== weight.inFeatures) throw new Error(`quantizedLinear: input ${x.toString()} does not end in ${weight.inFeatures} (weight [${weight.outFeatures}, ${weight.inFeatures}])`);
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`quantizedLinear: input ${x.toString()} must be float`);
+  const floats = w.forward.filter((t) => t.dtype === 'float32');
+  const [y] = withCustomGradient('quantizedLinear', [x, ...floats], () => [forwardProduct(x, w)], (_in, _out, [d], needs) => {
+    if (needs.slice(1).some(Boolean)) throw new Error(`quantizedLinear: no gradient for the frozen quantized weight ${w.forward[0].name}`);
+    return [needs[0] ? backwardProduct(d!, w) : null, ...floats.map(() => null)];
+  });
+  return bias ? op.add(y, bias) : y;
+}
+
+function forwardProduct(x: Tensor, w: QuantizedTensors): Tensor {
+  const { weight } = w;
+  if (weight.mode === 'int8') {
+    const [qT, scale] = w.forward;
+    if (useKernel(x)) return op.mul(int8RowMatmul(x, qT, weight.outFeatures), scale);
+    return op.matmul(x, op.mul(op.cast(qT, x.dtype), op.cast(scale, x.dtype)));
+  }
+  const [packed, scales] = w.forward;
+  if (useKernel(x)) return matMulNBits(x, packed, scales, weight.inFeatures, weight.outFeatures);
+  return op.matmul(x, dequantizeNBits4Graph(packed, scales, weight.inFeatures, x.dtype as 'float32' | 'float64'), { transB: true });
+}
+
+function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {
+  const { weight } = w;
+  if (weight.mode === 'int8') {
+    const scale = w.forward[1];
+    const [q] = w.backward();
+    if (useKernel(d)) return int8RowMatmul(op.mul(d, scale), q, weight.inFeatures);
+    return op.matmul(op.mul(d, op.cast(scale, d.dtype)), op.cast(q, d.dtype));
+  }
+  const [packedT, scalesT] = w.backward();
+  if (useKernel(d)) return matMulNBits(d, packedT, scalesT, weight.outFeatures, weight.inFeatures);
+  return op.matmul(d, dequantizeNBits4Graph(packedT, scalesT, weight.outFeatures, d.dtype as 'float32' | 'float64'), { transB: true });
+}
+
+/**
+ * a [..., K] · B (int8 [K, N]) with each row of a quantized symmetrically to 8 bits (stored as uint8 with
+ * zero point 128: MLAS has a fast u8·s8 kernel, s8·s8 is ~10× slower here), by MatMulInteger; the int32
+ * products are scaled back per row.
+ */
+function int8RowMatmul(a: Tensor, B: Tensor, N: number): Tensor {
+  const g = a.graph;
+  const amax = op.max(g.addNode('Abs', [a], {}, [{ dtype: 'float32', shape: a.shape }])[0], [-1], true); // [..., 1]
+  const s = op.mul(op.add(amax, 1e-30), 1 / 127); // an all-zero row stays zero
+  const r = g.addNode('Round', [op.div(a, s)], {}, [{ dtype: 'float32', shape: a.shape }])[0]; // in [−127, 127]
+  const aq = op.cast(op.add(r, 128), 'uint8');
+  const acc = g.addNode('MatMulInteger', [aq, B, g.constant([128], 'uint8', [])], {}, [{ dtype: 'int32', shape: [...a.shape.slice(0, -1), N] }])[0];
+  return op.mul(op.cast(acc, 'float32'), s);
+}
+
+/** com.microsoft.MatMulNBits: a [..., K] · (B [N, K] in 4-bit blocks)ᵀ, int8 compute (accuracy level 4). */
+function matMulNBits(a: Tensor, packed: Tensor, scales: Tensor, K: number, N: number): Tensor {
+  return a.graph.addNode('MatMulNBits', [a, packed, scales], {
+    K: int(K), N: int(N), bits: int(4), block_size: int(NBITS_BLOCK), accuracy_level: int(4),
+  }, [{ dtype: 'float32', shape: [...a.shape.slice(0, -1), N] }], 'com.microsoft')[0];
+}
+
+/**
+ * 4-bit blocks as floats of `dtype`, by standard ops: packed [...lead, blocks, 16] and scales [...lead, blocks]
+ * → [...lead, cols]: low and high nibbles (BitwiseAnd, BitShift) interleaved, minus the zero point 8, times
+ * each block's scale.
+ */
+export function dequantizeNBits4Graph(packed: Tensor, scales: Tensor, cols: number, dtype: 'float32' | 'float64'): Tensor {
+  const g = packed.graph;
+  const blocks = Math.ceil(cols / NBITS_BLOCK);
+  const shape = [...packed.shape], lead = shape.slice(0, -2);
+  const lo = g.addNode('BitwiseAnd', [packed, g.constant([15], 'uint8', [])], {}, [{ dtype: 'uint8', shape }])[0];
+  const hi = g.addNode('BitShift', [packed, g.constant([4], 'uint8', [])], { direction: str('RIGHT') }, [{ dtype: 'uint8', shape }])[0];
+  const codes = op.reshape(op.concat([op.unsqueeze(lo, [-1]), op.unsqueeze(hi, [-1])], -1), [...lead, blocks, NBITS_BLOCK]);
+  const vals = op.mul(op.sub(op.cast(codes, dtype), 8), op.unsqueeze(op.cast(scales, dtype), [-1]));
+  const W = op.reshape(vals, [...lead, blocks * NBITS_BLOCK]);
+  return blocks * NBITS_BLOCK === cols ? W : op.slice(W, [-1], [0], [cols]);
+}
+
+/**
+ * Rows `ids` of a quantized embedding table E' [vocab, dim] (the same weight as a tied LM head), as floats:
+ * int8 gathers q's rows (the backward copy's layout) and their scales; nbits4 gathers the forward copy's
+ * packed rows and dequantizes them.
+ */
+export function quantizedGather(w: QuantizedTensors, ids: Tensor): Tensor {
+  const { weight } = w;
+  if (weight.mode === 'int8') {
+    const [q] = w.backward();
+    const s = op.gather(w.forward[1], ids, 0); // [..., 1]
+    return op.mul(op.cast(op.gather(q, ids, 0), 'float32'), op.unsqueeze(s, [-1]));
+  }
+  const [packed, scales] = w.forward;
+  return dequantizeNBits4Graph(op.gather(packed, ids, 0), op.gather(scales, ids, 0), weight.inFeatures, 'float32');
+}

@@ -1,0 +1,225 @@
+// Quantized frozen weights, in the layouts ONNX Runtime's quantized kernels read (see qlinear.ts):
+//
+// - int8: symmetric per output channel. W[o, i] ≈ scale[o] · q[o, i], scale = max|W[o, :]| / 127 rounded
+//   *up* to a float16 value (so |q| ≤ 127 without clipping, and GGUF's Q8_0 holds it exactly). Stored as
+//   qT = qᵀ [in, out] for `com.microsoft.DynamicQuantizeMatMul` (B is [K, N] with one scale per column N).
+// - nbits4: symmetric blocks of 32 along the input axis, llama.cpp's Q4_0 rule: d = m / −8 with m the
+//   block's value of largest magnitude (sign kept), rounded away from zero to a float16 value; code =
+//   clamp(round(x / d) + 8, 0, 15), value = d · (code − 8). Packed two codes per byte, the lower index in
+//   the low nibble, as `com.microsoft.MatMulNBits` reads B [N, blocks, 16] (zero point 8 by default).
+//
+// The backward product of a linear layer (dX = dY · W) needs W the other way round: `QuantizedWeight.backward`
+// builds that copy on demand. For int8 it is q itself [out, in] with the same scales (applied to dY
+// first): exactly the forward's weights. For nbits4 it is the dequantized forward weights transposed and
+// quantized again in blocks along the output axis: the gradient of a weight within one 4-bit step of the
+// forward's (tests measure how close).
+
+export type QuantMode = 'int8' | 'nbits4';
+export const QUANT_MODES: readonly QuantMode[] = ['int8', 'nbits4'];
+export const NBITS_BLOCK = 32;
+
+/** int8 forward layout: qT [in, out] and one scale per output channel. */
+export interface Int8Forward { qT: Int8Array; scale: Float32Array }
+/** 4-bit layout of a matrix [rows, cols] quantized along cols: packed [rows, blocks, 16], scales [rows, blocks]. */
+export interface NBits4Matrix { rows: number; cols: number; packed: Uint8Array; scales: Float32Array }
+
+/** int8 backward: q [out, in] (the forward's scales are applied to dY). nbits4: Wᵀ [in, out] in 4 bits. */
+export type QuantBackward = { mode: 'int8'; q: Int8Array } | { mode: 'nbits4'; m: NBits4Matrix };
+
+/** A frozen weight W [out, in] (Hugging Face's linear layout) stored quantized. */
+export class QuantizedWeight {
+  private bwd: QuantBackward | null;
+
+  private constructor(
+    readonly mode: QuantMode,
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    /** int8: Int8Forward; nbits4: W [out, in] in blocks along in. */
+    readonly forward: Int8Forward | NBits4Matrix,
+    backward: QuantBackward | null = null,
+  ) {
+    this.bwd = backward;
+  }
+
+  /** Quantizes W [out, in] (row-major float32). */
+  static quantize(mode: QuantMode, W: Float32Array, out: number, inF: number): QuantizedWeight {
+    if (W.length !== out * inF) throw new Error(`quantize: ${W.length} values for a [${out}, ${inF}] weight`);
+    return mode === 'int8' ? new QuantizedWeight('int8', out, inF, quantizeInt8(W, out, inF))
+      : new QuantizedWeight('nbits4', out, inF, quantizeNBits4(W, out, inF));
+  }
+
+  /** From stored arrays (a cache file), checking their sizes. */
+  static fromArrays(mode: QuantMode, out: number, inF: number, forward: Int8Forward | NBits4Matrix, backward: QuantBackward | null = null, where = 'quantized weight'): QuantizedWeight {
+    if (mode === 'int8') {
+      const f = forward as Int8Forward;
+      if (!(f.qT instanceof Int8Array) || f.qT.length !== out * inF || f.scale.length !== out) throw new Error(`${where}: int8 arrays do not fit [${out}, ${inF}] (qT ${f.qT.length}, scale ${f.scale.length})`);
+      if (backward && (backward.mode !== 'int8' || backward.q.length !== out * inF)) throw new Error(`${where}: int8 backward copy does not fit [${out}, ${inF}]`);
+    } else {
+      checkNBits4(forward as NBits4Matrix, out, inF, where);
+      if (backward && (backward.mode !== 'nbits4' || (checkNBits4(backward.m, inF, out, `${where} (backward)`), false))) throw new Error(`${where}: backward copy is not nbits4`);
+    }
+    return new QuantizedWeight(mode, out, inF, forward, backward);
+  }
+
+  get hasBackward(): boolean { return this.bwd !== null; }
+
+  /** The copy the backward product dX = dY · W reads (built on first use, then kept). */
+  backward(): QuantBackward {
+    if (!this.bwd) {
+      this.bwd = this.mode === 'int8'
+        ? { mode: 'int8', q: transposeInt8((this.forward as Int8Forward).qT, this.inFeatures, this.outFeatures) }
+        : { mode: 'nbits4', m: transposeNBits4(this.forward as NBits4Matrix) };
+    }
+    return this.bwd;
+  }
+
+  /** The weights the forward computes with, W' [out, in] in float32 (tests, GGUF checks). */
+  dequantize(): Float32Array {
+    if (this.mode === 'int8') {
+      const { qT, scale } = this.forward as Int8Forward;
+      const W = new Float32Array(this.outFeatures * this.inFeatures);
+      for (let i = 0; i < this.inFeatures; i++) for (let o = 0; o < this.outFeatures; o++) W[o * this.inFeatures + i] = scale[o] * qT[i * this.outFeatures + o];
+      return W;
+    }
+    return dequantizeNBits4(this.forward as NBits4Matrix);
+  }
+
+  /** The weights the backward computes with, as W'' [out, in] (equal to `dequantize()` for int8). */
+  dequantizeBackward(): Float32Array {
+    const b = this.backward();
+    if (b.mode === 'int8') return this.dequantize();
+    const T = dequantizeNBits4(b.m); // [in, out]
+    const W = new Float32Array(this.outFeatures * this.inFeatures);
+    for (let i = 0; i < this.inFeatures; i++) for (let o = 0; o < this.outFeatures; o++) W[o * this.inFeatures + i] = T[i * this.outFeatures + o];
+    return W;
+  }
+
+  /** Bytes held in JS (forward copy, and the backward copy once built). */
+  get bytes(): number {
+    const f = this.mode === 'int8' ? (this.forward as Int8Forward).qT.byteLength + (this.forward as Int8Forward).scale.byteLength
+      : (this.forward as NBits4Matrix).packed.byteLength + (this.forward as NBits4Matrix).scales.byteLength;
+    const b = !this.bwd ? 0 : this.bwd.mode === 'int8' ? this.bwd.q.byteLength : this.bwd.m.packed.byteLength + this.bwd.m.scales.byteLength;
+    return f + b;
+  }
+}
+
+function checkNBits4(m: NBits4Matrix, rows: number, cols: number, where: string): void {
+  const blocks = Math.ceil(cols / NBITS_BLOCK);
+  if (m.rows !== rows || m.cols !== cols || m.packed.length !== rows * blocks * NBITS_BLOCK / 2 || m.scales.length !== rows * blocks) {
+    throw new Error(`${where}: nbits4 arrays do not fit [${rows}, ${cols}] (packed ${m.packed.length}, scales ${m.scales.length}; expected ${rows * blocks * NBITS_BLOCK / 2}, ${rows * blocks})`);
+  }
+}
+
+// ---- float16 rounding of scales ---------------------------------------------------------------------
+
+const HALF_MAX = 65504;
+
+/** The smallest float16 value ≥ x (x ≥ 0), as a float32. */
+export function halfCeil(x: number): number {
+  if (!(x >= 0)) throw new Error(`halfCeil: ${x} is not a non-negative number`);
+  if (x === 0) return 0;
+  if (x > HALF_MAX) throw new Error(`quantize: scale ${x} exceeds float16's range (weights of magnitude > ${HALF_MAX * 127})`);
+  const e = Math.max(Math.floor(Math.log2(x)), -14); // subnormals share the exponent −14
+  const step = 2 ** (e - 10);
+  const v = Math.ceil(x / step) * step; // 11 significant bits: exact in float32
+  if (v > HALF_MAX) throw new Error(`quantize: scale ${x} exceeds float16's range`);
+  return v;
+}
+
+// ---- int8 -----------------------------------------------------------------------------------------
+
+function quantizeInt8(W: Float32Array, out: number, inF: number): Int8Forward {
+  const qT = new Int8Array(out * inF), scale = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    let m = 0;
+    const row = o * inF;
+    for (let i = 0; i < inF; i++) { const a = Math.abs(W[row + i]); if (a > m) m = a; }
+    if (!Number.isFinite(m)) throw new Error(`quantize: row ${o} holds a non-finite value`);
+    const s = halfCeil(m / 127);
+    scale[o] = s;
+    if (s === 0) continue;
+    const inv = 1 / s;
+    for (let i = 0; i < inF; i++) qT[i * out + o] = Math.max(-127, Math.min(127, Math.round(W[row + i] * inv)));
+  }
+  return { qT, scale };
+}
+
+function transposeInt8(a: Int8Array, rows: number, cols: number): Int8Array {
+  const t = new Int8Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+  return t;
+}
+
+// ---- 4-bit blocks ---------------------------------------------------------------------------------
+
+/** Quantizes one block of values (n ≤ 32, zero-padded) into `packed` at `at` (16 bytes); returns d. */
+function quantizeBlock4(x: ArrayLike<number>, x0: number, n: number, packed: Uint8Array, at: number): number {
+  let m = 0;
+  for (let j = 0; j < n; j++) { const v = x[x0 + j]; if (Math.abs(v) > Math.abs(m)) m = v; }
+  if (!Number.isFinite(m)) throw new Error('quantize: a block holds a non-finite value');
+  const mag = halfCeil(Math.abs(m) / 8);
+  const d = m > 0 ? -mag : mag; // d = m / −8, away from zero
+  const inv = d === 0 ? 0 : 1 / d;
+  for (let j = 0; j < NBITS_BLOCK; j += 2) {
+    const c0 = j < n ? Math.max(0, Math.min(15, Math.round(x[x0 + j] * inv) + 8)) : 8;
+    const c1 = j + 1 < n ? Math.max(0, Math.min(15, Math.round(x[x0 + j + 1] * inv) + 8)) : 8;
+    packed[at + (j >> 1)] = c0 | (c1 << 4);
+  }
+  return d;
+}
+
+function quantizeNBits4(W: ArrayLike<number>, rows: number, cols: number): NBits4Matrix {
+  const blocks = Math.ceil(cols / NBITS_BLOCK);
+  const packed = new Uint8Array(rows * blocks * NBITS_BLOCK / 2), scales = new Float32Array(rows * blocks);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const c0 = b * NBITS_BLOCK;
+      scales[r * blocks + b] = quantizeBlock4(W, r * cols + c0, Math.min(NBITS_BLOCK, cols - c0), packed, (r * blocks + b) * 16);
+    }
+  }
+  return { rows, cols, packed, scales };
+}
+
+/** Dequantizes a 4-bit matrix into [rows, cols] float32. */
+export function dequantizeNBits4(m: NBits4Matrix): Float32Array {
+  const blocks = Math.ceil(m.cols / NBITS_BLOCK);
+  const W = new Float32Array(m.rows * m.cols);
+  for (let r = 0; r < m.rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const d = m.scales[r * blocks + b], at = (r * blocks + b) * 16;
+      for (let j = 0; j < NBITS_BLOCK; j++) {
+        const c = b * NBITS_BLOCK + j;
+        if (c >= m.cols) break;
+        const byte = m.packed[at + (j >> 1)];
+        W[r * m.cols + c] = Math.fround(d * (((j & 1) ? byte >> 4 : byte & 15) - 8));
+      }
+    }
+  }
+  return W;
+}
+
+/** Wᵀ of a 4-bit matrix, dequantized a block column at a time and quantized again along the other axis. */
+function transposeNBits4(m: NBits4Matrix): NBits4Matrix {
+  const rows = m.cols, cols = m.rows; // of the transpose
+  const blocks = Math.ceil(cols / NBITS_BLOCK), srcBlocks = Math.ceil(m.cols / NBITS_BLOCK);
+  const packed = new Uint8Array(rows * blocks * NBITS_BLOCK / 2), scales = new Float32Array(rows * blocks);
+  const tile = new Float32Array(NBITS_BLOCK * cols); // [32 transposed rows, cols]
+  for (let sb = 0; sb < srcBlocks; sb++) {
+    const r0 = sb * NBITS_BLOCK, nr = Math.min(NBITS_BLOCK, rows - r0);
+    for (let o = 0; o < m.rows; o++) {
+      const d = m.scales[o * srcBlocks + sb], at = (o * srcBlocks + sb) * 16;
+      for (let j = 0; j < nr; j++) {
+        const byte = m.packed[at + (j >> 1)];
+        tile[j * cols + o] = Math.fround(d * (((j & 1) ? byte >> 4 : byte & 15) - 8));
+      }
+    }
+    for (let j = 0; j < nr; j++) {
+      const r = r0 + j;
+      for (let b = 0; b < blocks; b++) {
+        const c0 = b * NBITS_BLOCK;
+        scales[r * blocks + b] = quantizeBlock4(tile, j * cols + c0, Math.min(NBITS_BLOCK, cols - c0), packed, (r * blocks + b) * 16);
+      }
+    }
+  }
+  return { rows, cols, packed, scales };
+}

@@ -1,0 +1,62 @@
+// The disk cache of quantized checkpoints: a miss quantizes and writes, a hit reads the same weights back
+// (4-bit backward copies included when asked), another mode or an edited checkpoint gets another file, and
+// a damaged or foreign file is refused with its path named.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CausalLM } from '../../src/model/causal-lm.js';
+import { loadQuantizedCached, quantizedCachePath } from '../../src/model/quant-cache.js';
+import { createTinyModel, saveCheckpoint } from '../../src/model/weights.js';
+import { tempDir } from './helpers.js';
+import { VARIANTS } from './variants.js';
+
+describe('quantized checkpoint cache', () => {
+  for (const mode of ['int8', 'nbits4'] as const) {
+    it(`${mode}: the second load reads the cache and gives the same weights and logits`, async () => {
+      const dir = tempDir('qcache');
+      const hf = join(dir, 'hf'), cache = join(dir, 'cache');
+      createTinyModel(hf, { ...VARIANTS.llama, dtype: 'bfloat16' });
+      const q = { mode, embedding: true, head: false };
+      const a = loadQuantizedCached(hf, q, cache, { backward: true });
+      assert.equal(a.hit, false);
+      assert.ok(existsSync(a.path));
+      const b = loadQuantizedCached(hf, q, cache, { backward: true });
+      assert.equal(b.hit, true);
+      assert.equal(b.path, a.path);
+      assert.deepEqual([...b.checkpoint.weights.keys()].sort(), [...a.checkpoint.weights.keys()].sort());
+      for (const [name, w] of a.checkpoint.weights) assert.deepEqual([...b.checkpoint.weights.get(name)!.data], [...w.data], name);
+      for (const [name, w] of a.checkpoint.quantized!) {
+        const r = b.checkpoint.quantized!.get(name)!;
+        assert.deepEqual([...r.dequantize()], [...w.dequantize()], name);
+        if (mode === 'nbits4') assert.ok(r.hasBackward, `${name}: backward copy read`);
+        assert.deepEqual([...r.dequantizeBackward()], [...w.dequantizeBackward()], `${name} backward`);
+      }
+      const [x] = await new CausalLM(a.checkpoint, { session: { threads: 1 } }).logits([[3, 1, 4, 1, 5]]);
+      const [y] = await new CausalLM(b.checkpoint, { session: { threads: 1 } }).logits([[3, 1, 4, 1, 5]]);
+      assert.deepEqual([...y], [...x]);
+      // without asking for backward copies, none are read
+      const c = loadQuantizedCached(hf, q, cache);
+      assert.ok([...c.checkpoint.quantized!.values()].every((w) => !w.hasBackward || mode === 'int8'));
+    });
+  }
+
+  it('another mode, other options or an edited checkpoint get another file; a foreign file is refused', () => {
+    const dir = tempDir('qcache-key');
+    const hf = join(dir, 'hf'), cache = join(dir, 'cache');
+    const ck = createTinyModel(hf, VARIANTS.qwen2);
+    const q = { mode: 'int8' as const, embedding: false, head: false };
+    const p1 = quantizedCachePath(hf, q, cache);
+    assert.notEqual(quantizedCachePath(hf, { ...q, mode: 'nbits4' }, cache), p1);
+    assert.notEqual(quantizedCachePath(hf, { ...q, head: true }, cache), p1);
+    ck.weights.get('model.norm.weight')!.data[0] += 1;
+    saveCheckpoint(hf, ck.config, ck.weights);
+    utimesSync(join(hf, 'model.safetensors'), new Date(), new Date(Date.now() + 5000));
+    const p2 = quantizedCachePath(hf, q, cache);
+    assert.notEqual(p2, p1);
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(p2, 'not safetensors');
+    assert.throws(() => loadQuantizedCached(hf, q, cache), new RegExp(p2.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+});

@@ -1,0 +1,66 @@
+// LoRA training through a quantized frozen base (the trainers' PolicyGraph): the gradients of every LoRA
+// matrix against (1) the float model on the dequantized weights — the exact gradient of the function the
+// quantized forward computes, up to the kernels' activation rounding — and (2) central finite differences
+// of the quantized forward itself along the gradient's direction. (The rule's algebra is checked exactly,
+// in float64, in test/engine/quant.test.ts.)
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LoraAdapter, LORA_MODULES } from '../../src/model/lora.js';
+import { dequantizeCheckpoint, quantizeCheckpoint } from '../../src/model/quantized.js';
+import { tinyModel } from '../../src/model/weights.js';
+import { tokenBatch } from '../../src/train/batch.js';
+import { PolicyGraph } from '../../src/train/policy.js';
+import { releaseSessions } from '../../src/engine/index.js';
+import { VARIANTS } from './variants.js';
+
+function cosine(a: Float64Array, b: Float64Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('LoRA through a quantized base', () => {
+  for (const mode of ['int8', 'nbits4'] as const) {
+    it(`${mode}: LoRA gradients match the dequantized float model's and finite differences of the quantized forward`, async () => {
+      const base = tinyModel({ ...VARIANTS.qwen3, intermediateSize: 128, seed: 21 });
+      const qck = quantizeCheckpoint(base, { mode, embedding: true, head: false });
+      const adapter = LoraAdapter.init(base.config, { r: 4, alpha: 8, dropout: 0, targetModules: [...LORA_MODULES] }, 4);
+      for (const p of adapter.pairs.values()) p.B.forEach((_, i, a) => { a[i] = 0.05 * Math.sin(0.7 * i + 1); });
+      const seqs = [0, 1, 2].map((b) => ({ tokens: Array.from({ length: 14 + 3 * b }, (_, i) => (i * 37 + b * 11 + 5) % 256), lossStart: 2 }));
+      const batches = [tokenBatch(seqs)];
+      const names = adapter.parameters().map((p) => p.name);
+      const flat = (m: Map<string, Float32Array>) => Float64Array.from(names.flatMap((n) => [...m.get(n)!]));
+
+      const quant = new PolicyGraph(qck, { lora: adapter.config, session: { threads: 1 } });
+      const float = new PolicyGraph(dequantizeCheckpoint(qck), { lora: adapter.config, session: { threads: 1 } });
+      const gq = flat((await quant.sftStep(batches, adapter.feeds())).grads);
+      const gf = flat((await float.sftStep(batches, adapter.feeds())).grads);
+      const cos = cosine(gq, gf);
+      let num = 0, den = 0;
+      for (let i = 0; i < gq.length; i++) { num += (gq[i] - gf[i]) ** 2; den += gf[i] ** 2; }
+      const rel = Math.sqrt(num / den);
+      process.stderr.write(`# ${mode}: quantized vs dequantized-float LoRA gradient: relative error ${rel.toExponential(2)}, cosine ${cos.toFixed(6)}\n`);
+      assert.ok(rel < (mode === 'int8' ? 0.02 : 0.1), `relative error ${rel}`);
+
+      // Directional central difference of the quantized forward's loss along v = g / |g|.
+      const norm = Math.sqrt(gq.reduce((s, x) => s + x * x, 0));
+      const params = adapter.parameters();
+      const shift = (eps: number) => {
+        let k = 0;
+        for (const p of params) for (let i = 0; i < p.data.length; i++) p.data[i] += eps * (gq[k++] / norm);
+      };
+      const eps = 0.05;
+      const saved = params.map((p) => p.data.slice());
+      shift(eps); const lp = await quant.sftLoss(batches, adapter.feeds());
+      params.forEach((p, i) => p.data.set(saved[i]));
+      shift(-eps); const lm = await quant.sftLoss(batches, adapter.feeds());
+      params.forEach((p, i) => p.data.set(saved[i]));
+      const numeric = (lp - lm) / (2 * eps);
+      process.stderr.write(`# ${mode}: directional derivative ${norm.toExponential(4)} (autodiff) vs ${numeric.toExponential(4)} (finite differences)\n`);
+      assert.ok(Math.abs(numeric - norm) / norm < (mode === 'int8' ? 0.02 : 0.1), `autodiff ${norm} vs finite differences ${numeric}`);
+      await releaseSessions(quant.graph);
+      await releaseSessions(float.graph);
+    });
+  }
+});
