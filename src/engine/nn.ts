@@ -358,3 +358,13 @@ function causalBlockAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, sca
     ];
   })[0];
 }
+
+/**
+ * An inverted-dropout mask of x's shape drawn in the graph: 1/keep with probability `keep`, else 0 (`keep`
+ * a fed [1] tensor, so the same session trains with keep = 1 − p and validates with keep = 1, where every
+ * value is exactly 1). Drawn where it is used, it never leaves ORT: no [batch, seq, in] array per module in
+ * JS. `seed` should differ between masks, or masks of the same shape come out equal.
+ */
+export function dropoutMask(x: Tensor, keep: Tensor, seed: number): Tensor {
+  return op.div(op.cast(op.less(op.randomUniformLike(x, seed), keep), x.dtype), keep);
+}

@@ -361,3 +361,12 @@ export function range(g: Graph, start: Operand, limit: Operand, delta: Operand =
     ? Math.max(0, Math.ceil((limit - start) / delta)) : `range(${s.name},${l.name})`;
   return node1(g, 'Range', [s, l, d], {}, s.dtype, [len]);
 }
+
+/**
+ * Uniform [0, 1) float32 draws of x's shape, from ORT's generator seeded once per session by `seed`: each run
+ * draws the next values, so a session's sequence of runs is reproducible from its creation. No gradient
+ * flows through it (its only use is a mask).
+ */
+export function randomUniformLike(x: Tensor, seed: number): Tensor {
+  return node1(x.graph, 'RandomUniformLike', [x], { dtype: int(ONNX_DTYPE.float32), seed: float(seed), low: float(0), high: float(1) }, 'float32', x.shape);
+}

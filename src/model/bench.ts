@@ -7,8 +7,8 @@ import { AdamW, clipGradNorm, compile, gradients, Graph, releaseSessions, tokenL
 import * as op from '../engine/ops.js';
 import { CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './config.js';
-import { appendDecoder, attentionBias, decoderInputs } from './decoder.js';
-import { dropoutMasks, LoraAdapter } from './lora.js';
+import { appendDecoder, attentionBias, decoderInputs, LORA_DROPOUT_KEEP } from './decoder.js';
+import { LoraAdapter } from './lora.js';
 import { Rng } from '../random.js';
 import { generate } from './sampler.js';
 import { randomWeights, type Checkpoint } from './weights.js';
@@ -105,7 +105,7 @@ export async function measureLoraStep(config: ModelConfig, o: { seq?: number; r?
     ...adapter.feeds(),
   };
   const t1 = performance.now();
-  const out = await exe.run({ ...feeds, ...dropoutMasks(adapter, 1, seq, rng) });
+  const out = await exe.run({ ...feeds, [LORA_DROPOUT_KEEP]: Float32Array.of(1 - adapter.config.dropout) });
   const grads = wrt.map((w) => out[`grad:${w.name}`].data as Float32Array);
   clipGradNorm(grads, 1);
   adam.update(grads);

@@ -1,7 +1,8 @@
 // The Llama-family decoder as an engine graph: token embedding, N blocks of (RMSNorm → grouped-query
 // attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual), a final RMSNorm and the LM head.
 // Variants by config: q/k/v (and o) biases, per-head q/k RMSNorm (Qwen3), tied embeddings, RoPE scaling.
-// Frozen weights are initializers; LoRA matrices, dropout masks and the value head are graph inputs.
+// Frozen weights are initializers; LoRA matrices and the value head are graph inputs; LoRA dropout masks are
+// drawn inside the graph.
 // By default the layers take the engine's fast training forms (swiglu, rotary, causal-block attention
 // without a cache); `forms: 'standard'` builds the same function from standard ops.
 //
@@ -11,7 +12,7 @@
 // its new rows [batch, kv_heads, seq, head_dim], which JS writes into the buffer.
 
 import {
-  attention, Graph, headTokenLogProbs, linear, quantizedGather, quantizedLinear, quantizedTensors, rmsNorm, rotary, silu, swiglu, tokenLogProbs,
+  attention, dropoutMask, Graph, headTokenLogProbs, linear, quantizedGather, quantizedLinear, quantizedTensors, rmsNorm, rotary, silu, swiglu, tokenLogProbs,
   type QuantizedTensors, type Tensor,
 } from '../engine/index.js';
 import * as op from '../engine/ops.js';
@@ -35,11 +36,18 @@ export interface DecoderInputs {
   pastV?: Tensor[];
 }
 
+/** The graph input holding LoRA dropout's keep probability ([1]) when `dropout` is on. */
+export const LORA_DROPOUT_KEEP = 'lora_dropout_keep';
+
 export interface DecoderOptions {
-  /** LoRA on these modules: A/B (and, with `dropout`, masks) become graph inputs named by loraInputName. */
+  /** LoRA on these modules: A/B become graph inputs named by loraInputName. */
   lora?: LoraConfig;
-  /** Feed LoRA dropout masks ([batch, seq, in] per module, values 0 or 1/(1−p)). Training only. */
+  /** LoRA dropout drawn in the graph, one mask per module (as PEFT), with the keep probability fed as
+   * LORA_DROPOUT_KEEP ([1]: 1 − p to train, 1 to validate). Training only. */
   dropout?: boolean;
+  /** Seeds the masks' generators, in [0, 16384): each module's is dropoutSeed·1024 + its index, exact in the
+   * float attribute ORT reads [0]. */
+  dropoutSeed?: number;
   /** Add a scalar value head (inputs `v_head.summary.weight` [1, D] and `v_head.summary.bias` [1]). */
   valueHead?: boolean;
   /**
@@ -132,6 +140,8 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
   const loraSet = new Set<string>();
   if (opts.lora) for (const l of loraLayers(opts.lora, c)) for (const m of opts.lora.targetModules) loraSet.add(modulePath(l, m));
   const loraScale = opts.lora ? opts.lora.alpha / opts.lora.r : 0;
+  const keep = opts.dropout && opts.lora ? g.input(LORA_DROPOUT_KEEP, 'float32', [1]) : null;
+  let masks = 0;
 
   const proj = (x: Tensor, layer: number, m: LoraModule, bias: boolean): Tensor => {
     const path = modulePath(layer, m);
@@ -144,7 +154,7 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     const A = g.input(loraInputName(path, 'A'), 'float32', [r, inF]);
     const B = g.input(loraInputName(path, 'B'), 'float32', [out, r]);
     trainable.set(A.name, A); trainable.set(B.name, B);
-    const xd = opts.dropout ? op.mul(x, g.input(loraInputName(path, 'mask'), 'float32', ['batch', 'seq', inF])) : x;
+    const xd = keep ? op.mul(x, dropoutMask(x, keep, (opts.dropoutSeed ?? 0) * 1024 + masks++)) : x;
     return op.add(y, op.matmul(linear(xd, A), B, { transB: true, alpha: loraScale })); // the scale in the product: no extra pass
   };
 

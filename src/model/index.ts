@@ -9,12 +9,12 @@ export {
 } from './weights.js';
 export { Rng } from '../random.js';
 export { inverseFrequencies, ropeTables, rotaryTables, applyRope } from './rope.js';
-export { appendDecoder, decoderInputs, attentionBias, leftPad, MASKED, type DecoderInputs, type DecoderOptions, type DecoderTensors, type PaddedBatch } from './decoder.js';
+export { appendDecoder, decoderInputs, attentionBias, leftPad, MASKED, LORA_DROPOUT_KEEP, type DecoderInputs, type DecoderOptions, type DecoderTensors, type PaddedBatch } from './decoder.js';
 export { KVCache } from './kv-cache.js';
 export { CausalLM, type CausalLMOptions } from './causal-lm.js';
 export { logits, formatFloat32, type LogitsOptions } from './logits.js';
 export {
-  LoraAdapter, DEFAULT_LORA, LORA_MODULES, modulePath, moduleShape, loraInputName, dropoutMasks, mergeLora, validateLoraConfig,
+  LoraAdapter, DEFAULT_LORA, LORA_MODULES, modulePath, moduleShape, loraInputName, mergeLora, validateLoraConfig,
   type LoraConfig, type LoraModule, type LoraPair,
 } from './lora.js';
 export { saveAdapter, loadAdapter, parseAdapterConfig, peftKey, PEFT_PREFIX, type SaveAdapterOptions } from './peft.js';

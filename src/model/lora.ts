@@ -127,28 +127,9 @@ export function validateLoraConfig(cfg: LoraConfig, model: ModelConfig, where = 
   }
 }
 
-/** Graph input names: `model.layers.0.self_attn.q_proj.lora_A` / `.lora_B` / `.lora_dropout`. */
-export function loraInputName(path: string, which: 'A' | 'B' | 'mask'): string {
-  return `${path}.${which === 'mask' ? 'lora_dropout' : `lora_${which}`}`;
-}
-
-/**
- * Dropout masks for one training step: for each adapted module, [batch·seq·in] values in {0, 1/(1−p)}
- * drawn from `rng`, keyed by graph input name. (PEFT draws one mask per module; so does this.)
- */
-export function dropoutMasks(adapter: LoraAdapter, batch: number, seq: number, rng: Rng): Record<string, { data: Float32Array; dims: number[] }> {
-  const p = adapter.config.dropout;
-  const keep = 1 / (1 - p);
-  const out: Record<string, { data: Float32Array; dims: number[] }> = {};
-  for (const pair of adapter.pairs.values()) {
-    const n = batch * seq * pair.inFeatures;
-    const data = new Float32Array(n);
-    // One 32-bit draw per element; p is compared at 2^-32 resolution.
-    const threshold = Math.floor(p * 4294967296);
-    for (let i = 0; i < n; i++) data[i] = rng.uint32() >= threshold ? keep : 0;
-    out[loraInputName(pair.path, 'mask')] = { data, dims: [batch, seq, pair.inFeatures] };
-  }
-  return out;
+/** Graph input names: `model.layers.0.self_attn.q_proj.lora_A` / `.lora_B`. */
+export function loraInputName(path: string, which: 'A' | 'B'): string {
+  return `${path}.lora_${which}`;
 }
 
 /** W + (alpha/r)·B·A for every adapted module, in float64, as new weights (the base is not modified). */

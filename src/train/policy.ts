@@ -25,9 +25,11 @@ export interface PolicyGraphOptions {
   /** Train a LoRA adapter with this config (the base weights stay frozen initializers); absent: every
    * weight is a trainable input (full fine-tuning). */
   lora?: LoraConfig;
-  /** Feed LoRA dropout masks (SFT only: RL needs dropout 0 so the sampler's and the trainer's
-   * distributions are the same). */
+  /** LoRA dropout drawn in the graph, its keep probability fed as LORA_DROPOUT_KEEP (SFT only: RL needs
+   * dropout 0 so the sampler's and the trainer's distributions are the same). */
   dropout?: boolean;
+  /** Seeds the dropout masks' generators (see DecoderOptions.dropoutSeed). */
+  dropoutSeed?: number;
   valueHead?: boolean;
   /** With LoRA: 'initializers' (default) bakes the frozen base weights into each session (ORT prepacks them;
    * one copy per session); 'inputs' feeds them from the checkpoint's arrays (no copy per session: sessions
@@ -115,7 +117,7 @@ export class PolicyGraph {
     const g = new Graph({ name: 'policy', contribOps: true });
     const c = checkpoint.config;
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, c, false), {
-      lora: opts.lora, dropout: opts.dropout && !!opts.lora && opts.lora.dropout > 0, valueHead: opts.valueHead,
+      lora: opts.lora, dropout: opts.dropout && !!opts.lora && opts.lora.dropout > 0, dropoutSeed: opts.dropoutSeed, valueHead: opts.valueHead,
       weightsAs: opts.lora && opts.baseWeights !== 'inputs' ? 'initializers' : 'inputs',
     });
     // LoRA over fed base weights: the base is still frozen (no gradient, not a parameter).
@@ -197,7 +199,7 @@ export class PolicyGraph {
 
   /**
    * Gradients of the masked mean NLL over the counted targets of `batches` (micro-batches, e.g. packed
-   * rows; the value head is not trained), with extra feeds per batch (LoRA dropout masks).
+   * rows; the value head is not trained), with extra feeds per batch (LoRA dropout's keep probability).
    */
   async sftStep(batches: readonly TokenBatch[], params: Params, extraFeeds?: (b: TokenBatch) => Record<string, Feed>): Promise<StepResult> {
     const names = this.trainable.filter((n) => !n.startsWith('v_head.'));
@@ -205,7 +207,7 @@ export class PolicyGraph {
     return accumulate(batches, names, 'sft_grad:', ['sft_loss'], (b) => exe.run({ ...this.batchFeeds(b), ...params, ...(extraFeeds ? extraFeeds(b) : {}) }));
   }
 
-  /** The masked mean NLL of `batches` (validation), without gradients (feed all-ones dropout masks). */
+  /** The masked mean NLL of `batches` (validation), without gradients (feed dropout's keep probability 1). */
   async sftLoss(batches: readonly TokenBatch[], params: Params, extraFeeds?: (b: TokenBatch) => Record<string, Feed>): Promise<number> {
     const exe = await this.exe(['sft_loss']);
     const total = batches.reduce((s, b) => s + b.counted, 0);

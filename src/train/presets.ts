@@ -69,7 +69,7 @@ export function cacheDir(): string {
 }
 
 /** Bump when the build changes what a recipe produces. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4;
 
 export interface TinyModel {
   /** The pretrained base (a Hugging Face folder). */

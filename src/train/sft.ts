@@ -8,7 +8,8 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AdamW, clipGradNorm, releaseSessions, type Feed } from '../engine/index.js';
 import { resolveTemplate, type TemplateName } from '../data/templates.js';
-import { dropoutMasks, LoraAdapter, loraInputName, type LoraConfig, type LoraModule } from '../model/lora.js';
+import { LORA_DROPOUT_KEEP } from '../model/decoder.js';
+import { LoraAdapter, type LoraConfig, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { saveCheckpoint, type Checkpoint } from '../model/weights.js';
@@ -140,16 +141,15 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
   const adapter = cfg.mode === 'lora'
     ? (cfg.adapter ? loadAdapter(cfg.adapter, ck.config) : LoraAdapter.init(ck.config, cfg.lora as Partial<LoraConfig>, Number(rng.fork('lora').uint32())))
     : null;
-  const policy = new PolicyGraph(ck, { lora: adapter?.config, dropout: true, session: { threads: cfg.threads || undefined } });
+  const policy = new PolicyGraph(ck, { lora: adapter?.config, dropout: true, dropoutSeed: rng.fork('dropout').int(16384), session: { threads: cfg.threads || undefined } });
   const paramList = adapter ? adapter.parameters() : policy.trainable.map((name) => ({ name, data: ck.weights.get(name)!.data, decay: ck.weights.get(name)!.shape.length === 2 }));
   const params: Record<string, Float32Array> = Object.fromEntries(paramList.map((p) => [p.name, p.data]));
   const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-  const dropRng = rng.fork('dropout');
+  // Dropout is drawn in the graph from generators seeded by the run's seed; validation feeds keep = 1.
   const dropping = adapter !== null && adapter.config.dropout > 0;
-  const extraFeeds = dropping ? (b: TokenBatch): Record<string, Feed> => dropoutMasks(adapter, b.batch, b.seq, dropRng) : undefined;
-  // Validation runs without dropout: masks of ones.
-  const noDropout = dropping ? (b: TokenBatch): Record<string, Feed> => Object.fromEntries([...adapter.pairs.values()].map((p) =>
-    [loraInputName(p.path, 'mask'), { data: new Float32Array(b.batch * b.seq * p.inFeatures).fill(1), dims: [b.batch, b.seq, p.inFeatures] }])) : undefined;
+  const keepFeed = (keep: number) => (): Record<string, Feed> => ({ [LORA_DROPOUT_KEEP]: Float32Array.of(keep) });
+  const extraFeeds = dropping ? keepFeed(1 - adapter.config.dropout) : undefined;
+  const noDropout = dropping ? keepFeed(1) : undefined;
 
   // Micro-batches: `batchSize` examples' worth of packed rows each; `gradAccum` of them per step.
   const microBatches = (examples: Sequence[]): TokenBatch[] => {

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { compile, gradients, Graph, tokenLogProbs, type Feed } from '../../src/engine/index.js';
+import { compile, dropoutMask, gradients, Graph, tokenLogProbs, type Feed } from '../../src/engine/index.js';
 import * as op from '../../src/engine/ops.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
-import { appendDecoder, attentionBias, decoderInputs, leftPad } from '../../src/model/decoder.js';
-import { dropoutMasks, LoraAdapter, mergeLora } from '../../src/model/lora.js';
+import { appendDecoder, attentionBias, decoderInputs, leftPad, LORA_DROPOUT_KEEP } from '../../src/model/decoder.js';
+import { LoraAdapter, mergeLora } from '../../src/model/lora.js';
 import { loadAdapter, saveAdapter } from '../../src/model/peft.js';
 import { Rng } from '../../src/random.js';
 import { SafetensorsFile } from '../../src/model/safetensors.js';
@@ -145,13 +145,13 @@ describe('LoRA', () => {
     }
   });
 
-  it('training graph: seeded dropout masks, gradients only for A/B (none for frozen W), value head', async () => {
+  it('training graph: dropout drawn in the graph, gradients only for A/B (none for frozen W), value head', async () => {
     const ck = tinyModel(VARIANTS.llama);
     const a = LoraAdapter.init(ck.config, { r: 4, alpha: 8, dropout: 0.25 }, 5);
     randomB(a, 6);
     const g = new Graph({ name: 'train', contribOps: true });
     const inputs = decoderInputs(g, ck.config, false);
-    const t = appendDecoder(g, ck, inputs, { lora: a.config, dropout: true, valueHead: true });
+    const t = appendDecoder(g, ck, inputs, { lora: a.config, dropout: true, dropoutSeed: 3, valueHead: true });
     const targets = g.input('targets', 'int64', ['batch', 'seq']);
     const loss = op.neg(op.mean(tokenLogProbs(t.logits, targets)));
     const wrt = [...t.trainable.values()].filter((x) => x.name.includes('lora'));
@@ -174,16 +174,12 @@ describe('LoRA', () => {
     };
     const names = ['loss', 'values', 'hidden', ...wrt.map((w) => `grad:${w.name}`)];
     const exe = await compile(g, names, { threads: 1 });
-    const run = (seed: number) => exe.run({ ...base, ...dropoutMasks(a, 2, p.seq, new Rng(seed)) });
-    const r1 = await run(1), r1b = await run(1), r2 = await run(2);
-    assert.deepEqual(r1.loss.data, r1b.loss.data, 'same seed, same masks, same loss');
-    assert.notDeepEqual(r1.loss.data, r2.loss.data);
+    const keep = (p: number) => ({ [LORA_DROPOUT_KEEP]: Float32Array.of(p) });
+    const r1 = await exe.run({ ...base, ...keep(0.75) }), r2 = await exe.run({ ...base, ...keep(0.75) });
+    assert.notDeepEqual(r1.loss.data, r2.loss.data, 'each run draws new masks');
+    const again = await (await compile(g, names, { threads: 1, optimization: 'basic' })).run({ ...base, ...keep(0.75) });
+    assert.deepEqual(again.loss.data, r1.loss.data, 'a new session draws the same sequence');
     for (const w of wrt) assert.ok((r1[`grad:${w.name}`].data as Float32Array).some((x) => x !== 0), w.name);
-    const masks = dropoutMasks(a, 2, p.seq, new Rng(1));
-    const m = Object.values(masks)[0].data;
-    const dropped = m.filter((x) => x === 0).length / m.length;
-    assert.ok(Math.abs(dropped - 0.25) < 0.05, `dropped ${dropped}`);
-    assert.ok(m.every((x) => x === 0 || Math.abs(x - 4 / 3) < 1e-6));
     // value = hidden · w + b at every position
     const hidden = r1.hidden.data as Float32Array, values = r1.values.data as Float32Array;
     assert.deepEqual(r1.values.dims, [2, p.seq]);
@@ -192,12 +188,28 @@ describe('LoRA', () => {
       for (let k = 0; k < 64; k++) s += hidden[i * 64 + k] * vw[k];
       assert.ok(Math.abs(values[i] - s) < 1e-4 * Math.max(1, Math.abs(s)));
     }
-    // With every mask at 1 the dropout graph equals the inference graph's logits.
-    const ones: Record<string, Feed> = {};
-    for (const [k, v] of Object.entries(masks)) ones[k] = { data: new Float32Array(v.data.length).fill(1), dims: v.dims };
+    // With keep = 1 every mask is exactly 1: the dropout graph equals the inference graph's logits.
     g.output('logits', t.logits);
-    const withOnes = await (await compile(g, ['logits'], { threads: 1 })).run({ ...base, ...ones });
+    const withOnes = await (await compile(g, ['logits'], { threads: 1 })).run({ ...base, ...keep(1) });
     const [ref] = await new CausalLM(ck, { adapter: a }).logits([TOKENS]);
     assert.ok(relErr((withOnes.logits.data as Float32Array).subarray(0, ref.length), ref) < 1e-5);
+  });
+
+  it('a dropout mask drawn in the graph: 1/keep with probability keep, else 0; all ones at keep 1; distinct seeds, distinct masks', async () => {
+    const g = new Graph({ name: 'mask' });
+    const x = g.input('x', 'float32', [4, 64, 64]);
+    const k = g.input('keep', 'float32', [1]);
+    g.output('m1', dropoutMask(x, k, 1));
+    g.output('m2', dropoutMask(x, k, 2));
+    const exe = await compile(g, ['m1', 'm2'], { threads: 1 });
+    const feeds = (keep: number) => ({ x: new Float32Array(4 * 64 * 64).fill(1), keep: Float32Array.of(keep) });
+    const r = await exe.run(feeds(0.75));
+    const m1 = r.m1.data as Float32Array, m2 = r.m2.data as Float32Array;
+    const dropped = m1.filter((v) => v === 0).length / m1.length;
+    assert.ok(Math.abs(dropped - 0.25) < 0.02, `dropped ${dropped}`);
+    assert.ok(m1.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6));
+    assert.notDeepEqual(m1, m2);
+    const ones = await exe.run(feeds(1));
+    assert.ok((ones.m1.data as Float32Array).every((v) => v === 1));
   });
 });
