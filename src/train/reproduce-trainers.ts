@@ -28,29 +28,35 @@ export interface CorrectionRow {
   gain: { diff: number; ci: Interval; p: number };
   delta_i_to_c: number;
   delta_c_to_i: number;
+  /** Acc@t2 against the SFT model's Acc@t2 on the same problems (null for SFT itself). */
+  t2VsSft: { diff: number; ci: Interval; p: number } | null;
 }
 
-/** The self-correction row of one model from its two turns' breakdowns (the same problems, in order). */
-export function correctionRow(model: string, turns: readonly (readonly RewardBreakdown[])[], seed = 42): CorrectionRow {
+const solvedAt = (turn: readonly RewardBreakdown[]) => ({ num: turn.map((b) => (solved(b) ? 1 : 0)), den: turn.map(() => 1) });
+
+/** The self-correction row of one model from its two turns' breakdowns (the same problems, in order), and
+ * the SFT model's turns to pair its Acc@t2 with (none for SFT itself). */
+export function correctionRow(model: string, turns: readonly (readonly RewardBreakdown[])[], seed = 42, sftTurns?: readonly (readonly RewardBreakdown[])[]): CorrectionRow {
   const n = turns[0].length;
-  const ones = turns[0].map(() => 1);
-  const hits = (t: number) => ({ num: turns[t].map((b) => (solved(b) ? 1 : 0)), den: ones });
-  const [ci1, ci2] = bootstrapRatios([hits(0), hits(1)], n, { seed });
+  const [ci1, ci2] = bootstrapRatios([solvedAt(turns[0]), solvedAt(turns[1])], n, { seed });
   const m = correctionMetrics(turns);
   return {
-    model, acc_t1: { value: ratio(hits(0)), ci: ci1 }, acc_t2: { value: ratio(hits(1)), ci: ci2 },
-    gain: pairedDifference(hits(1), hits(0), n, { seed }), delta_i_to_c: m.delta_i_to_c ?? 0, delta_c_to_i: m.delta_c_to_i ?? 0,
+    model, acc_t1: { value: ratio(solvedAt(turns[0])), ci: ci1 }, acc_t2: { value: ratio(solvedAt(turns[1])), ci: ci2 },
+    gain: pairedDifference(solvedAt(turns[1]), solvedAt(turns[0]), n, { seed }), delta_i_to_c: m.delta_i_to_c ?? 0, delta_c_to_i: m.delta_c_to_i ?? 0,
+    t2VsSft: sftTurns ? pairedDifference(solvedAt(turns[1]), solvedAt(sftTurns[1]), n, { seed }) : null,
   };
 }
 
 export function correctionMarkdown(rows: readonly CorrectionRow[]): string {
   const pct = (x: number) => (100 * x).toFixed(1);
   const ci = (c: Interval) => `[${pct(c[0])}, ${pct(c[1])}]`;
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
   return [
-    '| model | Acc@t1 % | Acc@t2 % | Acc@t2 − Acc@t1 (paired) | Δi→c % | Δc→i % |',
-    '|---|---|---|---|---|---|',
+    '| model | Acc@t1 % | Acc@t2 % | Acc@t2 − Acc@t1 (paired) | Δi→c % | Δc→i % | Acc@t2 vs SFT\'s (paired) |',
+    '|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.model} | ${pct(r.acc_t1.value)} ${ci(r.acc_t1.ci)} | ${pct(r.acc_t2.value)} ${ci(r.acc_t2.ci)} | `
-      + `${r.gain.diff >= 0 ? '+' : ''}${pct(r.gain.diff)} ${ci(r.gain.ci)}, p ${r.gain.p.toFixed(3)} | ${pct(r.delta_i_to_c)} | ${pct(r.delta_c_to_i)} |`),
+      + `${signed(r.gain.diff)} ${ci(r.gain.ci)}, p ${r.gain.p.toFixed(3)} | ${pct(r.delta_i_to_c)} | ${pct(r.delta_c_to_i)} | `
+      + `${r.t2VsSft ? `${signed(r.t2VsSft.diff)} ${ci(r.t2VsSft.ci)}` : ''} |`),
     '',
   ].join('\n');
 }
@@ -97,7 +103,7 @@ export async function reproduceTrainers(o: { outDir: string; quiet?: boolean; lo
     await scorer.close();
   }
   const rows = tableRows(models.map((m) => ({ name: m.name, breakdowns: m.turns[0] })));
-  const correction = models.map((m) => correctionRow(m.name, m.turns));
+  const correction = models.map((m, i) => correctionRow(m.name, m.turns, 42, i === 0 ? undefined : models[0].turns));
   const note = `${problems.length} held-out toy problems (split seed ${GRPO_PRESETS.toy.data!.splitSeed}), one sample per turn with the same seed per problem for every model; `
     + `[95% bootstrap interval, 10,000 resamples over problems]; Δ = paired difference against SFT. Model: the 'toy' tiny model (${tiny.key}).`;
   const markdown = `## Turn 1\n\n${tableMarkdown(rows, note)}\n## Self-correction (turn 2 sees turn 1's program and its feedback)\n\n${correctionMarkdown(correction)}`;

@@ -47,6 +47,12 @@ describe('self-correction table', () => {
     assert.equal(r.delta_i_to_c, 0.4);
     assert.equal(r.delta_c_to_i, 0.2);
     for (const a of [r.acc_t1, r.acc_t2]) assert.ok(a.ci[0] <= a.value && a.value <= a.ci[1]);
-    assert.match(correctionMarkdown([r]), /\| RLOO \| 40\.0 \[[\d.]+, [\d.]+\] \| 60\.0 \[[\d.]+, [\d.]+\] \| \+20\.0 \[[-\d.]+, [\d.]+\], p [\d.]+ \| 40\.0 \| 20\.0 \|/);
+    assert.equal(r.t2VsSft, null);
+    assert.match(correctionMarkdown([r]), /\| RLOO \| 40\.0 \[[\d.]+, [\d.]+\] \| 60\.0 \[[\d.]+, [\d.]+\] \| \+20\.0 \[[-\d.]+, [\d.]+\], p [\d.]+ \| 40\.0 \| 20\.0 \|  \|/);
+    // Paired with an SFT model that solved only problem 2 at turn 2: 3/5 against 1/5.
+    const sft2 = [b(1, 0, 3, 0), b(4, 3, 3, 1), b(1, 0, 3, 0), b(1, 0, 3, 0), b(1, 0, 3, 0)];
+    const paired = correctionRow('RLOO', [t1, t2], 1, [sft2, sft2]);
+    assert.ok(Math.abs(paired.t2VsSft!.diff - 0.4) < 1e-12);
+    assert.match(correctionMarkdown([paired]), /\| \+40\.0 \[[-\d.]+, [\d.]+\] \|$/m);
   });
 });
