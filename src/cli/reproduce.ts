@@ -8,9 +8,9 @@ tiny, minimal: the paper's Table 3 in miniature: from the preset's SFT model, PP
 fresh (partial), continue (partial, from simple's final adapter) and scheduled (binary → partial at half
 the episodes, in one run); all five models evaluated on the same held-out prompts with 95% bootstrap
 intervals and paired differences against SFT.
-toy: the trainers side by side on the generated toy tasks (the one set a tiny model solves part of): PPO
-(partial reward), GRPO and RLOO self-correction from one SFT model; every model answers the held-out
-problems twice (turn 2 sees turn 1's program and its feedback): the turn-1 table and Acc@t1, Acc@t2.
+toy: GRPO and RLOO self-correction side by side on the generated toy tasks (the one set a tiny model
+solves part of), from one SFT model; every model answers the held-out problems twice (turn 2 sees turn
+1's program and its feedback): the turn-1 table and Acc@t1, Acc@t2.
 Writes DIR/table.md, DIR/table.json, DIR/runs/<run>/ and DIR/report/.
 
   --preset P     tiny (APPS+, the paper's data), minimal (MBPP, minutes) or toy [tiny]

@@ -142,7 +142,7 @@ export const PPO_PRESETS: Record<PresetName, Partial<PpoConfig>> = {
   },
   toy: {
     variant: 'fresh', data: TOY_DATA, maxPromptTokens: 256, episodes: 320, batchSize: 8, miniBatchSize: 4, ppoEpochs: 2,
-    lr: 2e-3, gradClip: 1, lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    lr: 5e-4, gradClip: 1, lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 48 },
     kl: { ...DEFAULT_PPO_CONFIG.kl, coef: 0.02 }, saveEvery: 4, microBatch: 8,
   },
@@ -168,7 +168,7 @@ export const GRPO_PRESETS: Record<PresetName, Partial<GrpoConfig>> = {
   },
   toy: {
     data: TOY_TASKS, maxPromptTokens: 256, steps: 40, promptsPerStep: 2, numGenerations: 8, numIterations: 2, stepsPerGeneration: 2,
-    lr: 2e-3, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    lr: 5e-4, lrSchedule: 'constant', lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     sampling: { temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, maxNewTokens: 48 }, saveEvery: 5, microBatch: 8,
   },
   paper: {},

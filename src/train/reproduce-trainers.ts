@@ -1,5 +1,5 @@
-// The trainers side by side on the task a tiny model can learn (`toy`): from one SFT model, PPO (partial
-// reward), GRPO and RLOO self-correction with their preset settings; every model then answers the same
+// GRPO and RLOO self-correction side by side on the task a tiny model can learn (`toy`), from one SFT model
+// with their preset settings (PPO's comparison is `reproduce --preset tiny`); every model answers the same
 // held-out problems twice — turn 2 seeing turn 1's program with its execution feedback — with the same seed
 // per problem. Turn 1 gives the usual table (rates and mean R with 95% bootstrap intervals, paired against
 // SFT); both turns give the self-correction table (Acc@t1, Acc@t2, their paired difference, Δi→c, Δc→i).
@@ -13,8 +13,7 @@ import { Scorer, type RewardBreakdown } from '../reward/scorer.js';
 import { correctionMetrics, solved } from './feedback.js';
 import { sampleTurns } from './evaluate.js';
 import { DEFAULT_GRPO_CONFIG, grpo, parseGrpoConfig } from './grpo.js';
-import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo } from './ppo.js';
-import { buildTinyModel, GRPO_PRESETS, PPO_PRESETS, RLOO_PRESETS } from './presets.js';
+import { buildTinyModel, GRPO_PRESETS, RLOO_PRESETS } from './presets.js';
 import { tableMarkdown, tableRows, type TableRow } from './reproduce.js';
 import { DEFAULT_RLOO_CONFIG, parseRlooConfig, rloo } from './rloo.js';
 import { writeJson } from './run.js';
@@ -75,12 +74,8 @@ export async function reproduceTrainers(o: { outDir: string; quiet?: boolean; lo
   const tiny = await buildTinyModel('toy', { quiet: o.quiet, log });
   const runDir = (name: string) => join(o.outDir, 'runs', name);
   const steps = o.steps ? { steps: o.steps } : {};
-  const ppoPreset = PPO_PRESETS.toy;
   const finals: Record<string, string | null> = {};
 
-  const ppoCfg = parsePpoConfig({ ...DEFAULT_PPO_CONFIG, ...ppoPreset, model: tiny.sftDir, run_name: 'ppo', ...(o.steps ? { episodes: o.steps * ppoPreset.batchSize! } : {}) }, 'reproduce toy (ppo)');
-  log(`PPO (partial reward): ${ppoCfg.episodes / ppoCfg.batchSize} steps`);
-  finals.PPO = (await ppo({ config: ppoCfg, outDir: runDir('ppo') }, { quiet: o.quiet })).finalDir;
   const grpoCfg = parseGrpoConfig({ ...DEFAULT_GRPO_CONFIG, ...GRPO_PRESETS.toy, model: tiny.sftDir, run_name: 'grpo', ...steps }, 'reproduce toy (grpo)');
   log(`GRPO: ${grpoCfg.steps} steps`);
   finals.GRPO = (await grpo({ config: grpoCfg, outDir: runDir('grpo') }, { quiet: o.quiet })).finalDir;
@@ -93,10 +88,10 @@ export async function reproduceTrainers(o: { outDir: string; quiet?: boolean; lo
   const scorer = new Scorer();
   const models: { name: string; turns: RewardBreakdown[][] }[] = [];
   try {
-    for (const name of ['SFT', 'PPO', 'GRPO', 'RLOO']) {
+    for (const name of ['SFT', 'GRPO', 'RLOO']) {
       log(`evaluating ${name} on ${problems.length} held-out problems, two turns`);
       const turns = await sampleTurns({ model: tiny.sftDir, adapter: name === 'SFT' ? null : finals[name], problems, scorer, template: 'instruction',
-        sampling: ppoPreset.sampling!, seed: 1234, turns: 2 });
+        sampling: RLOO_PRESETS.toy!.sampling!, seed: 1234, turns: 2 });
       models.push({ name, turns });
     }
   } finally {
@@ -109,6 +104,6 @@ export async function reproduceTrainers(o: { outDir: string; quiet?: boolean; lo
   const markdown = `## Turn 1\n\n${tableMarkdown(rows, note)}\n## Self-correction (turn 2 sees turn 1's program and its feedback)\n\n${correctionMarkdown(correction)}`;
   writeFileSync(join(o.outDir, 'table.md'), markdown);
   writeJson(join(o.outDir, 'table.json'), { preset: 'toy', model: tiny.key, problems: problems.map((p) => p.id), rows, correction });
-  writeReport(['ppo', 'grpo', 'rloo'].map(runDir), { outDir: join(o.outDir, 'report'), title: 'Trainers on the toy task' });
+  writeReport(['grpo', 'rloo'].map(runDir), { outDir: join(o.outDir, 'report'), title: 'Trainers on the toy task' });
   return { rows, correction, markdown, seconds: (performance.now() - started) / 1000 };
 }
