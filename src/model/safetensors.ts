@@ -184,24 +184,19 @@ export interface TensorToWrite {
   dtype?: StorageDtype;
 }
 
-/**
- * Writes a safetensors file: tensors in name order, the header padded with spaces to 8 bytes.
- * Data is converted and written one tensor at a time.
- */
-export function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
-  metadata: Readonly<Record<string, string>> = {}): void {
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)) as [string, TensorToWrite][];
+/** One tensor of a file being written: its header fields and its bytes, produced when it is written. */
+interface TensorEntry { dtype: string; shape: readonly number[]; byteLength: number; bytes: () => Uint8Array }
+
+/** Writes a safetensors file: tensors in name order, the header padded with spaces to 8 bytes, each
+ * tensor's bytes produced and written one at a time. */
+function writeEntries(path: string, entries: [string, TensorEntry][], metadata: Readonly<Record<string, string>>): void {
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of entries) {
-    const n = t.shape.reduce((p, d) => p * d, 1);
-    if (n !== t.data.length) throw new Error(`safetensors: tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
-    const dtype = t.dtype ?? 'F32';
-    const bytes = n * BYTES[dtype];
-    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
@@ -212,10 +207,22 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
     len.writeBigUInt64LE(BigInt(head.length));
     writeAll(fd, len);
     writeAll(fd, head);
-    for (const [, t] of entries) writeAll(fd, fromFloat32(t.data, t.dtype ?? 'F32'));
+    for (const [, t] of entries) writeAll(fd, t.bytes());
   } finally {
     closeSync(fd);
   }
+}
+
+/** Writes float tensors (stored as their `dtype`, F32 by default), converted one at a time. */
+export function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
+  metadata: Readonly<Record<string, string>> = {}): void {
+  const given = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)) as [string, TensorToWrite][];
+  writeEntries(path, given.map(([name, t]) => {
+    const n = t.shape.reduce((p, d) => p * d, 1);
+    if (n !== t.data.length) throw new Error(`safetensors: tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+    const dtype = t.dtype ?? 'F32';
+    return [name, { dtype, shape: t.shape, byteLength: n * BYTES[dtype], bytes: () => fromFloat32(t.data, dtype) }];
+  }), metadata);
 }
 
 function writeAll(fd: number, b: Uint8Array): void {
@@ -232,27 +239,9 @@ export interface RawTensorToWrite {
 
 /** Writes a safetensors file of raw tensors (name order), checking each one's byte count. */
 export function writeSafetensorsRaw(path: string, tensors: ReadonlyMap<string, RawTensorToWrite>, metadata: Readonly<Record<string, string>> = {}): void {
-  const entries = [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  let offset = 0;
-  for (const [name, t] of entries) {
+  writeEntries(path, [...tensors.entries()].map(([name, t]) => {
     const bytes = t.shape.reduce((p, d) => p * d, 1) * BYTES[t.dtype];
     if (bytes !== t.bytes.length) throw new Error(`safetensors: tensor '${name}' (${t.dtype} [${t.shape.join(', ')}]) has ${t.bytes.length} bytes, expected ${bytes}`);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const head = Buffer.from(json, 'utf8');
-  const fd = openSync(path, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(head.length));
-    writeAll(fd, len);
-    writeAll(fd, head);
-    for (const [, t] of entries) writeAll(fd, t.bytes);
-  } finally {
-    closeSync(fd);
-  }
+    return [name, { dtype: t.dtype, shape: t.shape, byteLength: bytes, bytes: () => t.bytes }];
+  }), metadata);
 }
