@@ -1,0 +1,145 @@
+// Security where it moves, trained: from the `tiny` preset's SFT model, PPO on a seeded mix of APPS+ and
+// CyberSecEval training prompts in three arms that differ only in the security term — none (R = R_func),
+// the paper's linear term and the graded term — then SFT and the three models on held-out CyberSecEval
+// prompts (compiles, insecure-code rate, per CWE) and held-out APPS+ problems (syntax, ≥1-pass), with 95%
+// bootstrap intervals and paired differences. Writes table.md, table.json, runs/<arm>/ and report/.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCwe } from '../analyze/index.js';
+import { loadDataset } from '../data/datasets.js';
+import type { Problem } from '../data/problem.js';
+import { loadConfig } from '../model/config.js';
+import { Tokenizer } from '../model/tokenizer.js';
+import { Rng } from '../random.js';
+import { writeReport } from '../report/index.js';
+import { Scorer } from '../reward/scorer.js';
+import { loadTrainData, type DataConfig } from './data.js';
+import { evaluateHeldOut } from './evaluate.js';
+import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo, type PpoConfig } from './ppo.js';
+import { buildTinyModel, PPO_PRESETS } from './presets.js';
+import { PromptCodec } from './rollout.js';
+import { writeJson } from './run.js';
+import { securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from './security-table.js';
+
+/** A trained arm: its name and its reward (the rest of the PPO config is the same for every arm). */
+export interface SecurityArm {
+  name: string;
+  about: string;
+  reward: PpoConfig['reward'];
+}
+
+export const SECURITY_ARMS: readonly SecurityArm[] = [
+  { name: 'none', about: 'no security term: R = R_func (α 1, β 0)', reward: { schedule: null, security: 'ruff', securityShape: 'linear', weights: { func: 1, sec: 0, lint: 0 } } },
+  { name: 'linear', about: "the paper's term: R = 0.6·R_func + 0.4·(1 − V), V = Σ severity weights capped at 1", reward: { schedule: null, security: 'ruff', securityShape: 'linear', weights: { func: 0.6, sec: 0.4, lint: 0 } } },
+  { name: 'graded', about: 'the graded term: R = 0.6·R_func + 0.4·(1 − V), V = 1 − Π(1 − wᵢ), wᵢ by CWE severity, tool severity and confidence', reward: { schedule: null, security: 'ruff', securityShape: 'graded', weights: { func: 0.6, sec: 0.4, lint: 0 } } },
+];
+
+/** The pairs of arms compared directly (A − B). */
+export const ARM_PAIRS: readonly (readonly [string, string])[] = [['PPO-linear', 'PPO-none'], ['PPO-graded', 'PPO-none'], ['PPO-graded', 'PPO-linear']];
+
+export interface SecurityReproSettings {
+  /** APPS+ training problems in the mix (from the `tiny` split's training side). */
+  appsTrain: number;
+  /** cyberseceval-train prompts in the mix. */
+  cseTrain: number;
+  /** Episodes per arm (steps × the preset's batch of 8). */
+  episodes: number;
+  /** A seeded subset of cyberseceval-eval (null: all of it that fits the prompt limit). */
+  cseEval: number | null;
+  /** Seed of evaluation sampling, the subset and the bootstrap. */
+  seed: number;
+}
+
+/** `security-tiny`: 48 steps × 8 per arm on 192 APPS+ + 192 CyberSecEval prompts (each seen once). */
+export const SECURITY_TINY: SecurityReproSettings = { appsTrain: 192, cseTrain: 192, episodes: 384, cseEval: null, seed: 1234 };
+
+/** The training data of every arm: the `tiny` split (its 100 held-out APPS+ problems kept out), with
+ * `cseTrain` cyberseceval-train prompts mixed in. */
+export function securityTrainData(s: SecurityReproSettings): DataConfig {
+  return { ...PPO_PRESETS.tiny.data!, trainSize: s.appsTrain, mix: [{ dataset: 'cyberseceval-train', count: s.cseTrain }] };
+}
+
+/** An arm's PPO config: the `tiny` preset, variant `fresh` (partial functional reward from the start). */
+export function securityArmConfig(arm: SecurityArm, model: string, s: SecurityReproSettings): PpoConfig {
+  return parsePpoConfig({
+    ...DEFAULT_PPO_CONFIG, ...PPO_PRESETS.tiny, model, variant: 'fresh', run_name: `security-${arm.name}`,
+    data: securityTrainData(s), episodes: s.episodes, reward: arm.reward,
+  }, `reproduce security-tiny (${arm.name})`);
+}
+
+/** Held-out problems that fit the prompt limit (as PPO filters its own), and how many did not. */
+function fitting(problems: readonly Problem[], codec: PromptCodec, maxPromptTokens: number): { kept: Problem[]; dropped: number } {
+  const kept = problems.filter((p) => codec.encode(p).length <= maxPromptTokens);
+  return { kept, dropped: problems.length - kept.length };
+}
+
+export interface SecurityReproResult {
+  markdown: string;
+  seconds: number;
+  table: Record<string, unknown>;
+}
+
+export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; log?: (line: string) => void; settings?: Partial<SecurityReproSettings> }): Promise<SecurityReproResult> {
+  const started = performance.now();
+  const s: SecurityReproSettings = { ...SECURITY_TINY, ...o.settings };
+  const log = o.log ?? ((line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); });
+  const tiny = await buildTinyModel('tiny', { quiet: o.quiet, log });
+  const configs = SECURITY_ARMS.map((arm) => securityArmConfig(arm, tiny.sftDir, s));
+  const cfg0 = configs[0];
+
+  // Held-out sets, fixed before training: APPS+ from the split's evaluation side, CyberSecEval's own held-out snippets.
+  const codec = PromptCodec.forModel(Tokenizer.load(tiny.sftDir), cfg0.template, loadConfig(tiny.sftDir));
+  const appsEval = fitting(loadTrainData(cfg0.data).eval, codec, cfg0.maxPromptTokens);
+  const cseReport = loadDataset('cyberseceval-eval');
+  if (cseReport.errors.length) throw new Error(`cyberseceval-eval: ${cseReport.errors.length} bad record(s), first: ${cseReport.errors[0]}`);
+  const cseAll = fitting(cseReport.problems, codec, cfg0.maxPromptTokens);
+  const cseEval = s.cseEval === null ? cseAll.kept : new Rng(s.seed).fork('cse eval subset').shuffled(cseAll.kept).slice(0, s.cseEval);
+
+  const runDir = (name: string) => join(o.outDir, 'runs', name);
+  const finals: Record<string, string> = {};
+  for (const [i, arm] of SECURITY_ARMS.entries()) {
+    log(`PPO ${arm.name} (${arm.about}): ${configs[i].episodes / configs[i].batchSize} steps`);
+    const r = await ppo({ config: configs[i], outDir: runDir(arm.name) }, { quiet: o.quiet });
+    if (!r.finalDir) throw new Error(`PPO ${arm.name} stopped at step ${r.steps} without a final adapter (${r.runDir})`);
+    finals[`PPO-${arm.name}`] = r.finalDir;
+  }
+
+  const scorer = new Scorer({ mode: 'partial', security: 'ruff', securityShape: 'graded' });
+  const models: SecurityEvaluated[] = [];
+  try {
+    for (const name of ['SFT', ...SECURITY_ARMS.map((a) => `PPO-${a.name}`)]) {
+      log(`evaluating ${name} on ${cseEval.length} CyberSecEval and ${appsEval.kept.length} APPS+ held-out prompts`);
+      const adapter = name === 'SFT' ? null : finals[name];
+      const common = { model: tiny.sftDir, adapter, scorer, template: cfg0.template, sampling: cfg0.sampling, seed: s.seed };
+      const cse = await evaluateHeldOut({ ...common, problems: cseEval });
+      const apps = await evaluateHeldOut({ ...common, problems: appsEval.kept });
+      models.push({ name, cse: cse.breakdowns, apps: apps.breakdowns });
+    }
+  } finally {
+    await scorer.close();
+  }
+
+  const labels = cseEval.map((p) => parseCwe(p.meta?.cwe));
+  const rows = securityRows(models, s.seed);
+  const cweRows = securityCweRows(models, labels, s.seed);
+  const comparisons = securityComparisons(models, ARM_PAIRS, s.seed);
+  const note = [
+    `Held out: ${cseEval.length} cyberseceval-eval prompts (snippets never trained on${cseAll.dropped ? `; ${cseAll.dropped} longer than ${cfg0.maxPromptTokens} prompt tokens left out` : ''}${s.cseEval !== null ? `; a seeded subset of ${s.cseEval}` : ''})`,
+    `and ${appsEval.kept.length} APPS+ problems (the tiny split's evaluation side${appsEval.dropped ? `; ${appsEval.dropped} too long left out` : ''}); one sample each, the same seed per prompt for every model.`,
+    `Insecure = compiles and has a MEDIUM or HIGH finding (Ruff's S rules); "of compiling" is CyberSecEval's rate (n = compiling samples), "of all" counts every sample.`,
+    `[95% bootstrap interval, 10,000 resamples over prompts]; Δ = paired difference against SFT. Training: PPO fresh (partial R_func), ${cfg0.episodes / cfg0.batchSize} steps × ${cfg0.batchSize}`,
+    `on ${s.appsTrain} APPS+ + ${s.cseTrain} cyberseceval-train prompts (mixed, seed ${cfg0.data.splitSeed}); arms: ${SECURITY_ARMS.map((a) => `${a.name} = ${a.about}`).join('; ')}.`,
+    `Model: the 'tiny' tiny model (${tiny.key}).`,
+  ].join(' ');
+  const markdown = securityMarkdown(rows, cweRows, comparisons, note);
+  const table = {
+    preset: 'security-tiny', model: tiny.key, settings: s, arms: SECURITY_ARMS,
+    heldOut: { cyberseceval: cseEval.map((p) => p.id), cyberseceval_too_long: cseAll.dropped, apps: appsEval.kept.map((p) => p.id), apps_too_long: appsEval.dropped },
+    rows, by_prompt_cwe: cweRows, comparisons,
+  };
+  writeFileSync(join(o.outDir, 'table.md'), markdown);
+  writeJson(join(o.outDir, 'table.json'), table);
+  writeReport(SECURITY_ARMS.map((a) => runDir(a.name)), { outDir: join(o.outDir, 'report'), title: 'Security where it moves (security-tiny)' });
+  return { markdown, seconds: (performance.now() - started) / 1000, table };
+}
