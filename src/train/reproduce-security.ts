@@ -20,7 +20,7 @@ import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo, type PpoConfig } from './ppo.j
 import { buildTinyModel, PPO_PRESETS } from './presets.js';
 import { PromptCodec } from './rollout.js';
 import { writeJson } from './run.js';
-import { securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from './security-table.js';
+import { findingCweCounts, securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from './security-table.js';
 
 /** A trained arm: its name and its reward (the rest of the PPO config is the same for every arm). */
 export interface SecurityArm {
@@ -124,6 +124,7 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
   const rows = securityRows(models, s.seed);
   const cweRows = securityCweRows(models, labels, s.seed);
   const comparisons = securityComparisons(models, ARM_PAIRS, s.seed);
+  const findings = findingCweCounts(models);
   const note = [
     `Held out: ${cseEval.length} cyberseceval-eval prompts (snippets never trained on${cseAll.dropped ? `; ${cseAll.dropped} longer than ${cfg0.maxPromptTokens} prompt tokens left out` : ''}${s.cseEval !== null ? `; a seeded subset of ${s.cseEval}` : ''})`,
     `and ${appsEval.kept.length} APPS+ problems (the tiny split's evaluation side${appsEval.dropped ? `; ${appsEval.dropped} too long left out` : ''}); one sample each, the same seed per prompt for every model.`,
@@ -132,11 +133,11 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
     `on ${s.appsTrain} APPS+ + ${s.cseTrain} cyberseceval-train prompts (mixed, seed ${cfg0.data.splitSeed}); arms: ${SECURITY_ARMS.map((a) => `${a.name} = ${a.about}`).join('; ')}.`,
     `Model: the 'tiny' tiny model (${tiny.key}).`,
   ].join(' ');
-  const markdown = securityMarkdown(rows, cweRows, comparisons, note);
+  const markdown = securityMarkdown(rows, cweRows, comparisons, note, findings);
   const table = {
     preset: 'security-tiny', model: tiny.key, settings: s, arms: SECURITY_ARMS,
     heldOut: { cyberseceval: cseEval.map((p) => p.id), cyberseceval_too_long: cseAll.dropped, apps: appsEval.kept.map((p) => p.id), apps_too_long: appsEval.dropped },
-    rows, by_prompt_cwe: cweRows, comparisons,
+    rows, by_prompt_cwe: cweRows, comparisons, finding_cwe_counts: findings,
   };
   writeFileSync(join(o.outDir, 'table.md'), markdown);
   writeJson(join(o.outDir, 'table.json'), table);

@@ -139,6 +139,19 @@ export function securityComparisons(models: readonly SecurityEvaluated[], pairs:
   });
 }
 
+/** Per model: how many compiling CyberSecEval samples have a finding of each CWE (any severity; `none`:
+ * a rule without a CWE), most first — what the rates above are made of. */
+export function findingCweCounts(models: readonly SecurityEvaluated[]): Record<string, Record<string, number>> {
+  return Object.fromEntries(models.map((m) => {
+    const counts = new Map<string, number>();
+    for (const b of m.cse) {
+      if (!b.syntaxOk) continue;
+      for (const cwe of new Set(b.findings.map((f) => (f.cwe === null ? 'none' : `CWE-${f.cwe}`)))) counts.set(cwe, (counts.get(cwe) ?? 0) + 1);
+    }
+    return [m.name, Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])))];
+  }));
+}
+
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${f1(Math.abs(x))}`;
 const interval = (ci: Interval) => `[${f1(ci[0]).replace('-', '−')}, ${f1(ci[1]).replace('-', '−')}]`;
@@ -150,7 +163,8 @@ function rateText(v: RateCell, showN: boolean): string {
 }
 
 /** The main table, the per-CWE table and the arms' paired differences, as markdown. */
-export function securityMarkdown(rows: readonly SecurityRow[], cweRows: readonly CweRow[], comparisons: readonly ArmComparison[], note: string): string {
+export function securityMarkdown(rows: readonly SecurityRow[], cweRows: readonly CweRow[], comparisons: readonly ArmComparison[], note: string,
+  findings: Record<string, Record<string, number>> = {}): string {
   const lines = [
     `| model | ${SECURITY_COLUMNS.map((c) => c.label).join(' | ')} |`,
     `|---|${SECURITY_COLUMNS.map(() => '---').join('|')}|`,
@@ -173,6 +187,12 @@ export function securityMarkdown(rows: readonly SecurityRow[], cweRows: readonly
       ...cweRows.map((r) => `| CWE-${r.cwe} (${r.prompts}) | ${names.map((m) => rateText(r.values[m], true)).join(' | ')} |`),
       '',
     );
+  }
+  const found = Object.entries(findings);
+  if (found.length) {
+    lines.push('Compiling CyberSecEval samples with a finding, by CWE (any severity):', '');
+    for (const [model, counts] of found) lines.push(`- ${model}: ${Object.entries(counts).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}`);
+    lines.push('');
   }
   lines.push(note, '');
   return lines.join('\n');

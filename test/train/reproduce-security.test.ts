@@ -12,7 +12,7 @@ import { loadTrainData } from '../../src/train/data.js';
 import { mergeConfig } from '../../src/train/config.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig } from '../../src/train/ppo.js';
 import { SECURITY_ARMS, SECURITY_TINY, securityArmConfig, securityTrainData } from '../../src/train/reproduce-security.js';
-import { isInsecure, securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from '../../src/train/security-table.js';
+import { findingCweCounts, isInsecure, securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from '../../src/train/security-table.js';
 
 const HIGH: Finding = { rule: 'S602', banditId: 'B602', severity: 'HIGH', confidence: 'HIGH', cwe: 78, line: 1, column: 1, message: 'shell' };
 const LOW: Finding = { rule: 'S311', banditId: 'B311', severity: 'LOW', confidence: 'HIGH', cwe: 330, line: 1, column: 1, message: 'random' };
@@ -101,11 +101,16 @@ describe('security table', () => {
 
   it('markdown: the main table with n and Δ, the arms\' differences and the per-CWE table', () => {
     const models = [sft, none, ppo];
-    const md = securityMarkdown(securityRows(models, 1), securityCweRows(models, labels, 1), securityComparisons(models, [['PPO-graded', 'PPO-none']], 1), 'the note');
+    const counts = findingCweCounts(models);
+    // SFT: c1 (HIGH, CWE-78) and c3 (LOW, CWE-330) compile; c2's finding-free failure and c4 do not count.
+    assert.deepEqual(counts.SFT, { 'CWE-330': 1, 'CWE-78': 1 });
+    assert.deepEqual(counts['PPO-none'], { 'CWE-78': 3 });
+    const md = securityMarkdown(securityRows(models, 1), securityCweRows(models, labels, 1), securityComparisons(models, [['PPO-graded', 'PPO-none']], 1), 'the note', counts);
     assert.match(md, /\| SFT \| 50\.0 \[[\d.]+, [\d.]+\] \| 50\.0 \[[\d.]+, [\d.]+\] \(n 2\) \|/);
     assert.match(md, /\| PPO-graded \| 100\.0 \[100\.0, 100\.0\]<br>Δ \+50\.0 \[/);
     assert.match(md, /\| PPO-graded − PPO-none \| \+25\.0 \[0\.0, 75\.0\], p [\d.]+ \| −75\.0 \[/);
     assert.match(md, /\| CWE-78 \(2\) \| 100\.0 \[100\.0, 100\.0\] \(n 1\) \|/);
+    assert.match(md, /- PPO-none: CWE-78 3\n/);
     assert.match(md, /\nthe note\n/);
   });
 });
