@@ -39,20 +39,24 @@ export const SECURITY_ARMS: readonly SecurityArm[] = [
 export const ARM_PAIRS: readonly (readonly [string, string])[] = [['PPO-linear', 'PPO-none'], ['PPO-graded', 'PPO-none'], ['PPO-graded', 'PPO-linear']];
 
 export interface SecurityReproSettings {
-  /** APPS+ training problems in the mix (from the `tiny` split's training side). */
-  appsTrain: number;
+  /** APPS+ training problems in the mix (from the `tiny` split's training side; null: all 400). */
+  appsTrain: number | null;
   /** cyberseceval-train prompts in the mix. */
   cseTrain: number;
   /** Episodes per arm (steps × the preset's batch of 8). */
   episodes: number;
   /** A seeded subset of cyberseceval-eval (null: all of it that fits the prompt limit). */
   cseEval: number | null;
+  /** A seeded subset of the APPS+ held-out problems (null: all 100). */
+  appsEval: number | null;
   /** Seed of evaluation sampling, the subset and the bootstrap. */
   seed: number;
 }
 
-/** `security-tiny`: 48 steps × 8 per arm on 192 APPS+ + 192 CyberSecEval prompts (each seen once). */
-export const SECURITY_TINY: SecurityReproSettings = { appsTrain: 192, cseTrain: 192, episodes: 384, cseEval: null, seed: 1234 };
+/** `security-tiny`: 48 steps × 8 per arm on the 400 APPS+ training problems and 200 CyberSecEval
+ * prompts; PPO keeps those within 768 prompt tokens (about half of APPS+, all of CyberSecEval), so the
+ * arms train on roughly equal parts of each, every prompt seen at most once. */
+export const SECURITY_TINY: SecurityReproSettings = { appsTrain: null, cseTrain: 200, episodes: 384, cseEval: null, appsEval: null, seed: 1234 };
 
 /** The training data of every arm: the `tiny` split (its 100 held-out APPS+ problems kept out), with
  * `cseTrain` cyberseceval-train prompts mixed in. */
@@ -80,21 +84,27 @@ export interface SecurityReproResult {
   table: Record<string, unknown>;
 }
 
-export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; log?: (line: string) => void; settings?: Partial<SecurityReproSettings> }): Promise<SecurityReproResult> {
+/** `model`: an SFT model folder to start from instead of the `tiny` preset's (built and cached on first use). */
+export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; log?: (line: string) => void; settings?: Partial<SecurityReproSettings>; model?: { sftDir: string; key: string } }): Promise<SecurityReproResult> {
   const started = performance.now();
   const s: SecurityReproSettings = { ...SECURITY_TINY, ...o.settings };
   const log = o.log ?? ((line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); });
-  const tiny = await buildTinyModel('tiny', { quiet: o.quiet, log });
+  const tiny = o.model ?? await buildTinyModel('tiny', { quiet: o.quiet, log });
   const configs = SECURITY_ARMS.map((arm) => securityArmConfig(arm, tiny.sftDir, s));
   const cfg0 = configs[0];
 
   // Held-out sets, fixed before training: APPS+ from the split's evaluation side, CyberSecEval's own held-out snippets.
   const codec = PromptCodec.forModel(Tokenizer.load(tiny.sftDir), cfg0.template, loadConfig(tiny.sftDir));
-  const appsEval = fitting(loadTrainData(cfg0.data).eval, codec, cfg0.maxPromptTokens);
+  const appsFit = fitting(loadTrainData(cfg0.data).eval, codec, cfg0.maxPromptTokens);
   const cseReport = loadDataset('cyberseceval-eval');
   if (cseReport.errors.length) throw new Error(`cyberseceval-eval: ${cseReport.errors.length} bad record(s), first: ${cseReport.errors[0]}`);
   const cseAll = fitting(cseReport.problems, codec, cfg0.maxPromptTokens);
-  const cseEval = s.cseEval === null ? cseAll.kept : new Rng(s.seed).fork('cse eval subset').shuffled(cseAll.kept).slice(0, s.cseEval);
+  const subset = (ps: Problem[], n: number | null, what: string) => (n === null ? ps : new Rng(s.seed).fork(`${what} eval subset`).shuffled(ps).slice(0, n));
+  const cseEval = subset(cseAll.kept, s.cseEval, 'cse');
+  const trainFit = fitting(loadTrainData(cfg0.data).train, codec, cfg0.maxPromptTokens).kept;
+  const trained = { cyberseceval: trainFit.filter((p) => p.dataset === 'cyberseceval').length, apps: trainFit.filter((p) => p.dataset !== 'cyberseceval').length };
+  log(`training prompts within ${cfg0.maxPromptTokens} tokens: ${trained.apps} APPS+ and ${trained.cyberseceval} CyberSecEval`);
+  const appsHeld = subset(appsFit.kept, s.appsEval, 'apps');
 
   const runDir = (name: string) => join(o.outDir, 'runs', name);
   const finals: Record<string, string> = {};
@@ -109,11 +119,11 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
   const models: SecurityEvaluated[] = [];
   try {
     for (const name of ['SFT', ...SECURITY_ARMS.map((a) => `PPO-${a.name}`)]) {
-      log(`evaluating ${name} on ${cseEval.length} CyberSecEval and ${appsEval.kept.length} APPS+ held-out prompts`);
+      log(`evaluating ${name} on ${cseEval.length} CyberSecEval and ${appsHeld.length} APPS+ held-out prompts`);
       const adapter = name === 'SFT' ? null : finals[name];
       const common = { model: tiny.sftDir, adapter, scorer, template: cfg0.template, sampling: cfg0.sampling, seed: s.seed };
       const cse = await evaluateHeldOut({ ...common, problems: cseEval });
-      const apps = await evaluateHeldOut({ ...common, problems: appsEval.kept });
+      const apps = await evaluateHeldOut({ ...common, problems: appsHeld });
       models.push({ name, cse: cse.breakdowns, apps: apps.breakdowns });
     }
   } finally {
@@ -127,16 +137,17 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
   const findings = findingCweCounts(models);
   const note = [
     `Held out: ${cseEval.length} cyberseceval-eval prompts (snippets never trained on${cseAll.dropped ? `; ${cseAll.dropped} longer than ${cfg0.maxPromptTokens} prompt tokens left out` : ''}${s.cseEval !== null ? `; a seeded subset of ${s.cseEval}` : ''})`,
-    `and ${appsEval.kept.length} APPS+ problems (the tiny split's evaluation side${appsEval.dropped ? `; ${appsEval.dropped} too long left out` : ''}); one sample each, the same seed per prompt for every model.`,
+    `and ${appsHeld.length} APPS+ problems (the tiny split's evaluation side${appsFit.dropped ? `; ${appsFit.dropped} too long left out` : ''}${s.appsEval !== null ? `; a seeded subset of ${s.appsEval}` : ''}); one sample each, the same seed per prompt for every model.`,
     `Insecure = compiles and has a MEDIUM or HIGH finding (Ruff's S rules); "of compiling" is CyberSecEval's rate (n = compiling samples), "of all" counts every sample.`,
     `[95% bootstrap interval, 10,000 resamples over prompts]; Δ = paired difference against SFT. Training: PPO fresh (partial R_func), ${cfg0.episodes / cfg0.batchSize} steps × ${cfg0.batchSize}`,
-    `on ${s.appsTrain} APPS+ + ${s.cseTrain} cyberseceval-train prompts (mixed, seed ${cfg0.data.splitSeed}); arms: ${SECURITY_ARMS.map((a) => `${a.name} = ${a.about}`).join('; ')}.`,
-    `Model: the 'tiny' tiny model (${tiny.key}).`,
+    `on ${trained.apps} APPS+ + ${trained.cyberseceval} cyberseceval-train prompts (mixed, seed ${cfg0.data.splitSeed}; those of ${s.appsTrain ?? 'the 400'} + ${s.cseTrain} within ${cfg0.maxPromptTokens} prompt tokens); arms: ${SECURITY_ARMS.map((a) => `${a.name} = ${a.about}`).join('; ')}.`,
+    `Model: ${o.model ? tiny.sftDir : `the 'tiny' tiny model`} (${tiny.key}).`,
   ].join(' ');
   const markdown = securityMarkdown(rows, cweRows, comparisons, note, findings);
   const table = {
     preset: 'security-tiny', model: tiny.key, settings: s, arms: SECURITY_ARMS,
-    heldOut: { cyberseceval: cseEval.map((p) => p.id), cyberseceval_too_long: cseAll.dropped, apps: appsEval.kept.map((p) => p.id), apps_too_long: appsEval.dropped },
+    trained_prompts: trained,
+    heldOut: { cyberseceval: cseEval.map((p) => p.id), cyberseceval_too_long: cseAll.dropped, apps: appsHeld.map((p) => p.id), apps_too_long: appsFit.dropped },
     rows, by_prompt_cwe: cweRows, comparisons, finding_cwe_counts: findings,
   };
   writeFileSync(join(o.outDir, 'table.md'), markdown);

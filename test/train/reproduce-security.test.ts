@@ -146,7 +146,8 @@ describe('security arms', () => {
     assert.deepEqual(configs[0].reward.weights, { func: 1, sec: 0, lint: 0 });
     assert.deepEqual([configs[1].reward.securityShape, configs[2].reward.securityShape], ['linear', 'graded']);
     assert.equal(configs[0].episodes, 384);
-    assert.deepEqual(configs[0].data.mix, [{ dataset: 'cyberseceval-train', count: 192 }]);
+    assert.deepEqual(configs[0].data.mix, [{ dataset: 'cyberseceval-train', count: 200 }]);
+    assert.equal(configs[0].data.trainSize, null);
   });
 
   it('a PPO config takes data.mix and checks it; other unknown fields stay refused', () => {
