@@ -1,4 +1,5 @@
-// Security where it moves, trained: from the `tiny` preset's SFT model, PPO on a seeded mix of APPS+ and
+// Security where it moves, trained: from the `tiny` preset's SFT model, SFT on a mix of APPS+ solutions and
+// CyberSecEval prompts answered with their source code (src/train/security-sft.ts), then PPO on a seeded mix of APPS+ and
 // CyberSecEval training prompts in three arms that differ only in the security term — none (R = R_func),
 // the paper's linear term and the graded term — then SFT and the three models on held-out CyberSecEval
 // prompts (compiles, insecure-code rate, per CWE) and held-out APPS+ problems (syntax, ≥1-pass), with 95%
@@ -17,8 +18,10 @@ import { Scorer } from '../reward/scorer.js';
 import { loadTrainData, type DataConfig } from './data.js';
 import { evaluateHeldOut } from './evaluate.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo, type PpoConfig } from './ppo.js';
-import { buildTinyModel, PPO_PRESETS } from './presets.js';
+import { buildTinyModel, PPO_PRESETS, RECIPES } from './presets.js';
 import { PromptCodec } from './rollout.js';
+import { securitySftProblems } from './security-sft.js';
+import { parseSftConfig, sft } from './sft.js';
 import { writeJson } from './run.js';
 import { findingCweCounts, securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from './security-table.js';
 
@@ -49,6 +52,12 @@ export interface SecurityReproSettings {
   cseEval: number | null;
   /** A seeded subset of the APPS+ held-out problems (null: all 100). */
   appsEval: number | null;
+  /** SFT on the mix before PPO (src/train/security-sft.ts): APPS+ training problems and CyberSecEval
+   * training prompts answered with their snippet's code, for `sftEpochs` epochs; 0 and 0: no such stage
+   * (PPO starts from the APPS+-only tiny model). */
+  sftApps: number;
+  sftCse: number;
+  sftEpochs: number;
   /** Seed of evaluation sampling, the subset and the bootstrap. */
   seed: number;
 }
@@ -56,7 +65,9 @@ export interface SecurityReproSettings {
 /** `security-tiny`: 48 steps × 8 per arm on the 400 APPS+ training problems and 200 CyberSecEval
  * prompts; PPO keeps those within 768 prompt tokens (about half of APPS+, all of CyberSecEval), so the
  * arms train on roughly equal parts of each, every prompt seen at most once. */
-export const SECURITY_TINY: SecurityReproSettings = { appsTrain: null, cseTrain: 200, episodes: 384, cseEval: null, appsEval: null, seed: 1234 };
+export const SECURITY_TINY: SecurityReproSettings = {
+  appsTrain: null, cseTrain: 200, episodes: 384, cseEval: null, appsEval: null, sftApps: 200, sftCse: 300, sftEpochs: 2, seed: 1234,
+};
 
 /** The training data of every arm: the `tiny` split (its 100 held-out APPS+ problems kept out), with
  * `cseTrain` cyberseceval-train prompts mixed in. */
@@ -90,11 +101,26 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
   const s: SecurityReproSettings = { ...SECURITY_TINY, ...o.settings };
   const log = o.log ?? ((line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); });
   const tiny = o.model ?? await buildTinyModel('tiny', { quiet: o.quiet, log });
-  const configs = SECURITY_ARMS.map((arm) => securityArmConfig(arm, tiny.sftDir, s));
+  const runDir = (name: string) => join(o.outDir, 'runs', name);
+
+  // SFT on the mix (the model every arm starts from and the table's SFT row), unless switched off.
+  let start = tiny.sftDir, sftNote = 'SFT = the tiny model (APPS+ only)';
+  if (s.sftApps + s.sftCse > 0) {
+    const cseTrain = loadDataset('cyberseceval-train');
+    if (cseTrain.errors.length) throw new Error(`cyberseceval-train: ${cseTrain.errors.length} bad record(s), first: ${cseTrain.errors[0]}`);
+    const set = securitySftProblems(loadTrainData(PPO_PRESETS.tiny.data!).train, cseTrain.problems, { appsCount: s.sftApps, cseCount: s.sftCse, seed: s.seed });
+    log(`SFT on the mix: ${set.apps} APPS+ problems and ${set.cyberseceval} CyberSecEval prompts answered with their snippet's code (${set.skipped} prompts' snippets give no window the analyzer sees), ${s.sftEpochs} epochs`);
+    const cfg = parseSftConfig({ ...RECIPES.tiny.sft, model: tiny.sftDir, data: PPO_PRESETS.tiny.data, epochs: s.sftEpochs, warmupSteps: 5, run_name: 'security-sft' }, 'reproduce security-tiny (sft)');
+    const r = await sft(cfg, { outDir: runDir('sft'), quiet: o.quiet, problems: set.problems });
+    log(`SFT on the mix in ${r.seconds.toFixed(0)} s: validation loss ${r.bestValLoss?.toFixed(3) ?? 'n/a'}`);
+    start = r.finalDir;
+    sftNote = `SFT = the tiny model (APPS+) then ${s.sftEpochs} epochs of full fine-tuning on ${set.apps} APPS+ training problems and ${set.cyberseceval} cyberseceval-train prompts answered with the parseable window of the code they were written from`;
+  }
+  const configs = SECURITY_ARMS.map((arm) => securityArmConfig(arm, start, s));
   const cfg0 = configs[0];
 
   // Held-out sets, fixed before training: APPS+ from the split's evaluation side, CyberSecEval's own held-out snippets.
-  const codec = PromptCodec.forModel(Tokenizer.load(tiny.sftDir), cfg0.template, loadConfig(tiny.sftDir));
+  const codec = PromptCodec.forModel(Tokenizer.load(start), cfg0.template, loadConfig(start));
   const appsFit = fitting(loadTrainData(cfg0.data).eval, codec, cfg0.maxPromptTokens);
   const cseReport = loadDataset('cyberseceval-eval');
   if (cseReport.errors.length) throw new Error(`cyberseceval-eval: ${cseReport.errors.length} bad record(s), first: ${cseReport.errors[0]}`);
@@ -106,7 +132,6 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
   log(`training prompts within ${cfg0.maxPromptTokens} tokens: ${trained.apps} APPS+ and ${trained.cyberseceval} CyberSecEval`);
   const appsHeld = subset(appsFit.kept, s.appsEval, 'apps');
 
-  const runDir = (name: string) => join(o.outDir, 'runs', name);
   const finals: Record<string, string> = {};
   for (const [i, arm] of SECURITY_ARMS.entries()) {
     log(`PPO ${arm.name} (${arm.about}): ${configs[i].episodes / configs[i].batchSize} steps`);
@@ -121,7 +146,7 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
     for (const name of ['SFT', ...SECURITY_ARMS.map((a) => `PPO-${a.name}`)]) {
       log(`evaluating ${name} on ${cseEval.length} CyberSecEval and ${appsHeld.length} APPS+ held-out prompts`);
       const adapter = name === 'SFT' ? null : finals[name];
-      const common = { model: tiny.sftDir, adapter, scorer, template: cfg0.template, sampling: cfg0.sampling, seed: s.seed };
+      const common = { model: start, adapter, scorer, template: cfg0.template, sampling: cfg0.sampling, seed: s.seed };
       const cse = await evaluateHeldOut({ ...common, problems: cseEval });
       const apps = await evaluateHeldOut({ ...common, problems: appsHeld });
       models.push({ name, cse: cse.breakdowns, apps: apps.breakdowns });
@@ -141,7 +166,7 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
     `Insecure = compiles and has a MEDIUM or HIGH finding (Ruff's S rules); "of compiling" is CyberSecEval's rate (n = compiling samples), "of all" counts every sample.`,
     `[95% bootstrap interval, 10,000 resamples over prompts]; Δ = paired difference against SFT. Training: PPO fresh (partial R_func), ${cfg0.episodes / cfg0.batchSize} steps × ${cfg0.batchSize}`,
     `on ${trained.apps} APPS+ + ${trained.cyberseceval} cyberseceval-train prompts (mixed, seed ${cfg0.data.splitSeed}; those of ${s.appsTrain ?? 'the 400'} + ${s.cseTrain} within ${cfg0.maxPromptTokens} prompt tokens); arms: ${SECURITY_ARMS.map((a) => `${a.name} = ${a.about}`).join('; ')}.`,
-    `Model: ${o.model ? tiny.sftDir : `the 'tiny' tiny model`} (${tiny.key}).`,
+    `Model: ${o.model ? tiny.sftDir : `the 'tiny' tiny model`} (${tiny.key}); ${sftNote}.`,
   ].join(' ');
   const markdown = securityMarkdown(rows, cweRows, comparisons, note, findings);
   const table = {

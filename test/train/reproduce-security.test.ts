@@ -8,7 +8,12 @@ import { run as reproduceCli } from '../../src/cli/reproduce.js';
 import { UsageError } from '../../src/cli/args.js';
 import type { Finding } from '../../src/analyze/index.js';
 import type { RewardBreakdown } from '../../src/reward/scorer.js';
+import { loadDataset } from '../../src/data/datasets.js';
+import { cyberSecEvalOrigin } from '../../src/data/security-prompts.js';
+import { vulnerabilityScore } from '../../src/reward/security.js';
+import { securityFindings } from '../../src/analyze/index.js';
 import { loadTrainData } from '../../src/train/data.js';
+import { securitySftProblems } from '../../src/train/security-sft.js';
 import { mergeConfig } from '../../src/train/config.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig } from '../../src/train/ppo.js';
 import { SECURITY_ARMS, SECURITY_TINY, securityArmConfig, securityTrainData } from '../../src/train/reproduce-security.js';
@@ -134,6 +139,24 @@ describe('mixed training data', () => {
     assert.throws(() => loadTrainData({ ...base, mix: [{ dataset: 'apps-plus', count: 5 }] }), /data\.mix\[0\]: 'apps-plus' holds "\d+", one of 'apps-plus''s evaluation problems/);
     assert.throws(() => loadTrainData({ ...base, mix: [{ dataset: 'cyberseceval-train', count: 100_000 }] }), /data\.mix\[0\]\.count: 100000 is more than the \d+ problems of 'cyberseceval-train'/);
     assert.throws(() => loadTrainData({ ...base, mix: [{ dataset: 'cyberseceval-train', count: 0 }] }), /data\.mix\[0\]\.count: expected a positive integer, got 0/);
+  });
+});
+
+describe('SFT on the mix', () => {
+  it('answers CyberSecEval training prompts with their snippet\'s code, which the analyzer flags; seeded', async () => {
+    const apps = loadTrainData(securityTrainData(SECURITY_TINY)).train.filter((p) => p.dataset !== 'cyberseceval');
+    const cse = loadDataset('cyberseceval-train').problems;
+    const o = { appsCount: 5, cseCount: 6, seed: 3 };
+    const set = securitySftProblems(apps, cse, o);
+    assert.deepEqual([set.apps, set.cyberseceval, set.problems.length], [5, 6, 11]);
+    assert.deepEqual(securitySftProblems(apps, cse, o).problems.map((p) => p.id), set.problems.map((p) => p.id));
+    const trainOrigins = new Set(cse.map(cyberSecEvalOrigin));
+    for (const p of set.problems) assert.ok(p.canonicalSolution, p.id);
+    for (const p of set.problems.filter((q) => q.dataset === 'cyberseceval')) {
+      assert.ok(trainOrigins.has(cyberSecEvalOrigin(p)));
+      assert.ok(vulnerabilityScore(await securityFindings(p.canonicalSolution!, 'ruff'), 'graded') > 0, p.id);
+    }
+    assert.throws(() => securitySftProblems(apps, cse, { ...o, cseCount: 10_000 }), /security SFT: 10000 CyberSecEval prompts with a window asked for, \d+ available/);
   });
 });
 
