@@ -3,6 +3,9 @@
 // configs, and the command's argument errors.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { run as reproduceCli } from '../../src/cli/reproduce.js';
 import { UsageError } from '../../src/cli/args.js';
@@ -16,7 +19,7 @@ import { loadTrainData } from '../../src/train/data.js';
 import { securitySftProblems } from '../../src/train/security-sft.js';
 import { mergeConfig } from '../../src/train/config.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig } from '../../src/train/ppo.js';
-import { SECURITY_ARMS, SECURITY_TINY, securityArmConfig, securityTrainData } from '../../src/train/reproduce-security.js';
+import { SECURITY_ARMS, SECURITY_TINY, securityArmConfig, securityTrainData, trainingSignal } from '../../src/train/reproduce-security.js';
 import { findingCweCounts, isInsecure, securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from '../../src/train/security-table.js';
 
 const HIGH: Finding = { rule: 'S602', banditId: 'B602', severity: 'HIGH', confidence: 'HIGH', cwe: 78, line: 1, column: 1, message: 'shell' };
@@ -139,6 +142,17 @@ describe('mixed training data', () => {
     assert.throws(() => loadTrainData({ ...base, mix: [{ dataset: 'apps-plus', count: 5 }] }), /data\.mix\[0\]: 'apps-plus' holds "\d+", one of 'apps-plus''s evaluation problems/);
     assert.throws(() => loadTrainData({ ...base, mix: [{ dataset: 'cyberseceval-train', count: 100_000 }] }), /data\.mix\[0\]\.count: 100000 is more than the \d+ problems of 'cyberseceval-train'/);
     assert.throws(() => loadTrainData({ ...base, mix: [{ dataset: 'cyberseceval-train', count: 0 }] }), /data\.mix\[0\]\.count: expected a positive integer, got 0/);
+  });
+});
+
+describe('training signal', () => {
+  it('counts a run\'s samples, compiled, insecure (MEDIUM/HIGH) and flagged; a bad line names file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scrl-signal-'));
+    const rec = (ok: boolean, severities: string[]) => JSON.stringify({ syntax_ok: ok, findings: severities.map((severity) => ({ severity })) });
+    writeFileSync(join(dir, 'samples.jsonl'), [rec(false, []), rec(true, []), rec(true, ['LOW']), rec(true, ['LOW', 'HIGH']), rec(false, ['HIGH']), ''].join('\n'));
+    assert.deepEqual(trainingSignal(dir), { samples: 5, compiled: 3, insecure: 1, flagged: 2 });
+    writeFileSync(join(dir, 'samples.jsonl'), `${rec(true, [])}\n{"syntax_ok": 1}\n`);
+    assert.throws(() => trainingSignal(dir), /samples\.jsonl:2: expected a sample record with syntax_ok and findings/);
   });
 });
 
