@@ -12,9 +12,10 @@ intervals and paired differences against SFT.
 toy: the trainers side by side on the generated toy tasks (the one set a tiny model solves part of): PPO
 (partial reward), GRPO and RLOO self-correction from one SFT model; every model answers the held-out
 problems twice (turn 2 sees turn 1's program and its feedback): the turn-1 table and Acc@t1, Acc@t2.
-security-tiny: from the tiny SFT model, PPO on a mix of APPS+ and CyberSecEval training prompts in three
-arms — no security term, the paper's linear term, the graded term — and SFT and the three models on
-held-out CyberSecEval prompts (insecure-code rate, per CWE) and held-out APPS+ problems (syntax, ≥1-pass).
+security-tiny: the tiny model SFT'd on a mix of APPS+ solutions and CyberSecEval prompts answered with
+their source code, then PPO on a mix of APPS+ and CyberSecEval training prompts in three arms — no
+security term, the paper's linear term, the graded term — and SFT and the three models on held-out
+CyberSecEval prompts (insecure-code rate, per CWE) and held-out APPS+ problems (syntax, ≥1-pass).
 Writes DIR/table.md, DIR/table.json, DIR/runs/<run>/ and DIR/report/.
 
   --preset P     tiny (APPS+, the paper's data), minimal (MBPP, minutes), toy or security-tiny [tiny]

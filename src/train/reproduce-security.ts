@@ -1,9 +1,10 @@
-// Security where it moves, trained: from the `tiny` preset's SFT model, SFT on a mix of APPS+ solutions and
-// CyberSecEval prompts answered with their source code (src/train/security-sft.ts), then PPO on a seeded mix of APPS+ and
-// CyberSecEval training prompts in three arms that differ only in the security term — none (R = R_func),
-// the paper's linear term and the graded term — then SFT and the three models on held-out CyberSecEval
-// prompts (compiles, insecure-code rate, per CWE) and held-out APPS+ problems (syntax, ≥1-pass), with 95%
-// bootstrap intervals and paired differences. Writes table.md, table.json, runs/<arm>/ and report/.
+// Security where it moves, trained: from the `tiny` preset's model, SFT on a mix of APPS+ solutions and
+// CyberSecEval prompts answered with their source code (security-sft.ts), then PPO on a seeded mix of
+// APPS+ and CyberSecEval training prompts in three arms that differ only in the security term — none
+// (R = R_func), the paper's linear term, the graded term — then SFT and the three models on held-out
+// CyberSecEval prompts (compiles, insecure-code rate, per CWE) and held-out APPS+ problems (syntax,
+// ≥1-pass), with 95% bootstrap intervals and paired differences. Writes table.md, table.json,
+// runs/sft/, runs/<arm>/ and report/.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
