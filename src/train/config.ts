@@ -19,6 +19,8 @@ function typeOf(v: unknown): 'number' | 'string' | 'boolean' | 'object' | 'array
  * `where` prefixes errors (a file name); `types` lists the accepted types of fields by dotted path where the
  * default's own type is not the only one (e.g. `{ 'reward.schedule': ['object', 'null'] }`). A field whose
  * accepted types include 'object' but whose default is null is taken as given (its owner validates it).
+ * A field the defaults leave out is unknown unless `types` lists it: then it is optional, taken as given
+ * when present (its owner validates it), and absent from the result otherwise.
  */
 export function mergeConfig<T extends object>(defaults: T, user: unknown, where: string, types: FieldTypes = {}, prefix = ''): T {
   if (user === undefined) return structuredClone(defaults);
@@ -26,7 +28,7 @@ export function mergeConfig<T extends object>(defaults: T, user: unknown, where:
   const out = structuredClone(defaults) as Record<string, unknown>;
   for (const [key, value] of Object.entries(user as Record<string, unknown>)) {
     const path = `${prefix}${key}`;
-    if (!(key in out)) {
+    if (!(key in out) && !(path in types)) {
       throw new Error(`${where}: unknown field '${path}' (known: ${Object.keys(out).join(', ')})`);
     }
     const def = out[key];

@@ -3,7 +3,7 @@
 
 export { RunFolder, Progress, StopRequest, type RunMeta, type TrainerKind } from './run.js';
 export { mergeConfig } from './config.js';
-export { loadTrainData, DEFAULT_DATA, type DataConfig, type TrainData } from './data.js';
+export { loadTrainData, checkDataMix, DEFAULT_DATA, type DataConfig, type DataMixPart, type TrainData } from './data.js';
 export { tokenBatch, packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
 export { PolicyGraph, type PolicyGraphOptions, type GrpoHeadOptions, type GrpoItem, type PpoItem, type StepResult } from './policy.js';
 export { rollout, PromptCodec, PAPER_SAMPLING, type RolloutSample, type RolloutResult, type SamplingConfig } from './rollout.js';
@@ -25,3 +25,6 @@ export { buildTinyModel, resolvePpoConfig, resolveGrpoConfig, resolveRlooConfig,
 export { evaluateHeldOut, type HeldOutResult } from './evaluate.js';
 export { minimalExample, type MinimalExampleResult, type StageCheck } from './minimal-example.js';
 export { reproduce, tableRows, tableMarkdown, type ReproduceResult, type TableRow } from './reproduce.js';
+export { reproduceSecurity, securityArmConfig, securityTrainData, trainingSignal, SECURITY_ARMS, SECURITY_TINY, ARM_PAIRS, type SecurityArm, type SecurityReproSettings, type SecurityReproResult, type TrainingSignal } from './reproduce-security.js';
+export { securitySftProblems, type SecuritySftSet } from './security-sft.js';
+export { securityRows, securityCweRows, securityComparisons, securityMarkdown, findingCweCounts, isInsecure, SECURITY_COLUMNS, type SecurityEvaluated, type SecurityRow, type CweRow, type ArmComparison, type RateCell } from './security-table.js';

@@ -27,7 +27,7 @@ import { gae, ppoTokenRewards, whiten, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
 import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
-import { batchProblems, dataPosition, DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
+import { batchProblems, checkDataMix, dataPosition, DEFAULT_DATA, loadTrainData, type DataConfig } from './data.js';
 import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type PpoItem } from './policy.js';
 import { PAPER_SAMPLING, PromptCodec, rollout, type SamplingConfig } from './rollout.js';
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
@@ -108,6 +108,7 @@ export const DEFAULT_PPO_CONFIG: PpoConfig = {
 export function parsePpoConfig(json: unknown, where: string): PpoConfig {
   const c = mergeConfig(DEFAULT_PPO_CONFIG, json, where, {
     reference: ['string', 'null'], init: ['string', 'null'], 'reward.schedule': ['string', 'object', 'null'], 'data.trainSize': ['number', 'null'],
+    'data.mix': ['array', 'null'],
   });
   expect(['simple', 'fresh', 'continue', 'scheduled', 'custom'].includes(c.variant), where, 'variant', 'one of simple, fresh, continue, scheduled, custom', c.variant);
   expect(c.model !== '', where, 'model', 'a model folder', c.model);
@@ -120,6 +121,7 @@ export function parsePpoConfig(json: unknown, where: string): PpoConfig {
   expect(['k1', 'k2', 'k3'].includes(c.kl.estimator), where, 'kl.estimator', 'k1, k2 or k3', c.kl.estimator);
   expect(c.kl.coef >= 0, where, 'kl.coef', 'a number ≥ 0', c.kl.coef);
   expect(['ruff', 'bandit', 'off'].includes(c.reward.security), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
+  checkDataMix(c.data.mix, `${where}: data.mix`);
   if (c.variant === 'continue') expect(c.init !== null, where, 'init', "a folder with the 'simple' run's adapter (the continue variant starts from it)", c.init);
   rewardSchedule(c, where);
   checkQuantizeConfig(c.quantize, where);

@@ -13,7 +13,8 @@ import { LoraAdapter, type LoraConfig, type LoraModule } from '../model/lora.js'
 import { loadAdapter, saveAdapter } from '../model/peft.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { saveCheckpoint, type Checkpoint } from '../model/weights.js';
-import { Rng } from '../random.js';
+import { fnv1a64, Rng } from '../random.js';
+import type { Problem } from '../data/problem.js';
 import { packedBatch, packExamples, type Sequence, type TokenBatch } from './batch.js';
 import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
@@ -103,7 +104,10 @@ export function sftExample(codec: PromptCodec, problem: Parameters<PromptCodec['
   return { tokens: [...prompt, ...target], lossStart: prompt.length };
 }
 
-export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }): Promise<SftResult> {
+/** `o.problems`: training problems given by the caller (each answered by its `canonicalSolution`) instead of
+ * `cfg.data`'s training side, e.g. prompts paired with code built for them; the run's config.json records their
+ * number and ids' fingerprint in place of the split's. */
+export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean; problems?: readonly Problem[] }): Promise<SftResult> {
   const started = performance.now();
   if (!existsSync(join(cfg.model, 'config.json'))) throw new Error(`model: ${cfg.model}: no config.json (expected a Hugging Face model folder)`);
   const ck = loadBaseModel(cfg.model, cfg.quantize, resolve(o.outDir));
@@ -111,11 +115,11 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
   const eosId = tokenizer.eosId ?? ck.config.eosTokenIds[0];
   if (eosId === undefined) throw new Error(`model: ${cfg.model}: neither tokenizer_config.json nor config.json names an eos token`);
   const codec = new PromptCodec(tokenizer, resolveTemplate(cfg.template), ck.config.eosTokenIds);
-  const data = loadTrainData(cfg.data);
+  const data = o.problems ? null : loadTrainData(cfg.data);
   const rng = new Rng(cfg.seed);
 
   // Examples from the training problems' reference solutions; a held-out slice for validation.
-  const withSolution = data.train.filter((p) => p.canonicalSolution);
+  const withSolution = (o.problems ?? data!.train).filter((p) => p.canonicalSolution);
   const shuffled = rng.fork('val split').shuffled(withSolution);
   const nVal = Math.round(shuffled.length * cfg.valFraction);
   const toExample = (p: typeof withSolution[number]) => {
@@ -137,7 +141,8 @@ export async function sft(cfg: SftConfig, o: { outDir: string; quiet?: boolean }
   const dropped = all.length - val.length - train.length;
   if (train.length === 0) throw new Error(`no SFT example fits maxSeqLen ${cfg.maxSeqLen} (${all.length} examples)`);
 
-  const folder = RunFolder.create(o.outDir, { trainer: 'sft', ...cfg, examples: { train: train.length, val: val.length, dropped_too_long: dropped, split_fingerprint: data.split.fingerprint } });
+  const folder = RunFolder.create(o.outDir, { trainer: 'sft', ...cfg, examples: { train: train.length, val: val.length, dropped_too_long: dropped,
+    ...(data ? { split_fingerprint: data.split.fingerprint } : { given_problems: o.problems!.length, given_fingerprint: fnv1a64(o.problems!.map((p) => p.id).join('\n')).toString(16) }) } });
   const adapter = cfg.mode === 'lora'
     ? (cfg.adapter ? loadAdapter(cfg.adapter, ck.config) : LoraAdapter.init(ck.config, cfg.lora as Partial<LoraConfig>, Number(rng.fork('lora').uint32())))
     : null;

@@ -91,6 +91,18 @@ describe('SFT', () => {
     assert.ok(existsSync(join(r.finalDir, 'tokenizer.json')));
   });
 
+  it('trains on problems the caller gives instead of the data split, and records them in config.json', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'securecoderl-sft-given-'));
+    const given = ['a', 'b', 'c'].map((id, i) => ({ id: `given/${id}`, prompt: `Print ${i}.`, style: 'stdin' as const, tests: [], canonicalSolution: `print(${i})\n` }));
+    const noSolution = { id: 'given/none', prompt: 'Nothing.', style: 'stdin' as const, tests: [] };
+    const cfg = parseSftConfig({ ...DEFAULT_SFT_CONFIG, model: modelDir, data: SMALL_DATA, lr: 1e-2, batchSize: 3, gradAccum: 1,
+      maxSeqLen: 4096, valFraction: 0, warmupSteps: 0, maxSteps: 2, threads: 1 }, 'test');
+    const r = await sft(cfg, { outDir: out, quiet: true, problems: [...given, noSolution] });
+    assert.equal(r.steps, 2);
+    const written = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.deepEqual([written.examples.train, written.examples.given_problems, 'split_fingerprint' in written.examples], [3, 4, false]);
+  });
+
   it('refuses a config with an unknown or ill-typed field, naming it', () => {
     assert.throws(() => parseSftConfig({ model: modelDir, epoch: 3 }, 'sft.json'), /sft\.json: unknown field 'epoch'/);
     assert.throws(() => parseSftConfig({ model: modelDir, lora: { r: 'big' } }, 'sft.json'), /sft\.json: lora\.r: expected a number/);
