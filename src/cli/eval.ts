@@ -10,7 +10,7 @@ Evaluates one model on a prompt set: generates (or reads) completions, scores th
 judge, and writes a run folder (config.json, prompts.jsonl, generations.jsonl, samples.jsonl,
 summary.json). Rerunning the same command resumes an interrupted run without regenerating.
 
-  --data SET|FILE          apps-plus | mbpp | humaneval | odex | cyberseceval | cyberseceval-eval
+  --data SET|FILE          apps-plus | mbpp | humaneval | odex | cyberseceval | cyberseceval-eval | toy
                            (the held-out split) | cyberseceval-train, or a problem file (our JSONL,
                            or an APPS+ JSON list)
   --endpoint URL           OpenAI-compatible server (vLLM, llama.cpp, Ollama), e.g. http://127.0.0.1:8000/v1
