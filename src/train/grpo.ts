@@ -12,7 +12,7 @@
 // byte-identical to an uninterrupted run.
 
 import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
-import { resolveTemplate, type TemplateName } from '../data/templates.js';
+import type { TemplateName } from '../data/templates.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { LoraAdapter, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
@@ -22,8 +22,9 @@ import { breakdownRecord, Scorer } from '../reward/scorer.js';
 import type { SecurityShape } from '../reward/security.js';
 import { groupAdvantages, type AdvantageScale, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
-import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
-import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
+import { DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
+import { expect, isPositiveInt, mergeConfig } from './config.js';
+import { checkSharedRlConfig } from './rl-config.js';
 import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoItem } from './policy.js';
 import { batchProblems, dataPosition } from './data.js';
 import { TrainingHalted, type PpoResult } from './ppo.js';
@@ -111,8 +112,7 @@ export function parseGrpoConfig(json: unknown, where: string): GrpoConfig {
   const c = mergeConfig(DEFAULT_GRPO_CONFIG, json, where, {
     reference: ['string', 'null'], epsilonHigh: ['number', 'null'], 'data.trainSize': ['number', 'null'], 'data.evalSize': ['number', 'null'],
   });
-  expect(c.model !== '', where, 'model', 'a model folder', c.model);
-  resolveTemplate(c.template);
+  checkSharedRlConfig(c, where);
   for (const f of ['steps', 'promptsPerStep', 'numIterations', 'stepsPerGeneration', 'saveEvery', 'keepCheckpoints', 'microBatch', 'maxPromptTokens'] as const) {
     expect(isPositiveInt(c[f]), where, f, 'a positive integer', c[f]);
   }
@@ -120,23 +120,11 @@ export function parseGrpoConfig(json: unknown, where: string): GrpoConfig {
   expect(c.stepsPerGeneration <= c.promptsPerStep * c.numGenerations, where, 'stepsPerGeneration', `at most the completions per step (${c.promptsPerStep * c.numGenerations})`, c.stepsPerGeneration);
   expect(oneOf(c.scaleRewards, ['group', 'batch', 'none']), where, 'scaleRewards', 'group, batch or none', c.scaleRewards);
   expect(oneOf(c.importanceLevel, ['token', 'sequence']), where, 'importanceLevel', 'token or sequence', c.importanceLevel);
-  expect(oneOf(c.lossType, ['grpo', 'dr_grpo', 'dapo']), where, 'lossType', 'grpo, dr_grpo or dapo', c.lossType);
   expect(c.epsilon >= 0, where, 'epsilon', 'a number ≥ 0', c.epsilon);
   expect(c.epsilonHigh === null || c.epsilonHigh >= 0, where, 'epsilonHigh', 'null or a number ≥ 0', c.epsilonHigh);
-  expect(c.beta >= 0, where, 'beta', 'a number ≥ 0', c.beta);
-  expect(oneOf(c.klEstimator, ['k1', 'k2', 'k3']), where, 'klEstimator', 'k1, k2 or k3', c.klEstimator);
-  expect(c.lr > 0, where, 'lr', 'a positive number', c.lr);
-  expect(oneOf(c.lrSchedule, ['constant', 'linear', 'cosine']), where, 'lrSchedule', 'constant, linear or cosine', c.lrSchedule);
-  expect(isNonNegativeInt(c.warmupSteps), where, 'warmupSteps', 'a non-negative integer', c.warmupSteps);
-  expect(c.gradClip >= 0, where, 'gradClip', 'a number ≥ 0', c.gradClip);
   expect(c.sampling.temperature > 0, where, 'sampling.temperature', 'a positive number (a group of greedy completions is identical)', c.sampling.temperature);
-  expect(isPositiveInt(c.sampling.maxNewTokens), where, 'sampling.maxNewTokens', 'a positive integer', c.sampling.maxNewTokens);
   expect(oneOf(c.testsReward, ['fraction', 'all']), where, 'testsReward', 'fraction or all', c.testsReward);
-  expect(oneOf(c.reward.security, ['ruff', 'bandit', 'off']), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
-  expect(oneOf(c.data.split, ['mbpp', 'seeded']), where, 'data.split', 'mbpp or seeded', c.data.split);
-  expect(isNonNegativeInt(c.data.promptTests), where, 'data.promptTests', 'a non-negative integer', c.data.promptTests);
   checkRewardFuncs(c, where);
-  checkQuantizeConfig(c.quantize, where);
   return c;
 }
 

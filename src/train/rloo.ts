@@ -14,7 +14,7 @@
 
 import type { Problem } from '../data/problem.js';
 import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
-import { resolveTemplate, type TemplateName } from '../data/templates.js';
+import type { TemplateName } from '../data/templates.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { LoraAdapter, type LoraModule } from '../model/lora.js';
 import { loadAdapter, saveAdapter } from '../model/peft.js';
@@ -24,8 +24,9 @@ import { breakdownRecord, Scorer, type RewardBreakdown } from '../reward/scorer.
 import type { SecurityShape } from '../reward/security.js';
 import { accumulatedReward, leaveOneOutAdvantages, type KlKind } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
-import { checkQuantizeConfig, DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
-import { expect, isNonNegativeInt, isPositiveInt, mergeConfig } from './config.js';
+import { DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
+import { expect, isPositiveInt, mergeConfig } from './config.js';
+import { checkSharedRlConfig } from './rl-config.js';
 import { correctionMetrics, DEFAULT_FEEDBACK_LIMITS, feedbackProblem, solved, type FeedbackLimits } from './feedback.js';
 
 export { correctionMetrics, solved };
@@ -106,30 +107,17 @@ const oneOf = <T extends string>(v: T, options: readonly T[]) => options.include
 
 export function parseRlooConfig(json: unknown, where: string): RlooConfig {
   const c = mergeConfig(DEFAULT_RLOO_CONFIG, json, where, { reference: ['string', 'null'], 'data.trainSize': ['number', 'null'], 'data.evalSize': ['number', 'null'] });
-  expect(c.model !== '', where, 'model', 'a model folder', c.model);
-  resolveTemplate(c.template);
+  checkSharedRlConfig(c, where);
   for (const f of ['steps', 'turns', 'promptsPerStep', 'saveEvery', 'keepCheckpoints', 'microBatch', 'maxPromptTokens'] as const) {
     expect(isPositiveInt(c[f]), where, f, 'a positive integer', c[f]);
   }
   expect(isPositiveInt(c.k) && c.k >= 2, where, 'k', 'an integer ≥ 2 (a leave-one-out baseline needs another trajectory)', c.k);
   expect(typeof c.gamma === 'number' && c.gamma >= 0 && c.gamma <= 1, where, 'gamma', 'a number in [0, 1]', c.gamma);
   expect(oneOf(c.turnReward, ['tests', 'partial']), where, 'turnReward', 'tests or partial', c.turnReward);
-  expect(c.beta >= 0, where, 'beta', 'a number ≥ 0', c.beta);
-  expect(oneOf(c.klEstimator, ['k1', 'k2', 'k3']), where, 'klEstimator', 'k1, k2 or k3', c.klEstimator);
-  expect(oneOf(c.lossType, ['grpo', 'dr_grpo', 'dapo']), where, 'lossType', 'grpo, dr_grpo or dapo', c.lossType);
   for (const f of ['programChars', 'fieldChars', 'errorLines', 'errorChars'] as const) {
     expect(isPositiveInt(c.feedback[f]), where, `feedback.${f}`, 'a positive integer', c.feedback[f]);
   }
-  expect(c.lr > 0, where, 'lr', 'a positive number', c.lr);
-  expect(oneOf(c.lrSchedule, ['constant', 'linear', 'cosine']), where, 'lrSchedule', 'constant, linear or cosine', c.lrSchedule);
-  expect(isNonNegativeInt(c.warmupSteps), where, 'warmupSteps', 'a non-negative integer', c.warmupSteps);
-  expect(c.gradClip >= 0, where, 'gradClip', 'a number ≥ 0', c.gradClip);
   expect(c.sampling.temperature > 0, where, 'sampling.temperature', 'a positive number (k greedy trajectories are identical)', c.sampling.temperature);
-  expect(isPositiveInt(c.sampling.maxNewTokens), where, 'sampling.maxNewTokens', 'a positive integer', c.sampling.maxNewTokens);
-  expect(oneOf(c.reward.security, ['ruff', 'bandit', 'off']), where, 'reward.security', 'ruff, bandit or off', c.reward.security);
-  expect(oneOf(c.data.split, ['mbpp', 'seeded']), where, 'data.split', 'mbpp or seeded', c.data.split);
-  expect(isNonNegativeInt(c.data.promptTests), where, 'data.promptTests', 'a non-negative integer', c.data.promptTests);
-  checkQuantizeConfig(c.quantize, where);
   return c;
 }
 
