@@ -14,7 +14,7 @@ import time
 
 from scrl_checker import VERDICT_FD, VERDICT_MAGIC, run_checker
 from scrl_proxies import RPC_READ, RPC_WRITE, serve_checker
-from scrl_runner import (IN_SANDBOX, LIBC, PR_SET_DUMPABLE, READ_CHUNK, clear_writable_dirs, kill_leftovers,
+from scrl_runner import (IN_SANDBOX, LIBC, PR_SET_DUMPABLE, READ_CHUNK, append_capped, clear_writable_dirs, kill_leftovers,
                          place_fds, rlimits, set_limits, start_child, wipe)
 
 def start_checker(spec_buf, nonce, limits):
@@ -160,13 +160,8 @@ def run_check_test(job, code, spec_buf, limits):
                 if not chunk:
                     poller.unregister(fd)
                     continue
-                buf = streams[fd]
-                if len(buf) + len(chunk) > caps[fd]:
-                    buf += chunk[:max(0, caps[fd] - len(buf))]
-                    if fd != err_r:
-                        outcome = 'output_limit'
-                else:
-                    buf += chunk
+                if append_capped(streams[fd], chunk, caps[fd]) and fd != err_r:
+                    outcome = 'output_limit'
     if outcome is not None or not program_done:
         for target in (cpid, pid):
             try:

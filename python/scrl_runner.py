@@ -332,6 +332,15 @@ def kill_leftovers():
             return
 
 
+def append_capped(buf, chunk, cap):
+    """Appends to a bytearray what fits under `cap` bytes; True when some of `chunk` did not fit."""
+    if len(buf) + len(chunk) > cap:
+        buf += chunk[:max(0, cap - len(buf))]
+        return True
+    buf += chunk
+    return False
+
+
 def run_test(job, code, call_entry, test_input, limits):
     started = time.monotonic()
     pid, out_r, err_r, res_r = start_child(job, code, call_entry, test_input, limits)
@@ -359,14 +368,9 @@ def run_test(job, code, call_entry, test_input, limits):
                 poller.unregister(fd)
                 ended.add(fd)
                 continue
-            buf = streams[fd]
-            if len(buf) + len(chunk) > caps[fd]:
-                buf += chunk[:max(0, caps[fd] - len(buf))]
-                if fd != err_r:
-                    outcome = 'output_limit'
-                    exited = True
-            else:
-                buf += chunk
+            if append_capped(streams[fd], chunk, caps[fd]) and fd != err_r:
+                outcome = 'output_limit'
+                exited = True
     if outcome is not None:
         try:
             os.kill(pid, signal.SIGKILL)
