@@ -54,6 +54,9 @@ export interface QuantModeFigures {
   head_quantized: boolean;
   /** nbits4 weights fed to the LoRA step's session (not baked in). */
   nbits4_fed: boolean;
+  /** glibc's MALLOC_MMAP_THRESHOLD_ in the environment (a fixed threshold returns freed large blocks to the
+   * system at once: a lower peak RSS; see README), or null. */
+  malloc_mmap_threshold: string | null;
   /** tiny only: mean next-token loss on the held-out windows, and the mean per-token KL(fp32 ‖ this mode). */
   heldout_loss?: number;
   kl_vs_fp32?: number;
@@ -164,7 +167,8 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
   return {
     mode, parameters, weight_bytes: checkpointBytes(ck), load_s, forward_tokens_per_s, decode_ms_per_token, lora_step_s,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_before_lora_bytes,
-    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, nbits4_fed: mode === 'nbits4' && o.nbits4Fed === true, ...heldout, load_before, load_after: loadavg()[0],
+    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, nbits4_fed: mode === 'nbits4' && o.nbits4Fed === true,
+    malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, ...heldout, load_before, load_after: loadavg()[0],
   };
 }
 
@@ -195,6 +199,7 @@ export interface QuantEpisodeResult {
   peak_rss_sampling_bytes: number;
   embedding_quantized: boolean;
   head_quantized: boolean;
+  malloc_mmap_threshold: string | null;
   load_before: number;
   load_after: number;
 }
@@ -263,7 +268,8 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
     mode, parameters, weight_bytes: checkpointBytes(ck), batch: B, prompt_tokens: P, new_tokens: N, ppo_epochs: epochs, load_s,
     sample_s: (t2 - t1) / 1000, logprob_s: (t3 - t2) / 1000, update_s: (t4 - t3) / 1000, episode_s: (t4 - t1) / 1000,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_sampling_bytes,
-    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, load_before, load_after: loadavg()[0],
+    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head,
+    malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, load_before, load_after: loadavg()[0],
   };
 }
 
