@@ -6,7 +6,9 @@
 //  - 1.3b: DeepSeek-Coder-1.3B's config, random weights (uniform, generated and quantized tensor by tensor).
 // Per mode: forward tokens/s (one sequence of 512, CausalLM's prefill), decode ms per token (batch 1, after a
 // 64-token prompt), one LoRA step (r 16 on q/k/v/o, batch 1 × 512: the trainers' PolicyGraph with their
-// session options, clipping and AdamW) and the process's peak RSS.
+// session options, clipping and AdamW) and the process's peak RSS (and the peak before the LoRA step).
+// Quantized modes quantize the embedding and the LM head too unless asked not to (the default of
+// QuantizeConfig, DEFAULT_QUANTIZE).
 
 import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -17,7 +19,7 @@ import { parseConfig, type ModelConfig } from '../model/config.js';
 import { measureDecodeAtContext } from '../model/bench.js';
 import { LoraAdapter } from '../model/lora.js';
 import { compareModels } from '../model/quant-eval.js';
-import { checkpointBytes, loadQuantizedCheckpoint, randomQuantizedCheckpoint, type QuantizeConfig, type QuantizeMode } from '../model/quantized.js';
+import { checkpointBytes, DEFAULT_QUANTIZE, loadQuantizedCheckpoint, randomQuantizedCheckpoint, type QuantizeConfig, type QuantizeMode } from '../model/quantized.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { tinyConfig, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
@@ -45,6 +47,16 @@ export interface QuantModeFigures {
   decode_ms_per_token: number;
   lora_step_s: number;
   peak_rss_bytes: number;
+  /** Peak RSS before the LoRA step (loading, forward, decode and, for tiny, the held-out comparison). */
+  peak_rss_before_lora_bytes: number;
+  /** Whether the embedding and the LM head were quantized too. */
+  embedding_quantized: boolean;
+  head_quantized: boolean;
+  /** nbits4 weights fed to the LoRA step's session (not baked in). */
+  nbits4_fed: boolean;
+  /** glibc's MALLOC_MMAP_THRESHOLD_ in the environment (a fixed threshold returns freed large blocks to the
+   * system at once: a lower peak RSS; see README), or null. */
+  malloc_mmap_threshold: string | null;
   /** tiny only: mean next-token loss on the held-out windows, and the mean per-token KL(fp32 ‖ this mode). */
   heldout_loss?: number;
   kl_vs_fp32?: number;
@@ -66,9 +78,11 @@ export interface QuantBenchOptions {
   threads?: number;
   /** Short sequences (64): checks that it runs, measures nothing useful. */
   quick?: boolean;
-  /** Quantize the embedding / LM head too (default: linear weights only). */
+  /** Quantize the embedding / LM head too (default true, as DEFAULT_QUANTIZE; false keeps them float32). */
   embedding?: boolean;
   head?: boolean;
+  /** nbits4: feed the 4-bit weights to the LoRA step's training session instead of baking them in. */
+  nbits4Fed?: boolean;
 }
 
 /** A model shape's config. */
@@ -95,7 +109,7 @@ export function tinyHeldoutWindows(modelDir: string, count: number, len: number)
 /** One mode, in this process (run it in a fresh process so that peak_rss_bytes is this mode's own). */
 export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMode, o: QuantBenchOptions = {}): Promise<QuantModeFigures> {
   const load_before = loadavg()[0];
-  const q: QuantizeConfig = { mode, embedding: o.embedding ?? false, head: o.head ?? false };
+  const q: QuantizeConfig = { mode, embedding: o.embedding ?? DEFAULT_QUANTIZE.embedding, head: o.head ?? DEFAULT_QUANTIZE.head };
   const seq = o.quick ? 64 : 512;
   const t0 = performance.now();
   let ck: Checkpoint;
@@ -132,10 +146,11 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
     if (ref !== lm) await releaseSessions(ref.graph);
   }
   await releaseSessions(lm.graph);
+  const peak_rss_before_lora_bytes = process.resourceUsage().maxRSS * 1024;
 
   // One LoRA step through the trainers' graph: base weights fed as the trainers feed them.
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
-  const policy = new PolicyGraph(ck, { lora: adapter.config, baseWeights: 'inputs', session });
+  const policy = new PolicyGraph(ck, { lora: adapter.config, baseWeights: 'inputs', nbits4As: o.nbits4Fed ? 'inputs' : 'initializers', session });
   const adam = new AdamW(adapter.parameters(), { lr: 1e-4 });
   const step = async (n: number) => {
     const tb = tokenBatch([{ tokens: ids.slice(0, n), lossStart: 1 }]);
@@ -151,7 +166,9 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
   await releaseSessions(policy.graph);
   return {
     mode, parameters, weight_bytes: checkpointBytes(ck), load_s, forward_tokens_per_s, decode_ms_per_token, lora_step_s,
-    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, ...heldout, load_before, load_after: loadavg()[0],
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_before_lora_bytes,
+    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, nbits4_fed: mode === 'nbits4' && o.nbits4Fed === true,
+    malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, ...heldout, load_before, load_after: loadavg()[0],
   };
 }
 
@@ -178,6 +195,11 @@ export interface QuantEpisodeResult {
   update_s: number;
   episode_s: number;
   peak_rss_bytes: number;
+  /** Peak RSS up to the end of sampling (the sampler's session released). */
+  peak_rss_sampling_bytes: number;
+  embedding_quantized: boolean;
+  head_quantized: boolean;
+  malloc_mmap_threshold: string | null;
   load_before: number;
   load_after: number;
 }
@@ -189,12 +211,13 @@ export interface QuantEpisodeResult {
  * weights are alive at a time, and the 4-bit backward copies built only when the training graph needs them
  * (after sampling). Run it in a fresh process so the peak RSS is its own.
  */
-export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
+export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; embedding?: boolean; head?: boolean; nbits4Fed?: boolean; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
   const load_before = loadavg()[0];
   const B = o.batch ?? 2, P = o.promptTokens ?? 256, N = o.newTokens ?? 64, epochs = o.epochs ?? 1;
   const say = o.log ?? (() => {});
   const t0 = performance.now();
-  const ck = randomQuantizedCheckpoint(config, { mode, embedding: false, head: false }, 0, 0.5, { fast: true });
+  const q: QuantizeConfig = { mode, embedding: o.embedding ?? DEFAULT_QUANTIZE.embedding, head: o.head ?? DEFAULT_QUANTIZE.head };
+  const ck = randomQuantizedCheckpoint(config, q, 0, 0.5, { fast: true });
   let parameters = 0;
   for (const w of ck.weights.values()) parameters += w.data.length;
   for (const w of ck.quantized?.values() ?? []) parameters += w.outFeatures * w.inFeatures;
@@ -210,8 +233,9 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   const sampled = await generate(lm, prompts, { maxNewTokens: N, temperature: 0.7, topP: 0.95, topK: 50, repetitionPenalty: 1.1, eosTokenIds: [], rng });
   await releaseSessions(lm.graph);
   const t2 = performance.now();
+  const peak_rss_sampling_bytes = process.resourceUsage().maxRSS * 1024;
   say(`episode ${mode}: sampled ${B} × ${N} tokens in ${((t2 - t1) / 1000).toFixed(1)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
-  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, baseWeights: 'inputs', session });
+  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, baseWeights: 'inputs', nbits4As: o.nbits4Fed ? 'inputs' : 'initializers', session });
   const seqs = prompts.map((p, b) => ({ tokens: [...p, ...sampled.tokens[b]], lossStart: p.length }));
   const tb = tokenBatch(seqs);
   const params = { ...adapter.feeds(), ...head.feeds() };
@@ -243,7 +267,9 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   return {
     mode, parameters, weight_bytes: checkpointBytes(ck), batch: B, prompt_tokens: P, new_tokens: N, ppo_epochs: epochs, load_s,
     sample_s: (t2 - t1) / 1000, logprob_s: (t3 - t2) / 1000, update_s: (t4 - t3) / 1000, episode_s: (t4 - t1) / 1000,
-    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, load_before, load_after: loadavg()[0],
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_sampling_bytes,
+    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head,
+    malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, load_before, load_after: loadavg()[0],
   };
 }
 
@@ -252,7 +278,7 @@ const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 /** Runs `securecoderl bench quantize --child` for one mode in a fresh Node process; its last stdout line is the JSON. */
 export function runModeProcess(shape: QuantBenchShape, mode: QuantizeMode, o: QuantBenchOptions = {}): Promise<QuantModeFigures> {
   const args = [CLI, 'bench', 'quantize', '--shape', shape, '--mode', mode, '--child', ...(o.threads ? ['--threads', String(o.threads)] : []),
-    ...(o.quick ? ['--quick'] : []), ...(o.embedding ? ['--quantize-embedding'] : []), ...(o.head ? ['--quantize-head'] : [])];
+    ...(o.quick ? ['--quick'] : []), ...(o.nbits4Fed ? ['--nbits4-fed'] : []), ...(o.embedding === false ? ['--float-embedding'] : []), ...(o.head === false ? ['--float-head'] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

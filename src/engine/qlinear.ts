@@ -30,6 +30,8 @@ export interface QuantizedTensors {
   readonly forward: readonly Tensor[];
   /** int8: [q int8 [out, in]]; nbits4: [packed uint8 [in, blocks, 16], scales float32 [in, blocks]]. */
   backward(): readonly Tensor[];
+  /** int8 fed as inputs: backward() is the fed qT transposed in the graph (no backward copy in JS). */
+  readonly transposedInGraph?: boolean;
 }
 
 /** Graph tensor names of a quantized weight called `name` (e.g. `model.layers.0.mlp.up_proj.weight`). */
@@ -62,15 +64,20 @@ function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Fl
 /**
  * Graph tensors for the quantized weight `name`: initializers (the arrays baked into the model; ORT
  * prepacks them) or inputs (fed from the JS arrays by `quantizedFeeds`, shared by every session). The
- * backward copy is created (and, for initializers, its arrays built) only when a gradient rule asks.
+ * backward copy is created (and, for initializers, its arrays built) only when a gradient rule asks. A fed
+ * int8 weight has no backward copy in JS: its q [out, in] is qT transposed inside the graph where the
+ * backward product reads it (a transient int8 array per layer, freed after use: the JS weights stay one
+ * byte per parameter when training).
  */
 export function quantizedTensors(g: Graph, name: string, w: QuantizedWeight, as: 'initializers' | 'inputs'): QuantizedTensors {
   const names = quantizedNames(name, w);
   const make = (which: 'forward' | 'backward') => arraysOf(w, which).map((a, i) => (as === 'inputs'
     ? g.input(names[which][i], a.dtype, a.dims)
     : g.initializer(names[which][i], a.data, a.dims, a.dtype)));
+  const forward = make('forward');
+  const derived = as === 'inputs' && w.mode === 'int8';
   let bwd: Tensor[] | null = null;
-  return { weight: w, forward: make('forward'), backward: () => (bwd ??= make('backward')) };
+  return { weight: w, forward, backward: () => (bwd ??= derived ? [op.transpose(forward[0], [1, 0])] : make('backward')), transposedInGraph: derived };
 }
 
 /** Feeds for a quantized weight's inputs (forward copy; the backward copy too once it exists). */
@@ -172,9 +179,12 @@ export function dequantizeNBits4Graph(packed: Tensor, scales: Tensor, cols: numb
 export function quantizedGather(w: QuantizedTensors, ids: Tensor): Tensor {
   const { weight } = w;
   if (weight.mode === 'int8') {
-    const [q] = w.backward();
-    const s = op.gather(w.forward[1], ids, 0); // [..., 1]
-    return op.mul(op.cast(op.gather(q, ids, 0), 'float32'), op.unsqueeze(s, [-1]));
+    const s = op.gather(w.forward[1], ids, 0); // [...]
+    // fed: the columns of qT [in, vocab] (no transposed table per run); baked: the rows of q
+    const rows = w.transposedInGraph
+      ? op.transpose(op.gather(w.forward[0], ids, 1), [...Array.from({ length: ids.rank }, (_, i) => i + 1), 0])
+      : op.gather(w.backward()[0], ids, 0);
+    return op.mul(op.cast(rows, 'float32'), op.unsqueeze(s, [-1]));
   }
   const [packed, scales] = w.forward;
   return dequantizeNBits4Graph(op.gather(packed, ids, 0), op.gather(scales, ids, 0), weight.inFeatures, 'float32');

@@ -57,6 +57,13 @@ export interface DecoderOptions {
    */
   weightsAs?: 'initializers' | 'inputs';
   /**
+   * nbits4 quantized weights: 'initializers' (default; MatMulNBits prepacks them: fast, but a copy inside
+   * each session) or 'inputs' (fed from the JS arrays by `quantizedInputFeeds(ck, { nbits4: true })`: no
+   * copy per session; MatMulNBits then dequantizes B every run — cheap next to a long sequence's product,
+   * slow for decode steps).
+   */
+  nbits4As?: 'initializers' | 'inputs';
+  /**
    * 'fast' (default): the engine's training forms — the MLP gating by `swiglu` (one gradient rule), RoPE by
    * `rotary` (ORT's RotaryEmbedding kernel, forward and backward, in float32 graphs with contribOps) and,
    * without a KV cache, attention in `causalBlocks` query blocks. 'standard': silu then mul, RoPE by slices
@@ -132,7 +139,7 @@ export function appendDecoder(g: Graph, ck: Checkpoint, inputs: DecoderInputs, o
     if (!byName) { byName = new Map(); quantizedByGraph.set(g, byName); }
     let t = byName.get(name);
     if (!t) {
-      t = quantizedTensors(g, name, w, w.mode === 'int8' ? 'inputs' : 'initializers');
+      t = quantizedTensors(g, name, w, w.mode === 'int8' ? 'inputs' : opts.nbits4As ?? 'initializers');
       byName.set(name, t);
     }
     return t;

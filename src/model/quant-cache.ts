@@ -46,7 +46,8 @@ export function loadQuantizedCached(dir: string, q: QuantizeConfig, cacheDir: st
     return { checkpoint: readQuantizedCache(path, dir, q, o.backward ?? false), path, hit: true, seconds: (performance.now() - t0) / 1000 };
   }
   const ck = loadQuantizedCheckpoint(dir, q);
-  if (o.backward) for (const w of ck.quantized!.values()) w.backward();
+  // 4-bit backward copies are stored (requantizing is slow); int8's backward reads qT transposed in the graph
+  if (o.backward) for (const w of ck.quantized!.values()) if (w.mode === 'nbits4') w.backward();
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   try {

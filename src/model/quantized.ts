@@ -14,16 +14,18 @@ import { Rng } from '../random.js';
 export type QuantizeMode = 'none' | QuantMode;
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['none', ...QUANT_MODES];
 
-/** What to quantize. The seven linear weights of every block always; the embedding and the head on request. */
+/** What to quantize. The seven linear weights of every block always; the embedding and the head unless asked not to. */
 export interface QuantizeConfig {
   mode: QuantizeMode;
-  /** The token embedding (for a tied model: the shared embedding/head tensor). Default false. */
+  /** The token embedding (for a tied model: the shared embedding/head tensor). Default true. */
   embedding: boolean;
-  /** The LM head (for a tied model: the shared tensor). Default false. */
+  /** The LM head (for a tied model: the shared tensor). Default true. */
   head: boolean;
 }
 
-export const DEFAULT_QUANTIZE: QuantizeConfig = { mode: 'none', embedding: false, head: false };
+/** Float32 by default; a chosen mode quantizes the embedding and the head too (the lean configuration measured
+ * by `bench quantize`: held-out loss and KL in docs/model.md). `embedding`/`head` mean nothing for 'none'. */
+export const DEFAULT_QUANTIZE: QuantizeConfig = { mode: 'none', embedding: true, head: true };
 
 const LINEAR = /^model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
@@ -130,12 +132,13 @@ export function checkpointBytes(ck: Checkpoint): number {
 }
 
 /**
- * Feeds for a decoder graph built with weightsAs 'inputs': every int8 weight's arrays (forward copy, and
- * the backward copy once a gradient made it). nbits4 weights are initializers there (see decoder.ts).
+ * Feeds for a decoder graph's quantized inputs: every int8 weight's forward arrays (its backward product
+ * transposes them in the graph), and with `nbits4` every 4-bit weight's (forward copy, and the backward
+ * copy once a gradient made it) for a graph built with nbits4As 'inputs' (see decoder.ts).
  */
-export function quantizedInputFeeds(ck: Checkpoint): Record<string, Feed> {
+export function quantizedInputFeeds(ck: Checkpoint, o: { nbits4?: boolean } = {}): Record<string, Feed> {
   const out: Record<string, Feed> = {};
-  for (const [name, w] of ck.quantized ?? []) if (w.mode === 'int8') Object.assign(out, quantizedFeeds(name, w));
+  for (const [name, w] of ck.quantized ?? []) if (w.mode === 'int8' || o.nbits4) Object.assign(out, quantizedFeeds(name, w));
   return out;
 }
 

@@ -35,6 +35,9 @@ export interface PolicyGraphOptions {
    * one copy per session); 'inputs' feeds them from the checkpoint's arrays (no copy per session: sessions
    * and the sampler share the one in JS). Full fine-tuning always feeds them. */
   baseWeights?: 'initializers' | 'inputs';
+  /** nbits4 base weights: baked in (default, prepacked: fast) or fed from the one JS copy ('inputs': no copy
+   * in the session, dequantized every run; see DecoderOptions.nbits4As). */
+  nbits4As?: 'initializers' | 'inputs';
   /** Log-probs of logits / T (the sampling temperature; default 1). */
   temperature?: number;
   /** PPO's clip ranges (default 0.2 each) and value-loss weight (default 0.1, TRL's vf_coef). */
@@ -118,7 +121,7 @@ export class PolicyGraph {
     const c = checkpoint.config;
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, c, false), {
       lora: opts.lora, dropout: opts.dropout && !!opts.lora && opts.lora.dropout > 0, dropoutSeed: opts.dropoutSeed, valueHead: opts.valueHead,
-      weightsAs: opts.lora && opts.baseWeights !== 'inputs' ? 'initializers' : 'inputs',
+      weightsAs: opts.lora && opts.baseWeights !== 'inputs' ? 'initializers' : 'inputs', nbits4As: opts.nbits4As,
     });
     // LoRA over fed base weights: the base is still frozen (no gradient, not a parameter).
     const frozenFed = opts.lora && opts.baseWeights === 'inputs';
@@ -157,8 +160,9 @@ export class PolicyGraph {
     g.output('ppo_loss', loss);
     gradients(loss, params).forEach((d, i) => g.output(`ppo_grad:${params[i].name}`, d));
     if (opts.grpo) appendGrpoHead(g, opts.grpo, logprobs, oldLogprobs, mask, lmParams);
-    // int8 quantized weights are always fed (their backward copies exist now that the gradients are built).
-    Object.assign(this.baseFeeds, quantizedInputFeeds(checkpoint));
+    // int8 quantized weights are always fed; nbits4 ones when asked (their backward copies exist now that
+    // the gradients are built).
+    Object.assign(this.baseFeeds, quantizedInputFeeds(checkpoint, { nbits4: opts.nbits4As === 'inputs' }));
     this.graph = g;
   }
 

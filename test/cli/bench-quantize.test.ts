@@ -17,8 +17,13 @@ test('bench quantize --shape tiny --quick --json: each mode in its own process, 
       assert.ok(typeof f[key] === 'number' && f[key] > 0, `${mode} ${key}: ${f[key]}`);
     }
     assert.ok(mode === 'none' ? f.kl_vs_fp32 === 0 : f.kl_vs_fp32 > 0, `${mode} kl_vs_fp32: ${f.kl_vs_fp32}`);
+    assert.ok(f.peak_rss_before_lora_bytes > 0 && f.peak_rss_before_lora_bytes <= f.peak_rss_bytes, `${mode} peak before the LoRA step`);
+    // quantized modes quantize the embedding and the head too by default (DEFAULT_QUANTIZE)
+    assert.equal(f.embedding_quantized, mode !== 'none', `${mode} embedding_quantized`);
+    assert.equal(f.head_quantized, mode !== 'none', `${mode} head_quantized`);
   }
-  assert.ok(r.modes.int8.weight_bytes < r.modes.none.weight_bytes && r.modes.nbits4.weight_bytes < r.modes.int8.weight_bytes);
+  // weights in JS after the LoRA step: int8 1 byte a parameter (no backward copy), nbits4 0.53 + its 4-bit backward copy
+  for (const mode of ['int8', 'nbits4']) assert.ok(r.modes[mode].weight_bytes < r.modes.none.weight_bytes / 3, `${mode} weight_bytes ${r.modes[mode].weight_bytes}`);
   assert.match(result.stdout, /held-out loss/);
 });
 

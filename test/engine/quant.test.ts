@@ -134,16 +134,27 @@ describe('quantized kernels against float64 products with the dequantized weight
       const W = randn(r, 32 * 64, 0.1);
       const q = QuantizedWeight.quantize(mode, W, 32, 64);
       const x = randn(r, 8 * 64);
-      const outs: Float32Array[] = [];
+      const dy = randn(r, 8 * 32);
+      const outs: Float32Array[] = [], dxs: Float32Array[] = [];
       for (const as of ['initializers', 'inputs'] as const) {
         const g = new Graph({ name: `q-${as}`, contribOps: true });
         const X = g.input('x', 'float32', [8, 64]);
-        g.output('y', quantizedLinear(X, quantizedTensors(g, 'w', q, as)));
-        const feeds: Record<string, Feed> = { x, ...(as === 'inputs' ? quantizedFeeds('w', q) : {}) };
-        outs.push((await run(g, ['y'], feeds, { threads: 1 })).y.data as Float32Array);
+        const qt = quantizedTensors(g, 'w', q, as);
+        const y = quantizedLinear(X, qt);
+        const [dx] = gradients(y, [X], { seed: g.input('dy', 'float32', [8, 32]) });
+        g.output('y', y); g.output('dx', dx);
+        // a fed int8 weight's backward reads qT transposed in the graph: nothing more is fed
+        if (as === 'inputs' && mode === 'int8') assert.deepEqual(g.inputs.map((t) => t.name).sort(), ['dy', 'w.int8_qT', 'w.int8_scale', 'x']);
+        const feeds: Record<string, Feed> = { x, dy, ...(as === 'inputs' ? quantizedFeeds('w', q) : {}) };
+        const res = await run(g, ['y', 'dx'], feeds, { threads: 1 });
+        outs.push(res.y.data as Float32Array); dxs.push(res.dx.data as Float32Array);
       }
-      if (mode === 'int8') assert.deepEqual([...outs[1]], [...outs[0]], mode);
-      else assert.ok(relErr(outs[1], outs[0]) < 0.02, `${mode}: ${relErr(outs[1], outs[0])}`);
+      if (mode === 'int8') {
+        assert.deepEqual([...outs[1]], [...outs[0]], mode);
+        assert.deepEqual([...dxs[1]], [...dxs[0]], `${mode} dx`);
+      } else {
+        assert.ok(relErr(outs[1], outs[0]) < 0.02, `${mode}: ${relErr(outs[1], outs[0])}`);
+      }
     }
   });
 
@@ -174,15 +185,18 @@ describe('quantized kernels against float64 products with the dequantized weight
       const r = rng(8);
       const W = randn(r, 10 * 48);
       const q = QuantizedWeight.quantize(mode, W, 10, 48);
-      const g = new Graph({ name: 'qg', contribOps: true });
-      const ids = g.input('ids', 'int64', ['batch', 'seq']);
-      g.output('rows', quantizedGather(quantizedTensors(g, 'e', q, 'initializers'), ids));
-      const idx = [3, 0, 9, 3];
-      const out = (await run(g, ['rows'], { ids: { data: BigInt64Array.from(idx, BigInt), dims: [2, 2] } })).rows;
-      assert.deepEqual(out.dims, [2, 2, 48]);
-      const Wd = q.dequantize();
-      const want = idx.flatMap((t) => [...Wd.subarray(t * 48, (t + 1) * 48)]);
-      assert.deepEqual([...(out.data as Float32Array)], want, mode);
+      for (const as of ['initializers', 'inputs'] as const) {
+        const g = new Graph({ name: 'qg', contribOps: true });
+        const ids = g.input('ids', 'int64', ['batch', 'seq']);
+        g.output('rows', quantizedGather(quantizedTensors(g, 'e', q, as), ids));
+        const idx = [3, 0, 9, 3];
+        const feeds: Record<string, Feed> = { ids: { data: BigInt64Array.from(idx, BigInt), dims: [2, 2] }, ...(as === 'inputs' ? quantizedFeeds('e', q) : {}) };
+        const out = (await run(g, ['rows'], feeds)).rows;
+        assert.deepEqual(out.dims, [2, 2, 48]);
+        const Wd = q.dequantize();
+        const want = idx.flatMap((t) => [...Wd.subarray(t * 48, (t + 1) * 48)]);
+        assert.deepEqual([...(out.data as Float32Array)], want, `${mode} ${as}`);
+      }
     }
   });
 });

@@ -63,4 +63,30 @@ describe('LoRA through a quantized base', () => {
       await releaseSessions(float.graph);
     });
   }
+
+  it('fed quantized weights (int8: backward by an in-graph transpose; nbits4As inputs; embedding and head quantized) give the baked graph\'s loss and LoRA gradients', async () => {
+    const base = tinyModel({ ...VARIANTS.qwen3, intermediateSize: 128, seed: 22 });
+    for (const mode of ['int8', 'nbits4'] as const) {
+      const qck = quantizeCheckpoint(base, { mode, embedding: true, head: true });
+      const adapter = LoraAdapter.init(base.config, { r: 4, alpha: 8, dropout: 0, targetModules: [...LORA_MODULES] }, 5);
+      for (const p of adapter.pairs.values()) p.B.forEach((_, i, a) => { a[i] = 0.05 * Math.cos(0.3 * i); });
+      const batches = [tokenBatch([0, 1].map((b) => ({ tokens: Array.from({ length: 12 + 2 * b }, (_, i) => (i * 29 + b * 7 + 3) % 256), lossStart: 1 })))];
+      const baked = new PolicyGraph(qck, { lora: adapter.config, session: { threads: 1 } });
+      const fed = new PolicyGraph(qck, { lora: adapter.config, baseWeights: 'inputs', nbits4As: 'inputs', session: { threads: 1 } });
+      const rb = await baked.sftStep(batches, adapter.feeds()), rf = await fed.sftStep(batches, adapter.feeds());
+      // int8 fed from the one JS copy: no backward copy is built (the graph transposes qT)
+      if (mode === 'int8') assert.ok([...qck.quantized!.values()].every((w) => !w.hasBackward), 'int8 backward copies built');
+      let num = 0, den = 0;
+      for (const p of adapter.parameters()) {
+        const a = rb.grads.get(p.name)!, b = rf.grads.get(p.name)!;
+        for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
+      }
+      const rel = Math.sqrt(num / den);
+      // int8 is fed in both graphs (decoder.ts); nbits4 fed is dequantized to float by MatMulNBits (rounding)
+      assert.ok(rel < (mode === 'int8' ? 1e-5 : 0.02), `${mode}: fed vs baked gradients, relative difference ${rel}`);
+      assert.ok(Math.abs(rf.stats.loss - rb.stats.loss) < (mode === 'int8' ? 1e-5 : 1e-2) * Math.abs(rb.stats.loss), `${mode}: loss ${rf.stats.loss} vs ${rb.stats.loss}`);
+      await releaseSessions(baked.graph);
+      await releaseSessions(fed.graph);
+    }
+  });
 });
