@@ -23,8 +23,8 @@ import { checkpointBytes, DEFAULT_QUANTIZE, loadQuantizedCheckpoint, randomQuant
 import { Tokenizer } from '../model/tokenizer.js';
 import { tinyConfig, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
-import { countedValues, tokenBatch } from '../train/batch.js';
-import { gae, ppoTokenRewards, whiten } from '../train/advantages.js';
+import { tokenBatch } from '../train/batch.js';
+import { episodeItems, episodeUpdates } from './ppo-episode.js';
 import { PolicyGraph, referenceFeeds, trainerSession } from '../train/policy.js';
 import { generate } from '../model/sampler.js';
 import { ValueHead } from '../model/value-head.js';
@@ -244,23 +244,7 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   await releaseSessions(graph.graph);
   const t3 = performance.now();
   say(`episode ${mode}: old and reference log-probs in ${((t3 - t2) / 1000).toFixed(1)} s`);
-  const items = seqs.map((q, b) => {
-    const old = countedValues(tb, cur.logprobs, b), values = countedValues(tb, cur.values!, b);
-    const { rewards } = ppoTokenRewards(rng.float(), old, countedValues(tb, ref.logprobs, b), 0.1, 'k1');
-    const a = gae(rewards, values, 1, 0.95);
-    return { ...q, oldLogprobs: old, advantages: a.advantages, oldValues: values, returns: a.returns };
-  });
-  const whitened = whiten(items.map((it) => it.advantages));
-  items.forEach((it, b) => { it.advantages = whitened[b]; });
-  const paramList = [...adapter.parameters(), ...head.parameters()];
-  const adam = new AdamW(paramList, { lr: 1e-6 });
-  for (let e = 0; e < epochs; e++) {
-    const r = await graph.ppoStep(items, params, { microBatch: 1, padTo: tb.seq });
-    if (e === 0 && r.stats.ratio_mean !== 1) throw new Error(`episode ${mode}: the first PPO ratio is ${r.stats.ratio_mean}, not 1`);
-    const grads = paramList.map((p) => r.grads.get(p.name)!);
-    clipGradNorm(grads, 0.5);
-    adam.update(grads);
-  }
+  await episodeUpdates(graph, episodeItems(seqs, tb, cur, ref, rng), adapter, head, epochs, tb.seq, `episode ${mode}`);
   await releaseSessions(graph.graph);
   const t4 = performance.now();
   say(`episode ${mode}: ${epochs} PPO update(s) in ${((t4 - t3) / 1000).toFixed(1)} s`);

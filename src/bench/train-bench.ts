@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdamW, clipGradNorm, measureMatmulGflops, releaseSessions, type SessionOptions } from '../engine/index.js';
+import { measureMatmulGflops, releaseSessions, type SessionOptions } from '../engine/index.js';
 import { saveTrainedTokenizer, trainBpe } from '../model/bpe-trainer.js';
 import { CausalLM } from '../model/causal-lm.js';
 import type { ModelConfig } from '../model/config.js';
@@ -20,9 +20,9 @@ import { generate } from '../model/sampler.js';
 import { ValueHead } from '../model/value-head.js';
 import { randomWeights, saveCheckpoint, tinyModel, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
-import { gae, ppoTokenRewards, whiten } from '../train/advantages.js';
-import { countedValues, tokenBatch } from '../train/batch.js';
-import { PolicyGraph, referenceFeeds, type PpoItem } from '../train/policy.js';
+import { tokenBatch } from '../train/batch.js';
+import { PolicyGraph, referenceFeeds } from '../train/policy.js';
+import { episodeItems, episodeUpdates } from './ppo-episode.js';
 import { pythonStdlibSources } from '../train/corpus.js';
 import { parseGrpoConfig, grpo } from '../train/grpo.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig, ppo } from '../train/ppo.js';
@@ -186,22 +186,7 @@ export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: 
   const cur = await graph.forward(tb, params, { values: true, entropy: true, microBatch: 1 });
   const ref = await graph.forward(tb, { ...params, ...referenceFeeds(null, adapter) }, { microBatch: 1 });
   const t2 = performance.now();
-  const items: PpoItem[] = seqs.map((q, b) => {
-    const old = countedValues(tb, cur.logprobs, b), values = countedValues(tb, cur.values!, b);
-    const { rewards } = ppoTokenRewards(rng.float(), old, countedValues(tb, ref.logprobs, b), 0.1, 'k1');
-    const a = gae(rewards, values, 1, 0.95);
-    return { ...q, oldLogprobs: old, advantages: a.advantages, oldValues: values, returns: a.returns };
-  });
-  const whitened = whiten(items.map((it) => it.advantages));
-  items.forEach((it, b) => { it.advantages = whitened[b]; });
-  const paramList = [...adapter.parameters(), ...head.parameters()];
-  const adam = new AdamW(paramList, { lr: 1e-6 });
-  for (let e = 0; e < 4; e++) {
-    const r = await graph.ppoStep(items, params, { microBatch: 1, padTo: tb.seq });
-    const grads = paramList.map((p) => r.grads.get(p.name)!);
-    clipGradNorm(grads, 0.5);
-    adam.update(grads);
-  }
+  await episodeUpdates(graph, episodeItems(seqs, tb, cur, ref, rng), adapter, head, 4, tb.seq, `1.3B episode (${mode})`);
   const t3 = performance.now();
   await releaseSessions(lm.graph);
   await releaseSessions(graph.graph);
