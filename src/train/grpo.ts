@@ -11,51 +11,27 @@
 // checkpoint holds the adapter, the optimizer's state and the step, so `--resume` after a kill ends
 // byte-identical to an uninterrupted run.
 
-import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
-import type { TemplateName } from '../data/templates.js';
-import { CausalLM } from '../model/causal-lm.js';
-import { LoraAdapter, type LoraModule } from '../model/lora.js';
-import { loadAdapter, saveAdapter } from '../model/peft.js';
-import { Tokenizer } from '../model/tokenizer.js';
-import { Rng } from '../random.js';
-import { breakdownRecord, Scorer } from '../reward/scorer.js';
-import type { SecurityShape } from '../reward/security.js';
-import { groupAdvantages, type AdvantageScale, type KlKind } from './advantages.js';
+import { clipGradNorm, globalNorm } from '../engine/index.js';
+import { breakdownRecord } from '../reward/scorer.js';
+import { groupAdvantages, type AdvantageScale } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
-import { DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
+import { DEFAULT_QUANTIZE } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
-import { checkSharedRlConfig } from './rl-config.js';
-import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoItem } from './policy.js';
-import { batchProblems, dataPosition } from './data.js';
+import type { GrpoItem } from './policy.js';
+import { batchProblems } from './data.js';
 import { TrainingHalted, type PpoResult } from './ppo.js';
 import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
-import { PromptCodec, rollout, type SamplingConfig } from './rollout.js';
-import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
-import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
+import { rollout } from './rollout.js';
+import { checkRlRunConfig, openRlRun, type RlRunConfig } from './rl-run.js';
 import { linearWarmupLr, type LrDecay } from './schedule.js';
 import { componentMeans, groupRewardStats, sampleProfile } from './step-metrics.js';
-import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
+import { DEFAULT_TASK_DATA } from './task-split.js';
 
-export interface GrpoConfig {
-  run_name: string;
-  seed: number;
-  /** The base model folder (with tokenizer.json). */
-  model: string;
-  /** A PEFT adapter on `model` (an SFT LoRA): the reference policy and where the policy starts; null: the
-   * base model itself is the reference and the policy starts from a fresh LoRA. */
-  reference: string | null;
-  data: TaskDataConfig;
-  template: TemplateName;
-  /** Prompts longer than this (in tokens) are left out of training. */
-  maxPromptTokens: number;
+export interface GrpoConfig extends RlRunConfig {
   /** The reward: named functions and their weights (TRL's reward_funcs, reward_weights), summed. */
   rewardFuncs: WeightedFunction[];
   /** `tests`: the fraction of tests passed, or 1 only when all pass. */
   testsReward: 'fraction' | 'all';
-  /** The Scorer behind the functions: security backend, R_sec's shape, and `combined`'s weights. */
-  reward: { security: 'ruff' | 'bandit' | 'off'; securityShape: SecurityShape; weights: { func: number; sec: number; lint: number } };
-  sampling: SamplingConfig;
-  lora: { r: number; alpha: number; targetModules: LoraModule[] };
   /** Generation steps (each: one rollout, then numIterations × stepsPerGeneration optimizer updates). */
   steps: number;
   /** Distinct prompts per step; the rollout holds promptsPerStep × numGenerations completions. */
@@ -64,33 +40,15 @@ export interface GrpoConfig {
   scaleRewards: AdvantageScale;
   /** importance_sampling_level: 'token' (GRPO) or 'sequence' (GSPO). */
   importanceLevel: 'token' | 'sequence';
-  lossType: 'grpo' | 'dr_grpo' | 'dapo';
   /** The ratio is clipped to [1 − epsilon, 1 + epsilonHigh] (epsilonHigh null: epsilon). */
   epsilon: number;
   epsilonHigh: number | null;
-  /** KL coefficient against the reference (0: no KL term, no reference pass). */
-  beta: number;
-  klEstimator: KlKind;
   /** Passes over each step's completions (TRL's num_iterations, μ). */
   numIterations: number;
   /** Minibatches (optimizer updates) per pass (TRL's steps_per_generation). */
   stepsPerGeneration: number;
-  lr: number;
   /** The learning rate over the run's optimizer updates (TRL: linear decay to 0, no warmup). */
   lrSchedule: LrDecay;
-  warmupSteps: number;
-  weightDecay: number;
-  /** Gradient-norm clipping (TRL's max_grad_norm); 0 turns it off. */
-  gradClip: number;
-  saveEvery: number;
-  keepCheckpoints: number;
-  /** Rows per forward pass (memory), not a training hyperparameter: results are the same for any value. */
-  microBatch: number;
-  threads: number;
-  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
-  quantize: QuantizeConfig;
-  /** One physical copy of the base weights, fed to the sampler too (slower decoding); see PpoConfig. */
-  lowMemory: boolean;
 }
 
 /** TRL's GRPOConfig defaults where it has one (loss_type 'dapo' is TRL's current default). */
@@ -112,8 +70,8 @@ export function parseGrpoConfig(json: unknown, where: string): GrpoConfig {
   const c = mergeConfig(DEFAULT_GRPO_CONFIG, json, where, {
     reference: ['string', 'null'], epsilonHigh: ['number', 'null'], 'data.trainSize': ['number', 'null'], 'data.evalSize': ['number', 'null'],
   });
-  checkSharedRlConfig(c, where);
-  for (const f of ['steps', 'promptsPerStep', 'numIterations', 'stepsPerGeneration', 'saveEvery', 'keepCheckpoints', 'microBatch', 'maxPromptTokens'] as const) {
+  checkRlRunConfig(c, where);
+  for (const f of ['numIterations', 'stepsPerGeneration'] as const) {
     expect(isPositiveInt(c[f]), where, f, 'a positive integer', c[f]);
   }
   expect(isPositiveInt(c.numGenerations) && c.numGenerations >= 2, where, 'numGenerations', 'an integer ≥ 2 (a group needs a baseline)', c.numGenerations);
@@ -149,50 +107,16 @@ export type GrpoResult = PpoResult;
 
 /** Starts a run in `outDir`, or continues the one there with `resume`. */
 export async function grpo(input: { config: GrpoConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<GrpoResult> {
-  const { cfg, folder } = startOrResume(input, 'grpo', parseGrpoConfig);
-  requireFile(cfg.model, 'model', 'config.json');
-  if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
-
-  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
-  const tokenizer = Tokenizer.load(cfg.model);
-  const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
-  const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);
-  if (problems.length < cfg.promptsPerStep) throw new Error(`only ${problems.length} training prompts fit maxPromptTokens ${cfg.maxPromptTokens}; promptsPerStep is ${cfg.promptsPerStep}`);
-  const root = new Rng(cfg.seed);
-  const G = cfg.numGenerations, perStep = cfg.promptsPerStep * G;
-
-  // The reference adapter (frozen) and the policy's (trained, dropout 0: the sampler applies none).
-  const reference = cfg.reference ? loadAdapter(cfg.reference, ck.config) : null;
-  const start = reference ?? LoraAdapter.init(ck.config, { ...cfg.lora, dropout: 0 }, Number(root.fork('lora init').uint32()));
-  const policyAdapter = trainedAdapter(start);
-  // With β > 0 the reference's log-probs come from the same graph fed the reference adapter (or B = 0).
-  const refFeeds = cfg.beta === 0 ? null : referenceFeeds(reference, policyAdapter);
-
-  const session = trainerSession(ck, cfg.threads);
-  const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
-  const graph = new PolicyGraph(ck, {
-    lora: policyAdapter.config, baseWeights: 'inputs', temperature: cfg.sampling.temperature, session,
-    grpo: { clipLow: cfg.epsilon, clipHigh: cfg.epsilonHigh ?? cfg.epsilon, level: cfg.importanceLevel, lossType: cfg.lossType,
-      maxCompletionLength: cfg.sampling.maxNewTokens, beta: cfg.beta, klKind: cfg.klEstimator },
+  const run = openRlRun(input, 'grpo', parseGrpoConfig, {
+    quiet: o.quiet, rowsPerStep: (c) => c.promptsPerStep * c.numGenerations,
+    head: (c) => ({ clipLow: c.epsilon, clipHigh: c.epsilonHigh ?? c.epsilon, level: c.importanceLevel, lossType: c.lossType,
+      maxCompletionLength: c.sampling.maxNewTokens, beta: c.beta, klKind: c.klEstimator }),
   });
-  const paramList = policyAdapter.parameters();
-  const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-
-  // Resume: the newest complete checkpoint's state, and the logs cut back to it.
-  const parts: PolicyState = { adapter: policyAdapter, adam, baseModel: cfg.model };
-  let step = 0;
-  if ('resume' in input) step = restoreCheckpoint(folder, parts, ck.config)?.step ?? 0;
-
-  const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
+  const { cfg, folder, codec, problems, root, policyAdapter, refFeeds, lm, graph, paramList, adam, scorer, progress, stop, checkpoint } = run;
+  const G = cfg.numGenerations, perStep = cfg.promptsPerStep * G;
   const updatesPerStep = cfg.numIterations * cfg.stepsPerGeneration;
-  const progress = new Progress(`grpo ${cfg.run_name}`, cfg.steps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(cfg.steps / 20)) });
-  const stop = new StopRequest().listen();
   const padId = codec.padId;
-
-  const checkpoint = (s: number, log: LogLines) => saveCheckpoint(folder, s, parts, {
-    episode: s * perStep, data_position: dataPosition(s, cfg.promptsPerStep, problems.length),
-    rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
-  }, log, cfg.keepCheckpoints);
+  let step = run.step;
 
   let stopped = false;
   try {
@@ -273,11 +197,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
       if (stop.requested || step === o.stopAfterStep) { stopped = step < cfg.steps; break; }
     }
   } finally {
-    stop.dispose();
-    await scorer.close();
-    await releaseSessions(lm.graph);
-    await releaseSessions(graph.graph);
+    await run.dispose();
   }
-  const finalDir = step === cfg.steps ? folder.writeFinal((dir) => saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model })) : null;
-  return { runDir: folder.dir, finalDir, steps: step, stopped };
+  return run.finish(step, stopped);
 }

@@ -13,45 +13,25 @@
 // kill ends byte-identical to an uninterrupted run.
 
 import type { Problem } from '../data/problem.js';
-import { AdamW, clipGradNorm, globalNorm, releaseSessions } from '../engine/index.js';
-import type { TemplateName } from '../data/templates.js';
-import { CausalLM } from '../model/causal-lm.js';
-import { LoraAdapter, type LoraModule } from '../model/lora.js';
-import { loadAdapter, saveAdapter } from '../model/peft.js';
-import { Tokenizer } from '../model/tokenizer.js';
-import { Rng } from '../random.js';
-import { breakdownRecord, Scorer, type RewardBreakdown } from '../reward/scorer.js';
-import type { SecurityShape } from '../reward/security.js';
-import { accumulatedReward, leaveOneOutAdvantages, type KlKind } from './advantages.js';
+import { clipGradNorm, globalNorm } from '../engine/index.js';
+import { breakdownRecord, type RewardBreakdown } from '../reward/scorer.js';
+import { accumulatedReward, leaveOneOutAdvantages } from './advantages.js';
 import { countedValues, tokenBatch } from './batch.js';
-import { DEFAULT_QUANTIZE, loadBaseModel, type QuantizeConfig } from './base-model.js';
+import { DEFAULT_QUANTIZE } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
-import { checkSharedRlConfig } from './rl-config.js';
 import { correctionMetrics, DEFAULT_FEEDBACK_LIMITS, feedbackProblem, solved, type FeedbackLimits } from './feedback.js';
 
 export { correctionMetrics, solved };
-import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoItem } from './policy.js';
-import { batchProblems, dataPosition } from './data.js';
+import type { GrpoItem } from './policy.js';
+import { batchProblems } from './data.js';
 import { TrainingHalted, type PpoResult } from './ppo.js';
-import { PromptCodec, rollout, type RolloutSample, type SamplingConfig } from './rollout.js';
-import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
-import { Progress, requireFile, startOrResume, StopRequest } from './run.js';
-import { linearWarmupLr, type LrDecay } from './schedule.js';
+import { rollout, type RolloutSample } from './rollout.js';
+import { checkRlRunConfig, openRlRun, type RlRunConfig } from './rl-run.js';
+import { linearWarmupLr } from './schedule.js';
 import { componentMeans, groupRewardStats } from './step-metrics.js';
-import { DEFAULT_TASK_DATA, loadTaskData, type TaskDataConfig } from './task-split.js';
+import { DEFAULT_TASK_DATA } from './task-split.js';
 
-export interface RlooConfig {
-  run_name: string;
-  seed: number;
-  /** The base model folder (with tokenizer.json). */
-  model: string;
-  /** A PEFT adapter on `model`: the reference policy and where the policy starts; null: the base model is
-   * the reference and the policy starts from a fresh LoRA. */
-  reference: string | null;
-  data: TaskDataConfig;
-  template: TemplateName;
-  /** Turn-1 prompts longer than this (in tokens) are left out of training. */
-  maxPromptTokens: number;
+export interface RlooConfig extends RlRunConfig {
   /** Turns per trajectory (1: no self-correction). */
   turns: number;
   /** The accumulated reward's discount γ ∈ [0, 1]. */
@@ -62,33 +42,10 @@ export interface RlooConfig {
   k: number;
   /** Distinct prompts per step; a step holds promptsPerStep × k trajectories. */
   promptsPerStep: number;
-  /** KL coefficient against the reference (0: no KL term, no reference pass). */
-  beta: number;
-  klEstimator: KlKind;
-  /** The loss's normaliser over the step's turn sequences (see the GRPO head): dapo = per token. */
-  lossType: 'grpo' | 'dr_grpo' | 'dapo';
   /** How much of the previous turn the feedback shows. */
   feedback: FeedbackLimits;
-  /** The Scorer (partial mode): security backend, R_sec's shape, R's weights. */
-  reward: { security: 'ruff' | 'bandit' | 'off'; securityShape: SecurityShape; weights: { func: number; sec: number; lint: number } };
-  sampling: SamplingConfig;
-  lora: { r: number; alpha: number; targetModules: LoraModule[] };
   /** Steps (each: T rollouts, one optimizer update). */
   steps: number;
-  lr: number;
-  lrSchedule: LrDecay;
-  warmupSteps: number;
-  weightDecay: number;
-  /** Gradient-norm clipping; 0 turns it off. */
-  gradClip: number;
-  saveEvery: number;
-  keepCheckpoints: number;
-  /** Rows per forward pass (memory), not a training hyperparameter. */
-  microBatch: number;
-  threads: number;
-  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
-  quantize: QuantizeConfig;
-  lowMemory: boolean;
 }
 
 /** COCOS's settings where it gives one (T 2, γ 0.5, β 0.01). */
@@ -107,10 +64,8 @@ const oneOf = <T extends string>(v: T, options: readonly T[]) => options.include
 
 export function parseRlooConfig(json: unknown, where: string): RlooConfig {
   const c = mergeConfig(DEFAULT_RLOO_CONFIG, json, where, { reference: ['string', 'null'], 'data.trainSize': ['number', 'null'], 'data.evalSize': ['number', 'null'] });
-  checkSharedRlConfig(c, where);
-  for (const f of ['steps', 'turns', 'promptsPerStep', 'saveEvery', 'keepCheckpoints', 'microBatch', 'maxPromptTokens'] as const) {
-    expect(isPositiveInt(c[f]), where, f, 'a positive integer', c[f]);
-  }
+  checkRlRunConfig(c, where);
+  expect(isPositiveInt(c.turns), where, 'turns', 'a positive integer', c.turns);
   expect(isPositiveInt(c.k) && c.k >= 2, where, 'k', 'an integer ≥ 2 (a leave-one-out baseline needs another trajectory)', c.k);
   expect(typeof c.gamma === 'number' && c.gamma >= 0 && c.gamma <= 1, where, 'gamma', 'a number in [0, 1]', c.gamma);
   expect(oneOf(c.turnReward, ['tests', 'partial']), where, 'turnReward', 'tests or partial', c.turnReward);
@@ -137,45 +92,14 @@ export type RlooResult = PpoResult;
 
 /** Starts a run in `outDir`, or continues the one there with `resume`. */
 export async function rloo(input: { config: RlooConfig; outDir: string } | { resume: string }, o: { quiet?: boolean; stopAfterStep?: number } = {}): Promise<RlooResult> {
-  const { cfg, folder } = startOrResume(input, 'rloo', parseRlooConfig);
-  requireFile(cfg.model, 'model', 'config.json');
-  if (cfg.reference) requireFile(cfg.reference, 'reference adapter', 'adapter_config.json');
-
-  const ck = loadBaseModel(cfg.model, cfg.quantize, folder.dir);
-  const tokenizer = Tokenizer.load(cfg.model);
-  const codec = PromptCodec.forModel(tokenizer, cfg.template, ck.config);
-  const problems = loadTaskData(cfg.data).train.filter((p) => codec.encode(p).length <= cfg.maxPromptTokens);
-  if (problems.length < cfg.promptsPerStep) throw new Error(`only ${problems.length} training prompts fit maxPromptTokens ${cfg.maxPromptTokens}; promptsPerStep is ${cfg.promptsPerStep}`);
-  const root = new Rng(cfg.seed);
-  const K = cfg.k, T = cfg.turns, perStep = cfg.promptsPerStep * K;
-
-  const reference = cfg.reference ? loadAdapter(cfg.reference, ck.config) : null;
-  const start = reference ?? LoraAdapter.init(ck.config, { ...cfg.lora, dropout: 0 }, Number(root.fork('lora init').uint32()));
-  const policyAdapter = trainedAdapter(start);
-  const refFeeds = cfg.beta === 0 ? null : referenceFeeds(reference, policyAdapter);
-
-  const session = trainerSession(ck, cfg.threads);
-  const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
-  const graph = new PolicyGraph(ck, {
-    lora: policyAdapter.config, baseWeights: 'inputs', temperature: cfg.sampling.temperature, session,
-    grpo: { clipLow: 0.2, clipHigh: 0.2, level: 'token', lossType: cfg.lossType, maxCompletionLength: cfg.sampling.maxNewTokens, beta: cfg.beta, klKind: cfg.klEstimator },
+  const run = openRlRun(input, 'rloo', parseRlooConfig, {
+    quiet: o.quiet, rowsPerStep: (c) => c.promptsPerStep * c.k,
+    head: (c) => ({ clipLow: 0.2, clipHigh: 0.2, level: 'token', lossType: c.lossType, maxCompletionLength: c.sampling.maxNewTokens, beta: c.beta, klKind: c.klEstimator }),
   });
-  const paramList = policyAdapter.parameters();
-  const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-
-  const parts: PolicyState = { adapter: policyAdapter, adam, baseModel: cfg.model };
-  let step = 0;
-  if ('resume' in input) step = restoreCheckpoint(folder, parts, ck.config)?.step ?? 0;
-
-  const scorer = new Scorer({ mode: 'partial', security: cfg.reward.security, securityShape: cfg.reward.securityShape, weights: cfg.reward.weights });
-  const progress = new Progress(`rloo ${cfg.run_name}`, cfg.steps, { quiet: o.quiet, startAt: step, every: Math.max(1, Math.floor(cfg.steps / 20)) });
-  const stop = new StopRequest().listen();
+  const { cfg, folder, codec, problems, root, policyAdapter, refFeeds, lm, graph, paramList, adam, scorer, progress, stop, checkpoint } = run;
+  const K = cfg.k, T = cfg.turns, perStep = cfg.promptsPerStep * K;
   const padId = codec.padId;
-
-  const checkpoint = (s: number, log: LogLines) => saveCheckpoint(folder, s, parts, {
-    episode: s * perStep, data_position: dataPosition(s, cfg.promptsPerStep, problems.length),
-    rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },
-  }, log, cfg.keepCheckpoints);
+  let step = run.step;
 
   let stopped = false;
   try {
@@ -246,11 +170,7 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
       if (stop.requested || step === o.stopAfterStep) { stopped = step < cfg.steps; break; }
     }
   } finally {
-    stop.dispose();
-    await scorer.close();
-    await releaseSessions(lm.graph);
-    await releaseSessions(graph.graph);
+    await run.dispose();
   }
-  const finalDir = step === cfg.steps ? folder.writeFinal((dir) => saveAdapter(dir, policyAdapter, { baseModelNameOrPath: cfg.model })) : null;
-  return { runDir: folder.dir, finalDir, steps: step, stopped };
+  return run.finish(step, stopped);
 }
