@@ -14,10 +14,8 @@
 import { clipGradNorm, globalNorm } from '../engine/index.js';
 import { breakdownRecord } from '../reward/scorer.js';
 import { groupAdvantages, type AdvantageScale } from './advantages.js';
-import { countedValues, tokenBatch } from './batch.js';
 import { DEFAULT_QUANTIZE } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
-import type { GrpoItem } from './policy.js';
 import { batchProblems } from './data.js';
 import { TrainingHalted, type PpoResult } from './ppo.js';
 import { REWARD_FUNCTIONS, lintOf, rewardMeans, rewardValues, weightedReward, type WeightedFunction } from './reward-functions.js';
@@ -112,7 +110,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
     head: (c) => ({ clipLow: c.epsilon, clipHigh: c.epsilonHigh ?? c.epsilon, level: c.importanceLevel, lossType: c.lossType,
       maxCompletionLength: c.sampling.maxNewTokens, beta: c.beta, klKind: c.klEstimator }),
   });
-  const { cfg, folder, codec, problems, root, policyAdapter, refFeeds, lm, graph, paramList, adam, scorer, progress, stop, checkpoint } = run;
+  const { cfg, folder, codec, problems, root, policyAdapter, lm, graph, paramList, adam, scorer, progress, stop, checkpoint } = run;
   const G = cfg.numGenerations, perStep = cfg.promptsPerStep * G;
   const updatesPerStep = cfg.numIterations * cfg.stepsPerGeneration;
   const padId = codec.padId;
@@ -136,19 +134,10 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
       const advantages = groupAdvantages(rewards, G, cfg.scaleRewards);
       const timeScore = roll.timeScoreS + (performance.now() - t0) / 1000;
       const seqs = roll.samples.map((x) => ({ tokens: [...x.promptIds, ...x.responseIds], lossStart: x.promptIds.length }));
-      if (seqs.every((q) => q.tokens.length - q.lossStart === 0)) throw new TrainingHalted(`step ${s}: every response in the batch is empty`);
 
       // Old log-probs (and entropy) under the policy, the reference's when β > 0.
       const t1 = performance.now();
-      const tb = tokenBatch(seqs, padId);
-      const cur = await graph.forward(tb, policyAdapter.feeds(), { entropy: true, microBatch: cfg.microBatch });
-      const ref = refFeeds ? await graph.forward(tb, refFeeds, { microBatch: cfg.microBatch }) : null;
-      let entSum = 0, tokens = 0;
-      const items: GrpoItem[] = seqs.map((q, b) => {
-        const ent = countedValues(tb, cur.entropy!, b);
-        entSum += ent.reduce((a, x) => a + x, 0); tokens += ent.length;
-        return { ...q, oldLogprobs: countedValues(tb, cur.logprobs, b), advantage: advantages[b], ...(ref ? { refLogprobs: countedValues(tb, ref.logprobs, b) } : {}) };
-      });
+      const { tb, items, entropy, tokens } = await run.policyItems(seqs, advantages, s);
 
       // numIterations passes over the same stepsPerGeneration minibatches (one shuffle per step, as TRL).
       const order = stepRng.fork('minibatches').shuffle(items.map((_, i) => i));
@@ -181,7 +170,7 @@ export async function grpo(input: { config: GrpoConfig; outDir: string } | { res
         ...componentMeans(roll.samples.map((x) => x.breakdown)), ...sampleProfile(scored),
         ...(cfg.beta > 0 ? { kl: acc.kl / updates } : {}),
         policy_loss: acc.loss / updates, clip_frac: acc.clip_frac / updates, ratio_mean: acc.ratio_mean / updates, grad_norm: acc.grad_norm / updates,
-        entropy: entSum / Math.max(1, tokens), lr,
+        entropy, lr,
         prompt_tokens: roll.samples.reduce((a, x) => a + x.promptIds.length, 0), response_tokens: tokens, graph_tokens: tb.batch * tb.seq,
         time_sample_s: roll.timeSampleS, time_score_s: timeScore, time_train_s: timeTrain,
       };

@@ -18,11 +18,12 @@ import { Scorer } from '../reward/scorer.js';
 import type { SecurityShape } from '../reward/security.js';
 import type { KlKind } from './advantages.js';
 import { checkQuantizeConfig, loadBaseModel, type QuantizeConfig } from './base-model.js';
+import { countedValues, tokenBatch, type TokenBatch } from './batch.js';
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
 import { expect, isNonNegativeInt, isPositiveInt } from './config.js';
 import { dataPosition } from './data.js';
-import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoHeadOptions } from './policy.js';
-import type { PpoResult } from './ppo.js';
+import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoHeadOptions, type GrpoItem } from './policy.js';
+import { TrainingHalted, type PpoResult } from './ppo.js';
 import { PromptCodec, type SamplingConfig } from './rollout.js';
 import { Progress, requireFile, startOrResume, StopRequest, type RunFolder, type TrainerKind } from './run.js';
 import type { LrDecay } from './schedule.js';
@@ -117,6 +118,13 @@ export interface RlRun<C extends RlRunConfig> {
   scorer: Scorer;
   progress: Progress;
   stop: StopRequest;
+  /**
+   * GRPO items for a step's sequences (prompt + response tokens, the loss from `lossStart`) with their
+   * advantages: old log-probs and entropy under the policy, the reference's when beta > 0, one forward each
+   * over the padded batch `tb` (the update pads to its length, so the first ratio is exactly 1). Halts when
+   * every response is empty.
+   */
+  policyItems(seqs: readonly { tokens: number[]; lossStart: number }[], advantages: ArrayLike<number>, step: number): Promise<{ tb: TokenBatch; items: GrpoItem[]; entropy: number; tokens: number }>;
   /** Saves step `s`'s checkpoint with its log lines. */
   checkpoint(s: number, log: LogLines): void;
   /** Releases what the run holds (its sessions, the Scorer's judge, the Ctrl-C handler): in a finally. */
@@ -165,6 +173,20 @@ export function openRlRun<C extends RlRunConfig>(input: { config: C; outDir: str
 
   return {
     cfg, folder, ck, codec, problems, root, policyAdapter, refFeeds, lm, graph, paramList, adam, step, scorer, progress, stop,
+    policyItems: async (seqs, advantages, s) => {
+      if (seqs.every((q) => q.tokens.length - q.lossStart === 0)) throw new TrainingHalted(`step ${s}: every response in the batch is empty`);
+      const tb = tokenBatch(seqs, codec.padId);
+      const cur = await graph.forward(tb, policyAdapter.feeds(), { entropy: true, microBatch: cfg.microBatch });
+      const ref = refFeeds ? await graph.forward(tb, refFeeds, { microBatch: cfg.microBatch }) : null;
+      let entSum = 0, tokens = 0;
+      const items: GrpoItem[] = seqs.map((q, b) => {
+        const ent = countedValues(tb, cur.entropy!, b);
+        entSum += ent.reduce((a, x) => a + x, 0); tokens += ent.length;
+        return { tokens: q.tokens, lossStart: q.lossStart, oldLogprobs: countedValues(tb, cur.logprobs, b), advantage: advantages[b],
+          ...(ref ? { refLogprobs: countedValues(tb, ref.logprobs, b) } : {}) };
+      });
+      return { tb, items, entropy: entSum / Math.max(1, tokens), tokens };
+    },
     checkpoint: (s, log) => saveCheckpoint(folder, s, parts, {
       episode: s * perStep, data_position: dataPosition(s, cfg.promptsPerStep, problems.length),
       rng: { seed: cfg.seed, derivation: 'Rng(seed).fork(`step ${step}`)' },

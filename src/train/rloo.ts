@@ -16,13 +16,11 @@ import type { Problem } from '../data/problem.js';
 import { clipGradNorm, globalNorm } from '../engine/index.js';
 import { breakdownRecord, type RewardBreakdown } from '../reward/scorer.js';
 import { accumulatedReward, leaveOneOutAdvantages } from './advantages.js';
-import { countedValues, tokenBatch } from './batch.js';
 import { DEFAULT_QUANTIZE } from './base-model.js';
 import { expect, isPositiveInt, mergeConfig } from './config.js';
 import { correctionMetrics, DEFAULT_FEEDBACK_LIMITS, feedbackProblem, solved, type FeedbackLimits } from './feedback.js';
 
 export { correctionMetrics, solved };
-import type { GrpoItem } from './policy.js';
 import { batchProblems } from './data.js';
 import { TrainingHalted, type PpoResult } from './ppo.js';
 import { rollout, type RolloutSample } from './rollout.js';
@@ -96,7 +94,7 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
     quiet: o.quiet, rowsPerStep: (c) => c.promptsPerStep * c.k,
     head: (c) => ({ clipLow: 0.2, clipHigh: 0.2, level: 'token', lossType: c.lossType, maxCompletionLength: c.sampling.maxNewTokens, beta: c.beta, klKind: c.klEstimator }),
   });
-  const { cfg, folder, codec, problems, root, policyAdapter, refFeeds, lm, graph, paramList, adam, scorer, progress, stop, checkpoint } = run;
+  const { cfg, folder, codec, problems, root, policyAdapter, lm, graph, paramList, adam, scorer, progress, stop, checkpoint } = run;
   const K = cfg.k, T = cfg.turns, perStep = cfg.promptsPerStep * K;
   const padId = codec.padId;
   let step = run.step;
@@ -123,18 +121,8 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
 
       // Every turn's sequence (prompt with feedback + response), with its trajectory's advantage.
       const seqs = turns.flatMap((ts) => ts.map((x, i) => ({ tokens: [...x.promptIds, ...x.responseIds], lossStart: x.promptIds.length, traj: i })));
-      if (seqs.every((q) => q.tokens.length - q.lossStart === 0)) throw new TrainingHalted(`step ${s}: every response in the batch is empty`);
       const t1 = performance.now();
-      const tb = tokenBatch(seqs, padId);
-      const cur = await graph.forward(tb, policyAdapter.feeds(), { entropy: true, microBatch: cfg.microBatch });
-      const ref = refFeeds ? await graph.forward(tb, refFeeds, { microBatch: cfg.microBatch }) : null;
-      let entSum = 0, tokens = 0;
-      const items: GrpoItem[] = seqs.map((q, b) => {
-        const ent = countedValues(tb, cur.entropy!, b);
-        entSum += ent.reduce((a, x) => a + x, 0); tokens += ent.length;
-        return { tokens: q.tokens, lossStart: q.lossStart, oldLogprobs: countedValues(tb, cur.logprobs, b), advantage: advantages[q.traj],
-          ...(ref ? { refLogprobs: countedValues(tb, ref.logprobs, b) } : {}) };
-      });
+      const { tb, items, entropy, tokens } = await run.policyItems(seqs, seqs.map((q) => advantages[q.traj]), s);
       const lr = linearWarmupLr(cfg.lr, step, cfg.warmupSteps, cfg.steps, cfg.lrSchedule);
       const r = await graph.grpoStep(items, policyAdapter.feeds(), { microBatch: cfg.microBatch, padId, padTo: tb.seq });
       if (!Number.isFinite(r.stats.loss)) throw new TrainingHalted(`step ${s}: the RLOO loss is ${r.stats.loss}; the last good checkpoint is kept`);
@@ -155,7 +143,7 @@ export async function rloo(input: { config: RlooConfig; outDir: string } | { res
         response_len_mean: mean(turns.flat().map((x) => x.responseIds.length)),
         prompt_len_mean: Object.fromEntries(turns.map((ts, t) => [`t${t + 1}`, mean(ts.map((x) => x.promptIds.length))])),
         ...(cfg.beta > 0 ? { kl: r.stats.kl } : {}),
-        policy_loss: r.stats.loss, grad_norm: gradNorm, entropy: entSum / Math.max(1, tokens), lr,
+        policy_loss: r.stats.loss, grad_norm: gradNorm, entropy, lr,
         response_tokens: tokens, graph_tokens: tb.batch * tb.seq,
         time_sample_s: timeSample, time_score_s: timeScore, time_train_s: timeTrain,
       };
