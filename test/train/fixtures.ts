@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveTrainedTokenizer, trainBpe } from '../../src/model/bpe-trainer.js';
-import { saveCheckpoint, tinyModel } from '../../src/model/weights.js';
+import { saveCheckpoint, tinyModel, type Checkpoint } from '../../src/model/weights.js';
+import { releaseSessions } from '../../src/engine/index.js';
+import { LoraAdapter, type LoraModule } from '../../src/model/lora.js';
+import { klPerToken } from '../../src/train/advantages.js';
+import { countedValues, tokenBatch } from '../../src/train/batch.js';
+import { PolicyGraph } from '../../src/train/policy.js';
 import type { DataConfig } from '../../src/train/data.js';
 
 export const APPS_PLUS = fileURLToPath(new URL('../../../data/apps_plus/valid_500.json', import.meta.url));
@@ -52,4 +57,43 @@ export async function runKilledAfterCheckpoint(trainer: string, config: unknown,
   assert.ok(existsSync(join(killed, 'checkpoints', `step-${step}`)), `the child run stopped before its step-${step} checkpoint`);
   assert.ok(!existsSync(join(killed, 'final')), 'the killed run did not finish');
   return killed;
+}
+
+/**
+ * The first-ratio check both the float and the quantized PPO tests make: a LoRA policy (non-zero B) with a
+ * value head over `ck`; four sequences of different lengths; old log-probs from one micro-batch layout and
+ * a reference pass (the same policy) from another: KL 0 under k1 and k3; then PPO steps over several
+ * regroupings of the rows and micro-batch sizes give ratio exactly 1, approx KL 0 and no clipping; a
+ * changed policy moves the ratio off 1 (so the check can fail).
+ */
+export async function checkFirstRatioIsOne(ck: Checkpoint, o: { targetModules: LoraModule[]; baseWeights?: 'inputs'; threads: number }): Promise<void> {
+  const adapter = LoraAdapter.init(ck.config, { r: 4, alpha: 8, dropout: 0, targetModules: o.targetModules }, 5);
+  for (const p of adapter.pairs.values()) p.B.forEach((_, i, a) => { a[i] = 0.05 * Math.sin(i + 1); });
+  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, ...(o.baseWeights ? { baseWeights: o.baseWeights } : {}), session: { threads: o.threads } });
+  const head = { 'v_head.summary.weight': new Float32Array(ck.config.hiddenSize).fill(0.02), 'v_head.summary.bias': new Float32Array(1) };
+  const params = { ...adapter.feeds(), ...head };
+  const seqs = [0, 1, 2, 3].map((b) => ({ tokens: Array.from({ length: 9 + 4 * b }, (_, i) => (i * 11 + b * 7 + 1) % 300), lossStart: 3 + b }));
+  const tb = tokenBatch(seqs);
+  const cur = await graph.forward(tb, params, { values: true, microBatch: 4 });
+  const ref = await graph.forward(tb, params, { microBatch: 1 });
+  const items = seqs.map((q, b) => {
+    const old = countedValues(tb, cur.logprobs, b);
+    // KL against an identical reference (computed in another micro-batch layout) is exactly 0.
+    assert.deepEqual([...klPerToken(old, countedValues(tb, ref.logprobs, b), 'k1')], new Array(old.length).fill(0));
+    assert.deepEqual([...klPerToken(old, countedValues(tb, ref.logprobs, b), 'k3')], new Array(old.length).fill(0));
+    return { ...q, oldLogprobs: old, advantages: Float64Array.from(old, (_, i) => (i % 3) - 1), oldValues: countedValues(tb, cur.values!, b), returns: countedValues(tb, cur.values!, b) };
+  });
+  for (const microBatch of [1, 2, 4]) {
+    for (const order of [[0, 1, 2, 3], [3, 1], [2]]) {
+      const r = await graph.ppoStep(order.map((i) => items[i]), params, { microBatch, padTo: tb.seq });
+      assert.equal(r.stats.ratio_mean, 1, `ratio with micro-batch ${microBatch}, rows ${order}`);
+      assert.equal(r.stats.approx_kl, 0);
+      assert.equal(r.stats.clip_frac, 0);
+    }
+  }
+  // A changed policy moves the ratio off 1 (the check above can fail).
+  for (const p of adapter.pairs.values()) p.B[0] += 0.5;
+  const moved = await graph.ppoStep(items, { ...adapter.feeds(), ...head }, { microBatch: 4, padTo: tb.seq });
+  assert.notEqual(moved.stats.ratio_mean, 1);
+  await releaseSessions(graph.graph);
 }
