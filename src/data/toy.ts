@@ -13,7 +13,8 @@ import { Rng } from '../random.js';
 import { problemFromMbpp } from './mbpp.js';
 import type { LoadReport } from './problem.js';
 
-/** One template: a task sentence, the solution's body (an expression of the arguments) and argument drawers. */
+/** One template: a task sentence, the solution's body (an expression of its one parameter), and a test's
+ * argument and expected value (as values; the asserts write them as Python literals). */
 interface Template {
   names: string[];
   text: (a: number) => string;
@@ -21,10 +22,10 @@ interface Template {
   body: (a: number) => string;
   /** The constant `a` (unused by some templates). */
   constant: (rng: Rng) => number;
-  /** A test's arguments as Python source, drawn with `a` known. */
-  args: (rng: Rng, a: number) => string;
-  /** The expected value for the arguments, as Python source. */
-  expect: (args: unknown[], a: number) => string;
+  /** A test's argument, drawn with `a` known. */
+  arg: (rng: Rng, a: number) => number | string | number[];
+  /** What the reference returns for it (`never`: each template takes its own argument type). */
+  expect: (arg: never, a: number) => unknown;
 }
 
 const int = (rng: Rng, lo: number, hi: number) => rng.intBetween(lo, hi);
@@ -36,28 +37,23 @@ const mod = (x: number, m: number) => ((x % m) + m) % m;
 
 const one = (rng: Rng) => int(rng, -9, 30);
 const TEMPLATES: Template[] = [
-  { names: ['add_num', 'add_value', 'increase'], text: (a) => `add ${a} to a number`, params: 'x', body: (a) => `x + ${a}`, constant: (r) => int(r, 2, 19), args: (r) => py(one(r)), expect: ([x], a) => py((x as number) + a) },
-  { names: ['sub_num', 'subtract', 'decrease'], text: (a) => `subtract ${a} from a number`, params: 'x', body: (a) => `x - ${a}`, constant: (r) => int(r, 2, 19), args: (r) => py(one(r)), expect: ([x], a) => py((x as number) - a) },
-  { names: ['mul_num', 'multiply', 'scale'], text: (a) => `multiply a number by ${a}`, params: 'x', body: (a) => `x * ${a}`, constant: (r) => int(r, 2, 9), args: (r) => py(one(r)), expect: ([x], a) => py((x as number) * a) },
-  { names: ['remainder', 'mod_num'], text: (a) => `find the remainder of a number divided by ${a}`, params: 'x', body: (a) => `x % ${a}`, constant: (r) => int(r, 2, 9), args: (r) => py(int(r, 0, 60)), expect: ([x], a) => py(mod(x as number, a)) },
-  { names: ['square', 'square_num'], text: () => 'find the square of a number', params: 'x', body: () => 'x * x', constant: () => 0, args: (r) => py(one(r)), expect: ([x]) => py((x as number) ** 2) },
-  { names: ['is_divisible', 'divisible_by'], text: (a) => `check whether a number is divisible by ${a}`, params: 'x', body: (a) => `x % ${a} == 0`, constant: (r) => int(r, 2, 7), args: (r, a) => py(int(r, 0, 12) * (r.float() < 0.5 ? a : 1)), expect: ([x], a) => py(mod(x as number, a) === 0) },
-  { names: ['list_sum', 'sum_list', 'total'], text: () => 'find the sum of a list of numbers', params: 'xs', body: () => 'sum(xs)', constant: () => 0, args: (r) => py(ints(r, int(r, 2, 5))), expect: ([xs]) => py((xs as number[]).reduce((s, v) => s + v, 0)) },
-  { names: ['list_max', 'largest', 'max_of_list'], text: () => 'find the largest number in a list', params: 'xs', body: () => 'max(xs)', constant: () => 0, args: (r) => py(ints(r, int(r, 2, 5))), expect: ([xs]) => py(Math.max(...(xs as number[]))) },
-  { names: ['list_min', 'smallest', 'min_of_list'], text: () => 'find the smallest number in a list', params: 'xs', body: () => 'min(xs)', constant: () => 0, args: (r) => py(ints(r, int(r, 2, 5))), expect: ([xs]) => py(Math.min(...(xs as number[]))) },
-  { names: ['count_value', 'count_of'], text: (a) => `count how many times ${a} occurs in a list`, params: 'xs', body: (a) => `xs.count(${a})`, constant: (r) => int(r, 1, 5), args: (r, a) => py(Array.from({ length: int(r, 2, 6) }, () => (r.float() < 0.4 ? a : int(r, 0, 6)))), expect: ([xs], a) => py((xs as number[]).filter((v) => v === a).length) },
-  { names: ['scale_list', 'multiply_all'], text: (a) => `multiply every number in a list by ${a}`, params: 'xs', body: (a) => `[v * ${a} for v in xs]`, constant: (r) => int(r, 2, 9), args: (r) => py(ints(r, int(r, 1, 4))), expect: ([xs], a) => py((xs as number[]).map((v) => v * a)) },
-  { names: ['to_upper', 'upper_case', 'shout'], text: () => 'convert a string to upper case', params: 's', body: () => 's.upper()', constant: () => 0, args: (r) => py(word(r)), expect: ([s]) => py((s as string).toUpperCase()) },
-  { names: ['reverse_string', 'reverse', 'backwards'], text: () => 'reverse a string', params: 's', body: () => 's[::-1]', constant: () => 0, args: (r) => py(word(r)), expect: ([s]) => py([...(s as string)].reverse().join('')) },
-  { names: ['repeat_string', 'repeat'], text: (a) => `repeat a string ${a} times`, params: 's', body: (a) => `s * ${a}`, constant: (r) => int(r, 2, 4), args: (r) => py(word(r)), expect: ([s], a) => py((s as string).repeat(a)) },
-  { names: ['first_chars', 'prefix', 'head'], text: (a) => `return the first ${a} characters of a string`, params: 's', body: (a) => `s[:${a}]`, constant: (r) => int(r, 1, 4), args: (r) => py(word(r)), expect: ([s], a) => py((s as string).slice(0, a)) },
-  { names: ['string_length', 'length'], text: () => 'find the length of a string', params: 's', body: () => 'len(s)', constant: () => 0, args: (r) => py(word(r)), expect: ([s]) => py((s as string).length) },
+  { names: ['add_num', 'add_value', 'increase'], text: (a) => `add ${a} to a number`, params: 'x', body: (a) => `x + ${a}`, constant: (r) => int(r, 2, 19), arg: (r) => one(r), expect: (x: number, a) => x + a },
+  { names: ['sub_num', 'subtract', 'decrease'], text: (a) => `subtract ${a} from a number`, params: 'x', body: (a) => `x - ${a}`, constant: (r) => int(r, 2, 19), arg: (r) => one(r), expect: (x: number, a) => x - a },
+  { names: ['mul_num', 'multiply', 'scale'], text: (a) => `multiply a number by ${a}`, params: 'x', body: (a) => `x * ${a}`, constant: (r) => int(r, 2, 9), arg: (r) => one(r), expect: (x: number, a) => x * a },
+  { names: ['remainder', 'mod_num'], text: (a) => `find the remainder of a number divided by ${a}`, params: 'x', body: (a) => `x % ${a}`, constant: (r) => int(r, 2, 9), arg: (r) => int(r, 0, 60), expect: (x: number, a) => mod(x, a) },
+  { names: ['square', 'square_num'], text: () => 'find the square of a number', params: 'x', body: () => 'x * x', constant: () => 0, arg: (r) => one(r), expect: (x: number) => x ** 2 },
+  { names: ['is_divisible', 'divisible_by'], text: (a) => `check whether a number is divisible by ${a}`, params: 'x', body: (a) => `x % ${a} == 0`, constant: (r) => int(r, 2, 7), arg: (r, a) => int(r, 0, 12) * (r.float() < 0.5 ? a : 1), expect: (x: number, a) => mod(x, a) === 0 },
+  { names: ['list_sum', 'sum_list', 'total'], text: () => 'find the sum of a list of numbers', params: 'xs', body: () => 'sum(xs)', constant: () => 0, arg: (r) => ints(r, int(r, 2, 5)), expect: (xs: number[]) => xs.reduce((s, v) => s + v, 0) },
+  { names: ['list_max', 'largest', 'max_of_list'], text: () => 'find the largest number in a list', params: 'xs', body: () => 'max(xs)', constant: () => 0, arg: (r) => ints(r, int(r, 2, 5)), expect: (xs: number[]) => Math.max(...xs) },
+  { names: ['list_min', 'smallest', 'min_of_list'], text: () => 'find the smallest number in a list', params: 'xs', body: () => 'min(xs)', constant: () => 0, arg: (r) => ints(r, int(r, 2, 5)), expect: (xs: number[]) => Math.min(...xs) },
+  { names: ['count_value', 'count_of'], text: (a) => `count how many times ${a} occurs in a list`, params: 'xs', body: (a) => `xs.count(${a})`, constant: (r) => int(r, 1, 5), arg: (r, a) => Array.from({ length: int(r, 2, 6) }, () => (r.float() < 0.4 ? a : int(r, 0, 6))), expect: (xs: number[], a) => xs.filter((v) => v === a).length },
+  { names: ['scale_list', 'multiply_all'], text: (a) => `multiply every number in a list by ${a}`, params: 'xs', body: (a) => `[v * ${a} for v in xs]`, constant: (r) => int(r, 2, 9), arg: (r) => ints(r, int(r, 1, 4)), expect: (xs: number[], a) => xs.map((v) => v * a) },
+  { names: ['to_upper', 'upper_case', 'shout'], text: () => 'convert a string to upper case', params: 's', body: () => 's.upper()', constant: () => 0, arg: (r) => word(r), expect: (s: string) => s.toUpperCase() },
+  { names: ['reverse_string', 'reverse', 'backwards'], text: () => 'reverse a string', params: 's', body: () => 's[::-1]', constant: () => 0, arg: (r) => word(r), expect: (s: string) => [...s].reverse().join('') },
+  { names: ['repeat_string', 'repeat'], text: (a) => `repeat a string ${a} times`, params: 's', body: (a) => `s * ${a}`, constant: (r) => int(r, 2, 4), arg: (r) => word(r), expect: (s: string, a) => s.repeat(a) },
+  { names: ['first_chars', 'prefix', 'head'], text: (a) => `return the first ${a} characters of a string`, params: 's', body: (a) => `s[:${a}]`, constant: (r) => int(r, 1, 4), arg: (r) => word(r), expect: (s: string, a) => s.slice(0, a) },
+  { names: ['string_length', 'length'], text: () => 'find the length of a string', params: 's', body: () => 'len(s)', constant: () => 0, arg: (r) => word(r), expect: (s: string) => s.length },
 ];
-
-/** The Python literal `src` (as `args` writes it) back as a value. */
-function parseArg(src: string): unknown {
-  return JSON.parse(src.replace(/'/gu, '"').replace(/\bTrue\b/gu, 'true').replace(/\bFalse\b/gu, 'false'));
-}
 
 export interface ToyOptions {
   /** Problems generated [1200]. */
@@ -79,8 +75,8 @@ export function toyRecords(o: { count?: number; seed?: number } = {}): { task_id
     const name = rng.choice(t.names);
     const tests: string[] = [];
     for (let tries = 0; tests.length < 3 && tries < 20; tries++) {
-      const args = t.args(rng, a);
-      const test = `assert ${name}(${args}) == ${t.expect([parseArg(args)], a)}`;
+      const arg = t.arg(rng, a);
+      const test = `assert ${name}(${py(arg)}) == ${py(t.expect(arg as never, a))}`;
       if (!tests.includes(test)) tests.push(test);
     }
     return { task_id: i + 1, text: `Write a function to ${t.text(a)}.`, code: `def ${name}(${t.params}):\n    return ${t.body(a)}\n`, test_list: tests };
