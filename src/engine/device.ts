@@ -37,9 +37,10 @@ export const CUDA_INSTALL_HINT = 'install onnxruntime-node with its CUDA 12 prov
  * ORT's execution providers for `device`: cuda first, with the CPU provider for the ops CUDA lacks. Throws,
  * naming the folder searched and what to install, when the CUDA provider's library is not there.
  */
-export function executionProviders(device: Device, nativeDirs: readonly string[] = ortNativeDirs()): string[] {
+export function executionProviders(device: Device, dirs?: readonly string[]): string[] {
   if (device === 'cpu') return ['cpu'];
   if (device !== 'cuda') throw new Error(`device: expected one of ${DEVICES.join(', ')}, got ${JSON.stringify(device)}`);
+  const nativeDirs = dirs ?? ortNativeDirs(); // read from disk only when cuda is asked for
   const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
   if (!nativeDirs.some((d) => existsSync(join(d, lib)))) {
     throw new Error(`device cuda: ONNX Runtime's CUDA provider is not installed (no ${lib} in ${nativeDirs.join(', ') || "onnxruntime-node's bin folder"}); ${CUDA_INSTALL_HINT}`);

@@ -37,12 +37,13 @@ const solvedAt = (turn: readonly RewardBreakdown[]) => ({ num: turn.map((b) => (
  * the SFT model's turns to pair its Acc@t2 with (none for SFT itself). */
 export function correctionRow(model: string, turns: readonly (readonly RewardBreakdown[])[], seed = 42, sftTurns?: readonly (readonly RewardBreakdown[])[]): CorrectionRow {
   const n = turns[0].length;
-  const [ci1, ci2] = bootstrapRatios([solvedAt(turns[0]), solvedAt(turns[1])], n, { seed });
+  const first = solvedAt(turns[0]), last = solvedAt(turns[1]);
+  const [ci1, ci2] = bootstrapRatios([first, last], n, { seed });
   const m = correctionMetrics(turns);
   return {
-    model, acc_t1: { value: ratio(solvedAt(turns[0])), ci: ci1 }, acc_t2: { value: ratio(solvedAt(turns[1])), ci: ci2 },
-    gain: pairedDifference(solvedAt(turns[1]), solvedAt(turns[0]), n, { seed }), delta_i_to_c: m.delta_i_to_c ?? 0, delta_c_to_i: m.delta_c_to_i ?? 0,
-    t2VsSft: sftTurns ? pairedDifference(solvedAt(turns[1]), solvedAt(sftTurns[1]), n, { seed }) : null,
+    model, acc_t1: { value: ratio(first), ci: ci1 }, acc_t2: { value: ratio(last), ci: ci2 },
+    gain: pairedDifference(last, first, n, { seed }), delta_i_to_c: m.delta_i_to_c ?? 0, delta_c_to_i: m.delta_c_to_i ?? 0,
+    t2VsSft: sftTurns ? pairedDifference(last, solvedAt(sftTurns[1]), n, { seed }) : null,
   };
 }
 
