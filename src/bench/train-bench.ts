@@ -70,14 +70,19 @@ export interface StepSplit {
   sample_tokens_per_s: number;
 }
 
-/** The step split of a finished run's metrics, the first (warm-up) step left out. */
-function stepSplit(runDir: string, rows: number): StepSplit {
-  const m = RunFolder.open(runDir).folder.metrics().slice(1);
-  const sum = (k: string) => m.reduce((a, r) => a + (r[k] as number), 0);
+/** A finished run's metrics lines, the first (warm-up) step left out. */
+function measuredSteps(runDir: string): Record<string, unknown>[] {
+  return RunFolder.open(runDir).folder.metrics().slice(1);
+}
+
+const total = (m: readonly Record<string, unknown>[], k: string) => m.reduce((a, r) => a + (r[k] as number), 0);
+
+/** One step's mean seconds in each part, as the trainer's metrics log them; `rows` sampled per step. */
+function stepSplit(m: readonly Record<string, unknown>[], rows: number): StepSplit {
   return {
-    steps: m.length, rows, response_tokens_mean: sum('response_tokens') / (m.length * rows),
-    sample_s: sum('time_sample_s') / m.length, score_wait_s: sum('time_score_s') / m.length, train_s: sum('time_train_s') / m.length,
-    sample_tokens_per_s: sum('response_tokens') / sum('time_sample_s'),
+    steps: m.length, rows, response_tokens_mean: total(m, 'response_tokens') / (m.length * rows),
+    sample_s: total(m, 'time_sample_s') / m.length, score_wait_s: total(m, 'time_score_s') / m.length, train_s: total(m, 'time_train_s') / m.length,
+    sample_tokens_per_s: total(m, 'response_tokens') / total(m, 'time_sample_s'),
   };
 }
 
@@ -123,21 +128,19 @@ export async function benchTrain(o: TrainBenchOptions = {}): Promise<TrainBenchR
     await grpo({ config: parseGrpoConfig({ ...common, run_name: 'bench-grpo', promptsPerStep: 1, numGenerations: 8, numIterations: 2, stepsPerGeneration: 2 }, 'bench train'), outDir: join(dir, 'grpo') }, { quiet: true });
     await rloo({ config: parseRlooConfig({ ...common, run_name: 'bench-rloo', promptsPerStep: 2, k: 4, turns: 2 }, 'bench train'), outDir: join(dir, 'rloo') }, { quiet: true });
 
-    const m = RunFolder.open(join(dir, 'run')).folder.metrics().slice(1);
-    const sum = (k: string) => m.reduce((a, r) => a + (r[k] as number), 0);
-    const graphTokens = sum('graph_tokens');
+    const m = measuredSteps(join(dir, 'run'));
+    const { rows: _rows, ...ppoSplit } = stepSplit(m, batch);
+    const graphTokens = total(m, 'graph_tokens');
     const flops = matmulParams * graphTokens * (2 + 2 + 4 * epochs);
-    const trainS = sum('time_train_s');
+    const trainS = total(m, 'time_train_s');
     return {
-      model_params: params, matmul_params: matmulParams, batch, ppo_epochs: epochs, steps: m.length,
-      prompt_tokens_mean: sum('prompt_tokens') / (m.length * batch), response_tokens_mean: sum('response_tokens') / (m.length * batch),
-      sample_s: sum('time_sample_s') / m.length, score_wait_s: sum('time_score_s') / m.length, train_s: trainS / m.length,
-      sample_tokens_per_s: sum('response_tokens') / sum('time_sample_s'),
+      model_params: params, matmul_params: matmulParams, batch, ppo_epochs: epochs, ...ppoSplit,
+      prompt_tokens_mean: total(m, 'prompt_tokens') / (m.length * batch),
       train_tokens_per_s: (graphTokens * (2 + epochs)) / trainS,
       matmul_gflops: gflopsBest, train_utilization: flops / trainS / (gflopsBest * 1e9),
-      grpo: { ...stepSplit(join(dir, 'grpo'), 8), generations: 8 },
+      grpo: { ...stepSplit(measuredSteps(join(dir, 'grpo')), 8), generations: 8 },
       // An RLOO step samples each turn's 8 rows in turn: 16 rows a step.
-      rloo: { ...stepSplit(join(dir, 'rloo'), 16), k: 4, turns: 2 },
+      rloo: { ...stepSplit(measuredSteps(join(dir, 'rloo')), 16), k: 4, turns: 2 },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
