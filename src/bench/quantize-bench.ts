@@ -54,6 +54,8 @@ export interface QuantModeFigures {
   head_quantized: boolean;
   /** nbits4 weights fed to the LoRA step's session (not baked in). */
   nbits4_fed: boolean;
+  /** The LoRA step rebuilt each block's activations in its backward pass (`--recompute`). */
+  recompute: boolean;
   /** glibc's MALLOC_MMAP_THRESHOLD_ in the environment (a fixed threshold returns freed large blocks to the
    * system at once: a lower peak RSS; see README), or null. */
   malloc_mmap_threshold: string | null;
@@ -83,6 +85,8 @@ export interface QuantBenchOptions {
   head?: boolean;
   /** nbits4: feed the 4-bit weights to the LoRA step's training session instead of baking them in. */
   nbits4Fed?: boolean;
+  /** The LoRA step with activation recomputation (PolicyGraphOptions.recompute). */
+  recompute?: boolean;
 }
 
 /** A model shape's config. */
@@ -150,7 +154,7 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
 
   // One LoRA step through the trainers' graph: base weights fed as the trainers feed them.
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
-  const policy = new PolicyGraph(ck, { lora: adapter.config, baseWeights: 'inputs', nbits4As: o.nbits4Fed ? 'inputs' : 'initializers', session });
+  const policy = new PolicyGraph(ck, { lora: adapter.config, baseWeights: 'inputs', nbits4As: o.nbits4Fed ? 'inputs' : 'initializers', recompute: o.recompute, session });
   const adam = new AdamW(adapter.parameters(), { lr: 1e-4 });
   const step = async (n: number) => {
     const tb = tokenBatch([{ tokens: ids.slice(0, n), lossStart: 1 }]);
@@ -168,7 +172,7 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
     mode, parameters, weight_bytes: checkpointBytes(ck), load_s, forward_tokens_per_s, decode_ms_per_token, lora_step_s,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_before_lora_bytes,
     embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, nbits4_fed: mode === 'nbits4' && o.nbits4Fed === true,
-    malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, ...heldout, load_before, load_after: loadavg()[0],
+    recompute: o.recompute === true, malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, ...heldout, load_before, load_after: loadavg()[0],
   };
 }
 
@@ -199,6 +203,7 @@ export interface QuantEpisodeResult {
   peak_rss_sampling_bytes: number;
   embedding_quantized: boolean;
   head_quantized: boolean;
+  recompute: boolean;
   malloc_mmap_threshold: string | null;
   load_before: number;
   load_after: number;
@@ -211,7 +216,7 @@ export interface QuantEpisodeResult {
  * weights are alive at a time, and the 4-bit backward copies built only when the training graph needs them
  * (after sampling). Run it in a fresh process so the peak RSS is its own.
  */
-export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; embedding?: boolean; head?: boolean; nbits4Fed?: boolean; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
+export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; embedding?: boolean; head?: boolean; nbits4Fed?: boolean; recompute?: boolean; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
   const load_before = loadavg()[0];
   const B = o.batch ?? 2, P = o.promptTokens ?? 256, N = o.newTokens ?? 64, epochs = o.epochs ?? 1;
   const say = o.log ?? (() => {});
@@ -235,7 +240,7 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   const t2 = performance.now();
   const peak_rss_sampling_bytes = process.resourceUsage().maxRSS * 1024;
   say(`episode ${mode}: sampled ${B} × ${N} tokens in ${((t2 - t1) / 1000).toFixed(1)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
-  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, baseWeights: 'inputs', nbits4As: o.nbits4Fed ? 'inputs' : 'initializers', session });
+  const graph = new PolicyGraph(ck, { lora: adapter.config, valueHead: true, temperature: 0.7, baseWeights: 'inputs', nbits4As: o.nbits4Fed ? 'inputs' : 'initializers', recompute: o.recompute, session });
   const seqs = prompts.map((p, b) => ({ tokens: [...p, ...sampled.tokens[b]], lossStart: p.length }));
   const tb = tokenBatch(seqs);
   const params = { ...adapter.feeds(), ...head.feeds() };
@@ -252,7 +257,7 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
     mode, parameters, weight_bytes: checkpointBytes(ck), batch: B, prompt_tokens: P, new_tokens: N, ppo_epochs: epochs, load_s,
     sample_s: (t2 - t1) / 1000, logprob_s: (t3 - t2) / 1000, update_s: (t4 - t3) / 1000, episode_s: (t4 - t1) / 1000,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_sampling_bytes,
-    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head,
+    embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, recompute: o.recompute === true,
     malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, load_before, load_after: loadavg()[0],
   };
 }
@@ -262,7 +267,7 @@ const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 /** Runs `securecoderl bench quantize --child` for one mode in a fresh Node process; its last stdout line is the JSON. */
 export function runModeProcess(shape: QuantBenchShape, mode: QuantizeMode, o: QuantBenchOptions = {}): Promise<QuantModeFigures> {
   const args = [CLI, 'bench', 'quantize', '--shape', shape, '--mode', mode, '--child', ...(o.threads ? ['--threads', String(o.threads)] : []),
-    ...(o.quick ? ['--quick'] : []), ...(o.nbits4Fed ? ['--nbits4-fed'] : []), ...(o.embedding === false ? ['--float-embedding'] : []), ...(o.head === false ? ['--float-head'] : [])];
+    ...(o.quick ? ['--quick'] : []), ...(o.nbits4Fed ? ['--nbits4-fed'] : []), ...(o.recompute ? ['--recompute'] : []), ...(o.embedding === false ? ['--float-embedding'] : []), ...(o.head === false ? ['--float-head'] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

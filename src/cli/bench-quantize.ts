@@ -5,21 +5,22 @@ import { benchQuantize, benchQuantizeMode, QUANT_BENCH_MODES, QUANT_BENCH_SHAPES
 import { oneOf, parse, positiveNumber } from './args.js';
 
 export const usage = `securecoderl bench quantize --shape tiny|10m|1.3b [--json] [--modes none,int8,nbits4] [--threads N]
-    [--float-embedding] [--float-head] [--nbits4-fed] [--quick]
+    [--float-embedding] [--float-head] [--nbits4-fed] [--recompute] [--quick]
   float32 against int8 and 4-bit frozen base weights, each mode in its own process: forward tokens/s
   (sequence 512), decode ms/token (batch 1), one LoRA r 16 step (batch 1 × 512), peak RSS; for tiny (the
   trainers' pretrained tiny model) the held-out loss and the mean per-token KL(fp32 ‖ mode). Quantized modes
   quantize the embedding and the LM head too unless --float-embedding / --float-head keep them float32;
-  --nbits4-fed feeds the 4-bit weights to the training session instead of baking them in (prepacked).
+  --nbits4-fed feeds the 4-bit weights to the training session instead of baking them in (prepacked);
+  --recompute rebuilds each block's activations in the LoRA step's backward pass (less memory).
   --json ends with one JSON line {"shape", "modes": {"none": {...}, "int8": {...}, "nbits4": {...}}, ...}
-securecoderl bench quantize --episode 6.7b|1.3b [--mode nbits4|int8|none] [--epochs N] [--threads N] [--float-embedding] [--float-head] [--nbits4-fed]
+securecoderl bench quantize --episode 6.7b|1.3b [--mode nbits4|int8|none] [--epochs N] [--threads N] [--float-embedding] [--float-head] [--nbits4-fed] [--recompute]
   one LoRA PPO episode (batch 2, 256-token prompts, 64 new tokens) at DeepSeek-Coder's shape with random
   weights, quantized: time per phase and peak RSS, one JSON line`;
 
 export async function run(argv: string[]): Promise<number> {
   const v = parse(argv, {
     shape: { type: 'string' }, json: { type: 'boolean' }, modes: { type: 'string' }, threads: { type: 'string' }, quick: { type: 'boolean' },
-    mode: { type: 'string' }, child: { type: 'boolean' }, episode: { type: 'string' }, epochs: { type: 'string' }, 'float-embedding': { type: 'boolean' }, 'float-head': { type: 'boolean' }, 'nbits4-fed': { type: 'boolean' },
+    mode: { type: 'string' }, child: { type: 'boolean' }, episode: { type: 'string' }, epochs: { type: 'string' }, 'float-embedding': { type: 'boolean' }, 'float-head': { type: 'boolean' }, 'nbits4-fed': { type: 'boolean' }, recompute: { type: 'boolean' },
   });
   if (v.episode !== undefined) {
     // One LoRA PPO episode at a big model's shape (random weights) in this process: time and peak RSS.
@@ -30,14 +31,14 @@ export async function run(argv: string[]): Promise<number> {
     const { DEEPSEEK_CODER_1_3B_CONFIG } = await import('../bench/engine.js');
     const config = parseConfig(which === '6.7b' ? DEEPSEEK_CODER_6_7B_CONFIG : DEEPSEEK_CODER_1_3B_CONFIG, `DeepSeek-Coder-${which} config`);
     const r = await benchQuantizedEpisode(mode, config, {
-      threads: positiveNumber('threads', v.threads), epochs: positiveNumber('epochs', v.epochs), embedding: !v['float-embedding'], head: !v['float-head'], nbits4Fed: v['nbits4-fed'] === true,
+      threads: positiveNumber('threads', v.threads), epochs: positiveNumber('epochs', v.epochs), embedding: !v['float-embedding'], head: !v['float-head'], nbits4Fed: v['nbits4-fed'] === true, recompute: v.recompute === true,
       log: (line) => process.stdout.write(`${line}\n`),
     });
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }
   const shape = oneOf('shape', v.shape, QUANT_BENCH_SHAPES, 'tiny');
-  const o = { threads: positiveNumber('threads', v.threads), quick: v.quick === true, embedding: v['float-embedding'] !== true, head: v['float-head'] !== true, nbits4Fed: v['nbits4-fed'] === true };
+  const o = { threads: positiveNumber('threads', v.threads), quick: v.quick === true, embedding: v['float-embedding'] !== true, head: v['float-head'] !== true, nbits4Fed: v['nbits4-fed'] === true, recompute: v.recompute === true };
   if (v.child) {
     // One mode in this process (what the parent spawns): its figures as one JSON line.
     const mode = oneOf('mode', v.mode, QUANT_BENCH_MODES, 'none');

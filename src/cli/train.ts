@@ -25,6 +25,8 @@ export const usage = `usage: securecoderl train pretrain|sft|ppo|grpo|rloo (--pr
   --init DIR         ppo: start the policy from this adapter folder (continue: a simple run's final/)
   --low-memory       ppo, grpo, rloo: one copy of the base weights, shared by the sampler and the graphs (slower decoding)
   --quantize MODE    ppo, grpo, rloo, sft (LoRA): frozen base weights as int8 | nbits4 | none (default; see docs/model.md)
+  --recompute        ppo, grpo, rloo, sft: rebuild each block's activations in the backward pass (same
+                     gradients, less memory, one more forward of the blocks per update)
   --resume DIR       ppo, grpo, rloo: continue a run from its newest checkpoint
   --quiet            no progress output
 
@@ -34,14 +36,15 @@ Ctrl-C saves a checkpoint and stops; --resume continues exactly. See docs/train.
 const OPTIONS = {
   preset: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' },
   'save-every': { type: 'string' }, model: { type: 'string' }, adapter: { type: 'string' }, variant: { type: 'string' }, init: { type: 'string' },
-  resume: { type: 'string' }, quiet: { type: 'boolean' }, 'low-memory': { type: 'boolean' }, quantize: { type: 'string' },
+  resume: { type: 'string' }, quiet: { type: 'boolean' }, 'low-memory': { type: 'boolean' }, quantize: { type: 'string' }, recompute: { type: 'boolean' },
 } as const;
 
-/** --quantize MODE over a resolved config's `quantize` field. */
-function withQuantize(merged: Record<string, unknown>, flag: string | boolean | undefined): Record<string, unknown> {
-  if (flag === undefined) return merged;
-  const mode = oneOf('quantize', flag, QUANTIZE_MODES, 'none');
-  return { ...merged, quantize: { ...DEFAULT_QUANTIZE, ...(merged.quantize as object | undefined), mode } };
+/** --quantize MODE and --recompute over a resolved config's `quantize` and `recompute` fields. */
+function withResourceFlags(merged: Record<string, unknown>, v: { quantize?: string | boolean; recompute?: string | boolean }): Record<string, unknown> {
+  const out = v.recompute === true ? { ...merged, recompute: true } : merged;
+  if (v.quantize === undefined) return out;
+  const mode = oneOf('quantize', v.quantize, QUANTIZE_MODES, 'none');
+  return { ...out, quantize: { ...DEFAULT_QUANTIZE, ...(merged.quantize as object | undefined), mode } };
 }
 
 function readConfig(path: string): Record<string, unknown> {
@@ -92,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (trainer === 'sft') {
-    const r = await sft(parseSftConfig(withQuantize(await resolveSftConfig(o, log), v.quantize), where), { outDir: out, quiet });
+    const r = await sft(parseSftConfig(withResourceFlags(await resolveSftConfig(o, log), v), where), { outDir: out, quiet });
     process.stdout.write(`SFT: ${r.steps} steps in ${r.seconds.toFixed(0)} s, train loss ${r.trainLoss.toFixed(3)}, best validation loss ${r.bestValLoss?.toFixed(3) ?? 'n/a'}; final in ${r.finalDir}\n`);
     return 0;
   }
@@ -100,21 +103,21 @@ export async function run(argv: string[]): Promise<number> {
     for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
     const merged = await resolveGrpoConfig(o, log);
     if (v['low-memory'] === true) merged.lowMemory = true;
-    return report(await grpo({ config: parseGrpoConfig(withQuantize(merged, v.quantize), where), outDir: out }, { quiet }), 'GRPO');
+    return report(await grpo({ config: parseGrpoConfig(withResourceFlags(merged, v), where), outDir: out }, { quiet }), 'GRPO');
   }
   if (trainer === 'rloo') {
     for (const flag of ['variant', 'init'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} is a PPO option`);
     if (preset && preset !== 'minimal' && preset !== 'toy') throw new UsageError(`--preset: rloo has the presets minimal and toy, got ${JSON.stringify(preset)}`);
     const merged = await resolveRlooConfig(o, log);
     if (v['low-memory'] === true) merged.lowMemory = true;
-    return report(await rloo({ config: parseRlooConfig(withQuantize(merged, v.quantize), where), outDir: out }, { quiet }), 'RLOO');
+    return report(await rloo({ config: parseRlooConfig(withResourceFlags(merged, v), where), outDir: out }, { quiet }), 'RLOO');
   }
   const merged = await resolvePpoConfig(o, log);
   if (v.variant !== undefined) merged.variant = oneOf('variant', v.variant, ['simple', 'fresh', 'continue', 'scheduled'] as const, 'fresh');
   if (typeof v.init === 'string') merged.init = v.init;
   if (v['low-memory'] === true) merged.lowMemory = true;
   if (preset && v.variant !== undefined && o.config?.run_name === undefined) merged.run_name = `${preset}-${String(merged.variant)}`;
-  return report(await ppo({ config: parsePpoConfig(withQuantize(merged, v.quantize), where), outDir: out }, { quiet }), 'PPO');
+  return report(await ppo({ config: parsePpoConfig(withResourceFlags(merged, v), where), outDir: out }, { quiet }), 'PPO');
 }
 
 function report(r: PpoResult, trainer: 'PPO' | 'GRPO' | 'RLOO'): number {

@@ -70,19 +70,28 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], opts: GradientOp
   if (!isFloat(loss.dtype)) throw new Error(`gradients: loss must be float, got ${loss.toString()}`);
   for (const t of wrt) if (!isFloat(t.dtype) || t.graph !== g) throw new Error(`gradients: cannot differentiate w.r.t. ${t.toString()}`);
   if (loss.rank !== 0 && !opts.seed) throw new Error(`gradients: loss ${loss.toString()} is not a scalar; pass a seed`);
+  return backprop(g, [[loss, opts.seed ?? g.scalar(1, loss.dtype)]], wrt, 0);
+}
 
-  // Tensors that depend on a wrt tensor, then the steps on a path from them to the loss.
+/**
+ * The backward pass over the nodes from `from` on: `seeds` are (tensor, dLoss/dtensor) pairs, and each wrt
+ * tensor gets the sum of what reaches it (zeros if nothing does). Regions registered inside the range
+ * count as one step each; where regions nest, the outermost one does.
+ */
+function backprop(g: Graph, seeds: readonly (readonly [Tensor, Tensor])[], wrt: readonly Tensor[], from: number): Tensor[] {
+  // Tensors that depend on a wrt tensor, then the steps on a path from them to the seeds.
   const dependent = new Set<Tensor>(wrt);
-  const end = loss.producer ? loss.producer.id : -1;
-  for (const n of g.nodes) {
-    if (n.id > end) break;
+  const end = Math.max(...seeds.map(([t]) => (t.producer ? t.producer.id : -1)));
+  for (let i = from; i <= end; i++) {
+    const n = g.nodes[i];
     if (n.inputs.some((t) => dependent.has(t))) for (const t of n.outputs) if (isFloat(t.dtype)) dependent.add(t);
   }
   const regionOf = new Map<number, Region>();
-  for (const r of regions.get(g) ?? []) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
-  const needed = new Set<Tensor>([loss]);
+  // Registration order: a region is registered after the ones its forward built, so the outer one wins.
+  for (const r of regions.get(g) ?? []) if (r.start >= from) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
+  const needed = new Set<Tensor>(seeds.map(([t]) => t));
   const path: Step[] = [];
-  for (let i = end; i >= 0; i--) {
+  for (let i = end; i >= from; i--) {
     const r = regionOf.get(i);
     let step: Step;
     if (r) {
@@ -117,7 +126,7 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], opts: GradientOp
     const list = contributions.get(t);
     if (list) list.push(d); else contributions.set(t, [d]);
   };
-  addGrad(loss, opts.seed ?? g.scalar(1, loss.dtype));
+  for (const [t, d] of seeds) addGrad(t, d);
 
   for (const step of path) { // path is already in reverse topological order
     const gOut = step.outputs.map((t) => total(g, contributions.get(t)));
@@ -128,6 +137,58 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], opts: GradientOp
     for (const t of step.outputs) if (!wrtSet.has(t)) contributions.delete(t); // consumed; keep the map small
   }
   return wrt.map((t) => total(g, contributions.get(t)) ?? op.zerosLike(t));
+}
+
+/**
+ * Activation recomputation (gradient checkpointing). Builds `body(inputs)` as one region whose backward
+ * builds the body again from the same inputs — ordered after its outputs' gradient exists — and
+ * differentiates that copy. The forward's intermediates then die inside the forward; the backward holds
+ * one region's at a time, plus each region's `inputs`. The body is called twice, so it must build the
+ * same function both times: it may read any tensor from outside (weights, adapters, masks: gradients
+ * reach the float ones that need them), must not create graph inputs, and its random ops must be seeded,
+ * so that the copy's kernels draw what the forward's drew (ORT's seeded random kernels each draw the same
+ * sequence, one draw per run).
+ */
+export function recomputed(name: string, inputs: readonly Tensor[], body: (inputs: readonly Tensor[]) => Tensor[]): Tensor[] {
+  const g = inputs[0].graph;
+  const start = g.nodes.length;
+  const outputs = body(inputs);
+  const end = g.nodes.length;
+  const outside = new Set<Tensor>(inputs);
+  const others: Tensor[] = [];
+  for (let i = start; i < end; i++) {
+    for (const t of g.nodes[i].inputs) {
+      const inside = t.producer !== null && t.producer.id >= start;
+      if (!inside && !outside.has(t) && isFloat(t.dtype) && t.kind !== 'constant') { outside.add(t); others.push(t); }
+    }
+  }
+  const rule: RegionRule = (_ins, _outs, gOut, needs) => {
+    const signal = gOut.find((d) => d !== null)!;
+    const from = g.nodes.length;
+    const again = inputs.map((x) => orderedAfter(x, signal));
+    const replay = body(again);
+    const wanted = [...again, ...others].filter((_, i) => needs[i]);
+    const seeds = replay.flatMap((t, i) => (gOut[i] ? [[t, gOut[i]!] as const] : []));
+    const grads = backprop(g, seeds, wanted, from);
+    let k = 0;
+    return needs.map((need) => (need ? grads[k++] : null));
+  };
+  let list = regions.get(g);
+  if (!list) { list = []; regions.set(g, list); }
+  list.push({ name, start, end, inputs: [...inputs, ...others], outputs, rule });
+  return outputs;
+}
+
+/**
+ * x itself, computed only once `signal` exists: Where(one element of signal equals itself, x, x). ONNX
+ * Runtime runs a node after its inputs, so what reads the result waits for the signal (and is never
+ * constant-folded, nor merged with a computation on x itself); the element's value never matters (a NaN
+ * picks the same x).
+ */
+export function orderedAfter(x: Tensor, signal: Tensor): Tensor {
+  const z = signal.rank === 0 ? signal
+    : op.reshape(op.slice(signal, [...signal.shape.keys()], signal.shape.map(() => 0), signal.shape.map(() => 1)), []);
+  return op.where(op.equal(z, z), x, x);
 }
 
 function total(g: Graph, list: Tensor[] | undefined): Tensor | null {

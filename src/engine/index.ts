@@ -3,7 +3,7 @@
 export * from './tensor.js';
 export { Graph, int, float, ints, str, type Attr, type Node, type GraphOptions } from './graph.js';
 export * from './ops.js';
-export { gradients, defineGrad, sumToShape, withCustomGradient, type GradRule, type RegionRule, type GradientOptions } from './autodiff.js';
+export { gradients, defineGrad, recomputed, sumToShape, withCustomGradient, type GradRule, type RegionRule, type GradientOptions } from './autodiff.js';
 export { encodeModel, prune, OPSET, type EncodeOptions, type EncodedModel } from './onnx-proto.js';
 export { compile, run, releaseSessions, Executable, type SessionOptions, type Feed, type Output } from './session.js';
 export { DEVICES, defaultDevice, setDefaultDevice, executionProviders, CUDA_INSTALL_HINT, type Device } from './device.js';

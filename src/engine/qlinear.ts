@@ -1,12 +1,16 @@
 // x · W'ᵀ for a frozen weight stored quantized (quantize.ts), with its gradient rule: no gradient for the
-// weight, and dX = dY · W computed by a quantized kernel on the backward copy.
+// weight, and dX = dY · W' (int8: a quantized kernel on the backward copy; nbits4: W' dequantized in the graph).
 //
 // Kernels (float32 graphs with contribOps):
 //   int8    forward  rows of x quantized to uint8 (scale max|row| / 127, zero point 128), then
 //                    MatMulInteger(x_q, qT [in, out] int8) (MLAS's u8·s8 kernel: VNNI) · row scale · scale[out]
 //           backward the same on dY ∘ scale against q [out, in]                       (exactly W')
 //   nbits4  forward  com.microsoft.MatMulNBits(x, packed [out, blocks, 16], scales [out, blocks]; K in, N out)
-//           backward com.microsoft.MatMulNBits(dY, packedᵀ [in, blocks, 16], scalesᵀ; K out, N in)
+//           backward dY · W' by a float MatMul, W' [out, in] dequantized in the graph from the forward copy
+//                    once dY exists (`orderedAfter`: ORT can neither run it early, holding every layer's
+//                    float W' at once, nor fold it into a float copy of a baked weight). Exact, no copy
+//                    (the float W' lives for one product), and at 1.3B's MLP shape (dY [512, 5504])
+//                    faster than MatMulNBits on a requantized transposed copy (91 vs 120 ms, fed).
 // Both round the activations per row (MatMulNBits at accuracy level 4 per row and block of 32), so a row's
 // result does not depend on the other rows of its batch: a prefill equals its decode steps' inputs, and
 // the first PPO ratio is exactly 1 however rows are regrouped. ORT's com.microsoft.DynamicQuantizeMatMul
@@ -16,7 +20,7 @@
 // by standard ops (Cast · scale; nibbles by BitwiseAnd / BitShift) and a float MatMul — exact arithmetic on
 // W', which gradient checks in float64 use, and which the kernels are tested against.
 
-import { withCustomGradient } from './autodiff.js';
+import { orderedAfter, withCustomGradient } from './autodiff.js';
 import { int, str, type Graph } from './graph.js';
 import * as op from './ops.js';
 import { NBITS_BLOCK, type QuantizedWeight } from './quantize.js';
@@ -28,7 +32,7 @@ export interface QuantizedTensors {
   readonly weight: QuantizedWeight;
   /** int8: [qT int8 [in, out], scale float32 [out]]; nbits4: [packed uint8 [out, blocks, 16], scales float32 [out, blocks]]. */
   readonly forward: readonly Tensor[];
-  /** int8: [q int8 [out, in]]; nbits4: [packed uint8 [in, blocks, 16], scales float32 [in, blocks]]. */
+  /** int8: [q int8 [out, in]]; nbits4: the forward's own tensors (dequantized in the graph). */
   backward(): readonly Tensor[];
   /** int8 fed as inputs: backward() is the fed qT transposed in the graph (no backward copy in JS). */
   readonly transposedInGraph?: boolean;
@@ -38,7 +42,7 @@ export interface QuantizedTensors {
 export function quantizedNames(name: string, w: QuantizedWeight): { forward: string[]; backward: string[] } {
   return w.mode === 'int8'
     ? { forward: [`${name}.int8_qT`, `${name}.int8_scale`], backward: [`${name}.int8_q`] }
-    : { forward: [`${name}.q4`, `${name}.q4_scales`], backward: [`${name}.q4T`, `${name}.q4T_scales`] };
+    : { forward: [`${name}.q4`, `${name}.q4_scales`], backward: [] };
 }
 
 function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Float32Array | Int8Array | Uint8Array; dims: number[]; dtype: 'float32' | 'int8' | 'uint8' }[] {
@@ -46,15 +50,10 @@ function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Fl
   if (w.mode === 'int8') {
     const f = w.forward as { qT: Int8Array; scale: Float32Array };
     if (which === 'forward') return [{ data: f.qT, dims: [w.inFeatures, w.outFeatures], dtype: 'int8' }, { data: f.scale, dims: [w.outFeatures], dtype: 'float32' }];
-    const b = w.backward();
-    if (b.mode !== 'int8') throw new Error('quantized weight: int8 weight with a non-int8 backward copy');
-    return [{ data: b.q, dims: [w.outFeatures, w.inFeatures], dtype: 'int8' }];
+    return [{ data: w.backward().q, dims: [w.outFeatures, w.inFeatures], dtype: 'int8' }];
   }
-  const m = which === 'forward' ? w.forward as { packed: Uint8Array; scales: Float32Array; rows: number; cols: number } : (() => {
-    const b = w.backward();
-    if (b.mode !== 'nbits4') throw new Error('quantized weight: nbits4 weight with a non-nbits4 backward copy');
-    return b.m;
-  })();
+  if (which === 'backward') return [];
+  const m = w.forward as { packed: Uint8Array; scales: Float32Array; rows: number; cols: number };
   return [
     { data: m.packed, dims: [m.rows, blocks(m.cols), NBITS_BLOCK / 2], dtype: 'uint8' },
     { data: m.scales, dims: [m.rows, blocks(m.cols)], dtype: 'float32' },
@@ -76,11 +75,15 @@ export function quantizedTensors(g: Graph, name: string, w: QuantizedWeight, as:
     : g.initializer(names[which][i], a.data, a.dims, a.dtype)));
   const forward = make('forward');
   const derived = as === 'inputs' && w.mode === 'int8';
-  let bwd: Tensor[] | null = null;
-  return { weight: w, forward, backward: () => (bwd ??= derived ? [op.transpose(forward[0], [1, 0])] : make('backward')), transposedInGraph: derived };
+  let bwd: readonly Tensor[] | null = null;
+  const backward = (): readonly Tensor[] => {
+    if (w.mode === 'nbits4') return forward;
+    return derived ? [op.transpose(forward[0], [1, 0])] : make('backward');
+  };
+  return { weight: w, forward, backward: () => (bwd ??= backward()), transposedInGraph: derived };
 }
 
-/** Feeds for a quantized weight's inputs (forward copy; the backward copy too once it exists). */
+/** Feeds for a quantized weight's inputs (forward copy; int8's backward copy too once it exists). */
 export function quantizedFeeds(name: string, w: QuantizedWeight): Record<string, Feed> {
   const names = quantizedNames(name, w);
   const out: Record<string, Feed> = {};
@@ -127,9 +130,8 @@ function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {
     if (useKernel(d)) return int8RowMatmul(op.mul(d, scale), q, weight.inFeatures);
     return op.matmul(op.mul(d, op.cast(scale, d.dtype)), op.cast(q, d.dtype));
   }
-  const [packedT, scalesT] = w.backward();
-  if (useKernel(d)) return matMulNBits(d, packedT, scalesT, weight.outFeatures, weight.inFeatures);
-  return op.matmul(d, dequantizeNBits4Graph(packedT, scalesT, weight.outFeatures, d.dtype as 'float32' | 'float64'), { transB: true });
+  const [packed, scales] = w.backward().map((t) => orderedAfter(t, d));
+  return op.matmul(d, dequantizeNBits4Graph(packed, scales, weight.inFeatures, d.dtype as 'float32' | 'float64')); // [.., out] · [out, in]
 }
 
 /**

@@ -8,11 +8,10 @@
 //   clamp(round(x / d) + 8, 0, 15), value = d · (code − 8). Packed two codes per byte, the lower index in
 //   the low nibble, as `com.microsoft.MatMulNBits` reads B [N, blocks, 16] (zero point 8 by default).
 //
-// The backward product of a linear layer (dX = dY · W) needs W the other way round: `QuantizedWeight.backward`
-// builds that copy on demand. For int8 it is q itself [out, in] with the same scales (applied to dY
-// first): exactly the forward's weights. For nbits4 it is the dequantized forward weights transposed and
-// quantized again in blocks along the output axis: the gradient of a weight within one 4-bit step of the
-// forward's (tests measure how close).
+// The backward product of a linear layer (dX = dY · W) needs W the other way round. For int8,
+// `QuantizedWeight.backward` builds q itself [out, in] on demand (the same scales, applied to dY first):
+// exactly the forward's weights. nbits4 has no backward copy: the training graph dequantizes the forward
+// copy, one weight at a time, and multiplies in float32 (qlinear.ts) — the exact gradient of the forward.
 
 export type QuantMode = 'int8' | 'nbits4';
 export const QUANT_MODES: readonly QuantMode[] = ['int8', 'nbits4'];
@@ -23,8 +22,8 @@ export interface Int8Forward { qT: Int8Array; scale: Float32Array }
 /** 4-bit layout of a matrix [rows, cols] quantized along cols: packed [rows, blocks, 16], scales [rows, blocks]. */
 export interface NBits4Matrix { rows: number; cols: number; packed: Uint8Array; scales: Float32Array }
 
-/** int8 backward: q [out, in] (the forward's scales are applied to dY). nbits4: Wᵀ [in, out] in 4 bits. */
-export type QuantBackward = { mode: 'int8'; q: Int8Array } | { mode: 'nbits4'; m: NBits4Matrix };
+/** int8 backward: q [out, in] (the forward's scales are applied to dY). */
+export type QuantBackward = { mode: 'int8'; q: Int8Array };
 
 /** A frozen weight W [out, in] (Hugging Face's linear layout) stored quantized. */
 export class QuantizedWeight {
@@ -56,20 +55,17 @@ export class QuantizedWeight {
       if (backward && (backward.mode !== 'int8' || backward.q.length !== out * inF)) throw new Error(`${where}: int8 backward copy does not fit [${out}, ${inF}]`);
     } else {
       checkNBits4(forward as NBits4Matrix, out, inF, where);
-      if (backward && (backward.mode !== 'nbits4' || (checkNBits4(backward.m, inF, out, `${where} (backward)`), false))) throw new Error(`${where}: backward copy is not nbits4`);
+      if (backward) throw new Error(`${where}: nbits4 weights have no backward copy`);
     }
     return new QuantizedWeight(mode, out, inF, forward, backward);
   }
 
   get hasBackward(): boolean { return this.bwd !== null; }
 
-  /** The copy the backward product dX = dY · W reads (built on first use, then kept). */
+  /** int8: the copy the backward product dX = dY · W reads (built on first use, then kept). */
   backward(): QuantBackward {
-    if (!this.bwd) {
-      this.bwd = this.mode === 'int8'
-        ? { mode: 'int8', q: transposeInt8((this.forward as Int8Forward).qT, this.inFeatures, this.outFeatures) }
-        : { mode: 'nbits4', m: transposeNBits4(this.forward as NBits4Matrix) };
-    }
+    if (this.mode !== 'int8') throw new Error('nbits4 weights have no backward copy: the backward pass dequantizes the forward copy');
+    this.bwd ??= { mode: 'int8', q: transposeInt8((this.forward as Int8Forward).qT, this.inFeatures, this.outFeatures) };
     return this.bwd;
   }
 
@@ -84,21 +80,11 @@ export class QuantizedWeight {
     return dequantizeNBits4(this.forward as NBits4Matrix);
   }
 
-  /** The weights the backward computes with, as W'' [out, in] (equal to `dequantize()` for int8). */
-  dequantizeBackward(): Float32Array {
-    const b = this.backward();
-    if (b.mode === 'int8') return this.dequantize();
-    const T = dequantizeNBits4(b.m); // [in, out]
-    const W = new Float32Array(this.outFeatures * this.inFeatures);
-    for (let i = 0; i < this.inFeatures; i++) for (let o = 0; o < this.outFeatures; o++) W[o * this.inFeatures + i] = T[i * this.outFeatures + o];
-    return W;
-  }
-
   /** Bytes held in JS (forward copy, and the backward copy once built). */
   get bytes(): number {
     const f = this.mode === 'int8' ? (this.forward as Int8Forward).qT.byteLength + (this.forward as Int8Forward).scale.byteLength
       : (this.forward as NBits4Matrix).packed.byteLength + (this.forward as NBits4Matrix).scales.byteLength;
-    const b = !this.bwd ? 0 : this.bwd.mode === 'int8' ? this.bwd.q.byteLength : this.bwd.m.packed.byteLength + this.bwd.m.scales.byteLength;
+    const b = this.bwd ? this.bwd.q.byteLength : 0;
     return f + b;
   }
 }
@@ -198,28 +184,3 @@ export function dequantizeNBits4(m: NBits4Matrix): Float32Array {
   return W;
 }
 
-/** Wᵀ of a 4-bit matrix, dequantized a block column at a time and quantized again along the other axis. */
-function transposeNBits4(m: NBits4Matrix): NBits4Matrix {
-  const rows = m.cols, cols = m.rows; // of the transpose
-  const blocks = Math.ceil(cols / NBITS_BLOCK), srcBlocks = Math.ceil(m.cols / NBITS_BLOCK);
-  const packed = new Uint8Array(rows * blocks * NBITS_BLOCK / 2), scales = new Float32Array(rows * blocks);
-  const tile = new Float32Array(NBITS_BLOCK * cols); // [32 transposed rows, cols]
-  for (let sb = 0; sb < srcBlocks; sb++) {
-    const r0 = sb * NBITS_BLOCK, nr = Math.min(NBITS_BLOCK, rows - r0);
-    for (let o = 0; o < m.rows; o++) {
-      const d = m.scales[o * srcBlocks + sb], at = (o * srcBlocks + sb) * 16;
-      for (let j = 0; j < nr; j++) {
-        const byte = m.packed[at + (j >> 1)];
-        tile[j * cols + o] = Math.fround(d * (((j & 1) ? byte >> 4 : byte & 15) - 8));
-      }
-    }
-    for (let j = 0; j < nr; j++) {
-      const r = r0 + j;
-      for (let b = 0; b < blocks; b++) {
-        const c0 = b * NBITS_BLOCK;
-        scales[r * blocks + b] = quantizeBlock4(tile, j * cols + c0, Math.min(NBITS_BLOCK, cols - c0), packed, (r * blocks + b) * 16);
-      }
-    }
-  }
-  return { rows, cols, packed, scales };
-}

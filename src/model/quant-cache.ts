@@ -2,8 +2,8 @@
 // quantizes it (quantized.ts) and writes one safetensors file of the result; later loads read that file
 // (float tensors F32, int8 data I8, 4-bit data U8, scales F32) instead of quantizing again. The key hashes
 // the checkpoint's files (names, sizes, modification times), the quantize config and the cache format, so an
-// edited checkpoint or another mode gets its own file. 4-bit backward copies (requantized transposes, for
-// LoRA training) are stored when the writer built them and read only when asked for.
+// edited checkpoint or another mode gets its own file. Only forward copies are stored: int8's backward reads
+// qT transposed in the graph, nbits4's dequantizes the forward copy.
 
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import { checkpointFiles, expectedTensors, type Checkpoint, type Weights } from 
 import { fnv1a64 } from '../random.js';
 
 const FORMAT = 'securecoderl-quantized-checkpoint';
-const VERSION = 1;
+const VERSION = 2; // 2: no 4-bit backward copies
 
 /** The cache file for DIR under `q` in `cacheDir`. */
 export function quantizedCachePath(dir: string, q: QuantizeConfig, cacheDir: string): string {
@@ -34,20 +34,15 @@ export interface CachedLoad {
   seconds: number;
 }
 
-/**
- * DIR's checkpoint quantized as `q`, through the cache in `cacheDir`. `backward`: build (on a miss) and
- * read the 4-bit backward copies too — what LoRA training needs.
- */
-export function loadQuantizedCached(dir: string, q: QuantizeConfig, cacheDir: string, o: { backward?: boolean } = {}): CachedLoad {
+/** DIR's checkpoint quantized as `q`, through the cache in `cacheDir`. */
+export function loadQuantizedCached(dir: string, q: QuantizeConfig, cacheDir: string): CachedLoad {
   const t0 = performance.now();
   if (q.mode === 'none') throw new Error('loadQuantizedCached: mode is none (nothing to cache)');
   const path = quantizedCachePath(dir, q, cacheDir);
   if (existsSync(path)) {
-    return { checkpoint: readQuantizedCache(path, dir, q, o.backward ?? false), path, hit: true, seconds: (performance.now() - t0) / 1000 };
+    return { checkpoint: readQuantizedCache(path, dir, q), path, hit: true, seconds: (performance.now() - t0) / 1000 };
   }
   const ck = loadQuantizedCheckpoint(dir, q);
-  // 4-bit backward copies are stored (requantizing is slow); int8's backward reads qT transposed in the graph
-  if (o.backward) for (const w of ck.quantized!.values()) if (w.mode === 'nbits4') w.backward();
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   try {
@@ -75,12 +70,6 @@ export function writeQuantizedCache(path: string, ck: Checkpoint): void {
       const m = w.forward as NBits4Matrix;
       t.set(n.forward[0], { dtype: 'U8', shape: [m.packed.length], bytes: m.packed });
       t.set(n.forward[1], { dtype: 'F32', shape: [m.scales.length], bytes: raw(m.scales) });
-      if (w.hasBackward) {
-        const b = w.backward();
-        if (b.mode !== 'nbits4') throw new Error(`${name}: nbits4 weight with an int8 backward copy`);
-        t.set(n.backward[0], { dtype: 'U8', shape: [b.m.packed.length], bytes: b.m.packed });
-        t.set(n.backward[1], { dtype: 'F32', shape: [b.m.scales.length], bytes: raw(b.m.scales) });
-      }
     }
   }
   const q = ck.quantization!;
@@ -88,7 +77,7 @@ export function writeQuantizedCache(path: string, ck: Checkpoint): void {
 }
 
 /** Reads a cache file written by writeQuantizedCache for DIR's config. */
-export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig, backward: boolean): Checkpoint {
+export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig): Checkpoint {
   const config = loadConfig(dir);
   const f = new SafetensorsFile(path);
   try {
@@ -104,7 +93,7 @@ export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig,
       if (seen.has(name)) continue;
       const m = /^(.*)\.(int8_qT|q4)$/.exec(name);
       if (!m) {
-        if (/\.(int8_scale|q4_scales|q4T|q4T_scales)$/.test(name)) continue;
+        if (/\.(int8_scale|q4_scales)$/.test(name)) continue;
         if (info.dtype !== 'F32') throw new Error(`${path}: tensor '${name}' is ${info.dtype}, expected F32`);
         weights.set(name, { shape: info.shape, data: f32(name) });
         continue;
@@ -120,9 +109,7 @@ export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig,
         w = QuantizedWeight.fromArrays('int8', shape[0], shape[1], { qT: new Int8Array(b.buffer, b.byteOffset, b.byteLength), scale: f32(`${base}.int8_scale`) }, null, `${path}: '${base}'`);
       } else {
         const fwd: NBits4Matrix = { rows: shape[0], cols: shape[1], packed: bytes(`${base}.q4`), scales: f32(`${base}.q4_scales`) };
-        const bwd = backward && f.has(`${base}.q4T`)
-          ? { mode: 'nbits4' as const, m: { rows: shape[1], cols: shape[0], packed: bytes(`${base}.q4T`), scales: f32(`${base}.q4T_scales`) } } : null;
-        w = QuantizedWeight.fromArrays('nbits4', shape[0], shape[1], fwd, bwd, `${path}: '${base}'`);
+        w = QuantizedWeight.fromArrays('nbits4', shape[0], shape[1], fwd, null, `${path}: '${base}'`);
       }
       quantized.set(base, w);
     }

@@ -133,8 +133,8 @@ export function checkpointBytes(ck: Checkpoint): number {
 
 /**
  * Feeds for a decoder graph's quantized inputs: every int8 weight's forward arrays (its backward product
- * transposes them in the graph), and with `nbits4` every 4-bit weight's (forward copy, and the backward
- * copy once a gradient made it) for a graph built with nbits4As 'inputs' (see decoder.ts).
+ * transposes them in the graph), and with `nbits4` every 4-bit weight's (its backward product dequantizes
+ * them in the graph) for a graph built with nbits4As 'inputs' (see decoder.ts).
  */
 export function quantizedInputFeeds(ck: Checkpoint, o: { nbits4?: boolean } = {}): Record<string, Feed> {
   const out: Record<string, Feed> = {};

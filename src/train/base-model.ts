@@ -26,11 +26,11 @@ export function quantizedCacheDir(runDir: string): string {
 
 /**
  * DIR's checkpoint with the run's quantization: read from the cache next to the run (`runDir`), or quantized
- * from DIR and written there (with the 4-bit backward copies LoRA training reads) for the next run.
+ * from DIR and written there for the next run.
  */
 export function loadBaseModel(dir: string, q: QuantizeConfig, runDir: string, log?: (line: string) => void): Checkpoint {
   if (q.mode === 'none') return loadCheckpoint(dir);
-  const r = loadQuantizedCached(dir, q, quantizedCacheDir(runDir), { backward: true });
+  const r = loadQuantizedCached(dir, q, quantizedCacheDir(runDir));
   log?.(`base model quantized ${q.mode}: ${r.hit ? 'read from' : 'written to'} ${r.path} in ${r.seconds.toFixed(1)} s`);
   return r.checkpoint;
 }

@@ -59,7 +59,7 @@ export const DEFAULT_GRPO_CONFIG: GrpoConfig = {
   steps: 500, promptsPerStep: 1, numGenerations: 8, scaleRewards: 'group', importanceLevel: 'token', lossType: 'dapo',
   epsilon: 0.2, epsilonHigh: null, beta: 0, klEstimator: 'k3', numIterations: 1, stepsPerGeneration: 1,
   lr: 1e-6, lrSchedule: 'linear', warmupSteps: 0, weightDecay: 0, gradClip: 1,
-  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false,
+  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false, recompute: false,
 };
 
 const oneOf = <T extends string>(v: T, options: readonly T[]) => options.includes(v);

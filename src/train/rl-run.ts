@@ -71,6 +71,8 @@ export interface RlRunConfig {
   quantize: QuantizeConfig;
   /** One physical copy of the base weights, fed to the sampler too (slower decoding); see PpoConfig. */
   lowMemory: boolean;
+  /** Activation recomputation in the training graph (see PpoConfig). */
+  recompute: boolean;
 }
 
 const oneOf = (v: string, options: readonly string[]) => options.includes(v);
@@ -159,7 +161,7 @@ export function openRlRun<C extends RlRunConfig>(input: { config: C; outDir: str
 
   const session = trainerSession(ck, cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
-  const graph = new PolicyGraph(ck, { lora: policyAdapter.config, baseWeights: 'inputs', temperature: cfg.sampling.temperature, session, grpo: o.head(cfg) });
+  const graph = new PolicyGraph(ck, { lora: policyAdapter.config, baseWeights: 'inputs', recompute: cfg.recompute, temperature: cfg.sampling.temperature, session, grpo: o.head(cfg) });
   const paramList = policyAdapter.parameters();
   const adam = new AdamW(paramList, { lr: cfg.lr, weightDecay: cfg.weightDecay });
 

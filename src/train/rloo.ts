@@ -55,7 +55,7 @@ export const DEFAULT_RLOO_CONFIG: RlooConfig = {
   sampling: { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens: 256 },
   lora: { r: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
   steps: 200, lr: 1e-6, lrSchedule: 'constant', warmupSteps: 0, weightDecay: 0, gradClip: 1,
-  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false,
+  saveEvery: 10, keepCheckpoints: 3, microBatch: 8, threads: 0, quantize: DEFAULT_QUANTIZE, lowMemory: false, recompute: false,
 };
 
 const oneOf = <T extends string>(v: T, options: readonly T[]) => options.includes(v);

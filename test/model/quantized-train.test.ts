@@ -41,7 +41,7 @@ describe('LoRA through a quantized base', () => {
       for (let i = 0; i < gq.length; i++) { num += (gq[i] - gf[i]) ** 2; den += gf[i] ** 2; }
       const rel = Math.sqrt(num / den);
       process.stderr.write(`# ${mode}: quantized vs dequantized-float LoRA gradient: relative error ${rel.toExponential(2)}, cosine ${cos.toFixed(6)}\n`);
-      assert.ok(rel < (mode === 'int8' ? 0.02 : 0.1), `relative error ${rel}`);
+      assert.ok(rel < 0.02, `relative error ${rel}`); // (nbits4 was 6% with a requantized backward copy)
 
       // Directional central difference of the quantized forward's loss along v = g / |g|.
       const norm = Math.sqrt(gq.reduce((s, x) => s + x * x, 0));
@@ -58,7 +58,7 @@ describe('LoRA through a quantized base', () => {
       params.forEach((p, i) => p.data.set(saved[i]));
       const numeric = (lp - lm) / (2 * eps);
       process.stderr.write(`# ${mode}: directional derivative ${norm.toExponential(4)} (autodiff) vs ${numeric.toExponential(4)} (finite differences)\n`);
-      assert.ok(Math.abs(numeric - norm) / norm < (mode === 'int8' ? 0.02 : 0.1), `autodiff ${norm} vs finite differences ${numeric}`);
+      assert.ok(Math.abs(numeric - norm) / norm < (mode === 'int8' ? 0.02 : 0.05), `autodiff ${norm} vs finite differences ${numeric}`);
       await releaseSessions(quant.graph);
       await releaseSessions(float.graph);
     });
