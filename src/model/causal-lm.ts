@@ -7,7 +7,7 @@ import { appendDecoder, attentionBias, decoderInputs, leftPad, type DecoderTenso
 import { KVCache } from './kv-cache.js';
 import type { LoraAdapter } from './lora.js';
 import { loadAdapter } from './peft.js';
-import { checkpointBytes, loadQuantizedCheckpoint, quantizedInputFeeds, type QuantizeConfig } from './quantized.js';
+import { checkpointBytes, EXTERNAL_DATA_PAST_BYTES, loadQuantizedCheckpoint, quantizedInputFeeds, type QuantizeConfig } from './quantized.js';
 import { loadCheckpoint, type Checkpoint } from './weights.js';
 
 export interface CausalLMOptions {
@@ -34,9 +34,8 @@ export class CausalLM {
 
   constructor(readonly checkpoint: Checkpoint, opts: CausalLMOptions = {}) {
     this.config = checkpoint.config;
-    // Past ~1.5 GiB of weights the ONNX protobuf (2 GiB limit) needs them as external data.
     const bytes = checkpointBytes(checkpoint);
-    this.opts = bytes > 1.5 * 2 ** 30 && opts.session?.externalThreshold === undefined && opts.baseWeights !== 'inputs'
+    this.opts = bytes > EXTERNAL_DATA_PAST_BYTES && opts.session?.externalThreshold === undefined && opts.baseWeights !== 'inputs'
       ? { ...opts, session: { ...opts.session, externalThreshold: 1 << 20 } } : opts;
     const g = new Graph({ name: 'causal-lm', contribOps: true });
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config, weightsAs: opts.baseWeights === 'inputs' ? 'inputs' : 'initializers' });

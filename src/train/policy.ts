@@ -14,7 +14,7 @@
 import { compile, entropy, gradients, Graph, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
 import { appendDecoder, decoderInputs, headLogits, headLogProbs, type DecoderTensors } from '../model/decoder.js';
-import { checkpointBytes, quantizedInputFeeds } from '../model/quantized.js';
+import { checkpointBytes, checkpointParameters, EXTERNAL_DATA_PAST_BYTES, quantizedInputFeeds } from '../model/quantized.js';
 import { LoraAdapter, type LoraConfig } from '../model/lora.js';
 import type { Checkpoint } from '../model/weights.js';
 import { chunks, setCounted, tokenBatch, type Sequence, type TokenBatch } from './batch.js';
@@ -70,15 +70,17 @@ export interface GrpoHeadOptions {
 
 /**
  * ONNX Runtime options for a trainer's sessions: `threads` (0 = all cores), worker threads that do not spin
- * between runs (the sampler's JS work shares the cores), and past 1 GiB of weights no memory arena — it
- * keeps each run's peak of intermediate tensors reserved (measured at the DeepSeek-Coder-1.3B shape: 2.7 GiB
- * more peak RSS, and slower updates).
+ * between runs (the sampler's JS work shares the cores), past 2^28 parameters (1 GiB in float32) no memory
+ * arena — it keeps each run's peak of intermediate tensors reserved (measured at the DeepSeek-Coder-1.3B
+ * shape: 2.7 GiB more peak RSS, and slower updates; a recomputing PolicyGraph turns it back on) — and past
+ * EXTERNAL_DATA_PAST_BYTES of weights, baked weights as external data.
  */
 export function trainerSession(ck: Checkpoint, threads: number): SessionOptions {
-  const bytes = checkpointBytes(ck);
-  // Past 1.5 GiB of weights, initializers (a quantized base's) go to an external data file: the ONNX
-  // protobuf holds < 2 GiB.
-  return { threads: threads || undefined, spinning: false, ...(bytes > 2 ** 30 ? { memoryArena: false } : {}), ...(bytes > 1.5 * 2 ** 30 ? { externalThreshold: 1 << 20 } : {}) };
+  return {
+    threads: threads || undefined, spinning: false,
+    ...(checkpointParameters(ck) > 2 ** 28 ? { memoryArena: false } : {}),
+    ...(checkpointBytes(ck) > EXTERNAL_DATA_PAST_BYTES ? { externalThreshold: 1 << 20 } : {}),
+  };
 }
 
 /** The adapter an RL run trains: a copy of `start` (the reference, an init folder's, or a fresh one) with

@@ -185,6 +185,25 @@ describe('quantized kernels against float64 products with the dequantized weight
     }
   });
 
+  it('nbits4 backward of a weight wider than one dequantization block (rows in pieces): dY·W\' exactly, baked or fed', async () => {
+    const r = rng(12);
+    const n = 2100, k = 2048; // 4.3M weights: two pieces of at most 2^22
+    const q = QuantizedWeight.quantize('nbits4', randn(r, n * k, 0.05), n, k);
+    const dy = randn(r, 2 * n);
+    const Wd = q.dequantize();
+    const want = new Float64Array(2 * k);
+    for (let b = 0; b < 2; b++) for (let o = 0; o < n; o++) { const v = dy[b * n + o]; for (let i = 0; i < k; i++) want[b * k + i] += v * Wd[o * k + i]; }
+    for (const as of ['initializers', 'inputs'] as const) {
+      const g = new Graph({ name: `q-wide-${as}`, contribOps: true });
+      const X = g.input('x', 'float32', [2, k]);
+      const [dx] = gradients(quantizedLinear(X, quantizedTensors(g, 'w', q, as)), [X], { seed: g.input('dy', 'float32', [2, n]) });
+      g.output('dx', dx);
+      assert.ok(g.nodes.filter((nd) => nd.op === 'MatMul' || nd.op === 'Gemm').length >= 2, 'the backward product was not split');
+      const res = await run(g, ['dx'], { x: new Float32Array(2 * k), dy, ...(as === 'inputs' ? quantizedFeeds('w', q) : {}) }, { threads: 1 });
+      assert.ok(relErr(res.dx.data as Float32Array, want) < 1e-6, `${as}: ${relErr(res.dx.data as Float32Array, want)}`);
+    }
+  });
+
   it('quantizedGather gives the dequantized rows', async () => {
     for (const mode of ['int8', 'nbits4'] as const) {
       const r = rng(8);
