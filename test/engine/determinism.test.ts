@@ -29,7 +29,7 @@ describe('determinism with 2 intra-op threads', () => {
       const row = Number(idv[n]);
       for (let j = 0; j < D; j++) expected[row * D + j] = Math.fround(expected[row * D + j] + wv[n * D + j]);
     }
-    for (let k = 0; k < 16; k++) {
+    for (let k = 0; k < 64; k++) {
       const out = (await run(g, ['dE'], { E: new Float32Array(V * D), ids: idv, w: wv }, { threads: 2 })).dE.data as Float32Array;
       const bad = out.findIndex((x, i) => x !== expected[i]);
       assert.equal(bad, -1, `run ${k}: element ${bad} is ${out[bad]}, the in-order sum ${expected[bad]}`);
