@@ -386,7 +386,7 @@ defineGrad('Gather', (n, [d]) => {
   // Scatter-add rows back into a zero table (an embedding's gradient); repeated ids accumulate.
   const [data, idx] = n.inputs;
   if (intAttr(n, 'axis', 0) !== 0) throw new Error('gradient of Gather: only axis 0 is supported');
-  return [op.scatterND(op.zerosLike(data), op.unsqueeze(idx, [-1]), d!, 'add'), null];
+  return [op.scatterAddRows(op.zerosLike(data), idx, d!), null];
 });
 defineGrad('GatherElements', (n, [d]) => {
   const [data, idx] = n.inputs;

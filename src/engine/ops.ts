@@ -286,7 +286,25 @@ export function scatterElements(data: Tensor, indices: Tensor, updates: Tensor, 
   return node1(data.graph, 'ScatterElements', [data, indices, updates], { axis: int(ax), reduction: str(reduction) }, data.dtype, data.shape);
 }
 
-/** A copy of data with `updates` written (or added) at the index tuples in the last axis of `indices`. */
+/**
+ * data with each row of `updates` added to row `rows[i]` of data (axis 0; `rows` of any shape, `updates` of
+ * shape rows.shape + data.shape[1:]): an embedding's gradient. It is a ScatterElements over [rows, width]
+ * because ORT's CPU kernel for it adds in index order on one thread. ScatterND with reduction 'add' (the
+ * obvious op) splits the rows over the intra-op threads, which add to a shared row unsynchronised: with
+ * more than one thread its sums change from run to run and can lose updates (docs/train.md, Reproducibility).
+ * The price: an int64 index per updated element (twice the updates' bytes, while it runs).
+ */
+export function scatterAddRows(data: Tensor, rows: Tensor, updates: Tensor): Tensor {
+  if (rows.dtype !== 'int64') throw new Error(`scatterAddRows: rows must be int64, got ${rows.toString()}`);
+  const flat = data.rank === 2 ? data : reshape(data, [data.shape[0], -1]);
+  const upd = reshape(updates, [-1, flat.shape[1]]);
+  const idx = expandLike(reshape(rows, [-1, 1]), upd);
+  const out = scatterElements(flat, idx, upd, 0, 'add');
+  return data.rank === 2 ? out : reshapeLike(out, data);
+}
+
+/** A copy of data with `updates` written (or added) at the index tuples in the last axis of `indices`. With
+ * 'add' and repeated indices, ORT's CPU kernel races between threads: use scatterAddRows for row sums. */
 export function scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction: ScatterReduction = 'none'): Tensor {
   return node1(data.graph, 'ScatterND', [data, indices, updates], { reduction: str(reduction) }, data.dtype, data.shape);
 }

@@ -124,6 +124,8 @@ describe('shape op gradients', () => {
   it('Gather (embedding rows, repeated ids accumulate) and GatherElements', async () => {
     await checkOp('gather', [{ name: 'E', shape: [5, 3] }, { name: 'ids', shape: [2, 3], ints: [0, 4, 4, 1, 4, 0] }],
       ([E, ids]) => op.gather(E, ids, 0));
+    await checkOp('gather3', [{ name: 'T', shape: [4, 2, 3] }, { name: 'ids', shape: [5], ints: [3, 0, 3, 3, 1] }],
+      ([T, ids]) => op.gather(T, ids, 0));
     await checkOp('gatherel', [{ name: 'x', shape: [2, 3, 5] }, { name: 't', shape: [2, 3, 1], ints: [0, 4, 2, 2, 2, 1] }],
       ([x, t]) => op.gatherElements(x, t, -1));
   });
