@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureMatmulGflops, releaseSessions, type SessionOptions } from '../engine/index.js';
+import { measureMatmulGflops, releaseSessions } from '../engine/index.js';
 import { saveTrainedTokenizer, trainBpe } from '../model/bpe-trainer.js';
 import { CausalLM } from '../model/causal-lm.js';
 import type { ModelConfig } from '../model/config.js';
@@ -21,7 +21,7 @@ import { ValueHead } from '../model/value-head.js';
 import { randomWeights, saveCheckpoint, tinyModel, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { tokenBatch } from '../train/batch.js';
-import { PolicyGraph, referenceFeeds } from '../train/policy.js';
+import { PolicyGraph, referenceFeeds, trainerSession } from '../train/policy.js';
 import { episodeItems, episodeUpdates } from './ppo-episode.js';
 import { pythonStdlibSources } from '../train/corpus.js';
 import { parseGrpoConfig, grpo } from '../train/grpo.js';
@@ -167,12 +167,11 @@ export interface LargeEpisodeResult {
  * (zero-B adapter) and its PPO step, GAE and AdamW. Scoring is left out (the judge runs in other processes;
  * random weights write no program). Run it in a fresh process so the peak RSS is this episode's own.
  */
-export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: ModelConfig, o: { threads?: number; memoryArena?: boolean } = {}): Promise<LargeEpisodeResult> {
+export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: ModelConfig, o: { threads?: number } = {}): Promise<LargeEpisodeResult> {
   const ck: Checkpoint = { config, weights: randomWeights(config, 0) };
   let parameters = 0;
   for (const w of ck.weights.values()) parameters += w.data.length;
-  // As the trainer does past 1 GiB of weights: no ORT memory arena.
-  const session: SessionOptions = { threads: o.threads || undefined, spinning: false, memoryArena: o.memoryArena ?? false };
+  const session = trainerSession(ck, o.threads ?? 0); // the trainer's options (PolicyGraph's gradient runs: no arena at this size)
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
   const head = ValueHead.init(config, 2);
   const lm = new CausalLM(ck, { adapter, session, baseWeights: mode === 'low-memory' ? 'inputs' : 'initializers' });

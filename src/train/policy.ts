@@ -70,18 +70,22 @@ export interface GrpoHeadOptions {
 
 /**
  * ONNX Runtime options for a trainer's sessions: `threads` (0 = all cores), worker threads that do not spin
- * between runs (the sampler's JS work shares the cores), past 2^28 parameters (1 GiB in float32) no memory
- * arena — it keeps each run's peak of intermediate tensors reserved (measured at the DeepSeek-Coder-1.3B
- * shape: 2.7 GiB more peak RSS, and slower updates; a recomputing PolicyGraph turns it back on) — and past
- * EXTERNAL_DATA_PAST_BYTES of weights, baked weights as external data.
+ * between runs (the sampler's JS work shares the cores), and past EXTERNAL_DATA_PAST_BYTES of weights, baked
+ * weights as external data. (PolicyGraph turns ORT's memory arena off for its gradient runs at scale.)
  */
 export function trainerSession(ck: Checkpoint, threads: number): SessionOptions {
-  return {
-    threads: threads || undefined, spinning: false,
-    ...(checkpointParameters(ck) > 2 ** 28 ? { memoryArena: false } : {}),
-    ...(checkpointBytes(ck) > EXTERNAL_DATA_PAST_BYTES ? { externalThreshold: 1 << 20 } : {}),
-  };
+  return { threads: threads || undefined, spinning: false, ...(checkpointBytes(ck) > EXTERNAL_DATA_PAST_BYTES ? { externalThreshold: 1 << 20 } : {}) };
 }
+
+/**
+ * Past this many parameters (1 GiB in float32), a gradient run that keeps every block's activations runs
+ * without ORT's memory arena, which would keep that run's peak reserved (measured at the DeepSeek-Coder-1.3B
+ * shape: 2.7 GiB more peak RSS, and slower updates). Everywhere else the arena is the lower peak: without it
+ * glibc keeps freed blocks (its mmap threshold grows as they are freed) — measured at the same shape, a
+ * LoRA step with recomputation 2.30 GiB with the arena, 3.39 without (int8); the sampler's 512-token
+ * prefill 2.64 against 3.65 GiB (nbits4) and 10.76 against 10.86 GiB (float32).
+ */
+const NO_ARENA_PAST_PARAMETERS = 2 ** 28;
 
 /** The adapter an RL run trains: a copy of `start` (the reference, an init folder's, or a fresh one) with
  * dropout 0, since the sampler applies none and the trainer's log-probs must be the sampler's. */
@@ -173,20 +177,12 @@ export class PolicyGraph {
   private exe(outputs: string[]): Promise<Executable> {
     const key = outputs.join('\n');
     let e = this.exes.get(key);
-    if (!e) { e = compile(this.graph, outputs, this.sessionOptions()); this.exes.set(key, e); }
+    if (!e) {
+      const keepsActivations = outputs.some((o) => o.includes('_grad:')) && !this.opts.recompute && checkpointParameters(this.checkpoint) > NO_ARENA_PAST_PARAMETERS;
+      e = compile(this.graph, outputs, keepsActivations ? { ...this.opts.session, memoryArena: false } : this.opts.session);
+      this.exes.set(key, e);
+    }
     return e;
-  }
-
-  /**
-   * The session options, with ORT's memory arena kept when recomputing: the arena then holds one block's
-   * activations, and without it glibc keeps the freed blocks (its mmap threshold grows as they are freed):
-   * measured at DeepSeek-Coder-1.3B's shape, int8, sequence 512: a LoRA step's peak RSS 2.30 GiB with the
-   * arena, 3.39 GiB without (trainerSession turns it off past 1 GiB of weights, for the graphs that keep
-   * every activation).
-   */
-  private sessionOptions(): SessionOptions | undefined {
-    const s = this.opts.session;
-    return this.opts.recompute && s?.memoryArena === false ? { ...s, memoryArena: true } : s;
   }
 
   private batchFeeds(b: TokenBatch): Record<string, Feed> {
