@@ -45,8 +45,9 @@ export interface JudgeBenchResult {
   /** ours_per_s / limit_per_s: the share of the bare fork-per-test rate the judge keeps. */
   ratio_to_limit: number;
   /** CPU per light test in those alternating passes, ours and the limit's: the bench's Node process,
-   * the fork servers' own work and the test processes they reaped. CPU time moves less with the
-   * machine's load than rates do; null where a server was replaced in every pass. */
+   * the fork servers' own work and the test processes they reaped, and the minor page faults of the
+   * last two. CPU time moves less with the machine's load than rates do; null where a server was
+   * replaced in every pass. */
   cpu_per_test: { ours: CpuPerTest | null; limit: CpuPerTest | null };
   ours_with_timeouts_per_s: number;
   baseline_with_timeouts_per_s: number;
@@ -173,7 +174,10 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       limitLight = record('light', 'limit: bare fork server', totals.limit.executions, totals.limit.seconds);
       for (const [name, tally] of Object.entries(cpu)) {
         const c = tally.perTest();
-        if (c) options.log(`  light  CPU a test, ${name.padEnd(5)}: Node ${c.node_us} µs, servers ${c.server_us} µs, their test processes ${c.children_us} µs`);
+        if (c) {
+          options.log(`  light  a test, ${name.padEnd(5)}: CPU Node ${c.node_us} µs, servers ${c.server_us} µs, their test processes ${c.children_us} µs;`
+            + ` page faults ${c.server_faults} and ${c.children_faults}`);
+        }
       }
     } finally {
       await bare.close();

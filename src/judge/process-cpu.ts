@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of the times in /proc/<pid>/stat (USER_HZ, 100 on Linux whatever the kernel's HZ). */
 const USER_HZ = 100;
 
-/** CPU seconds of a process itself and of the children it reaped (with theirs), from /proc/<pid>/stat;
- * null when the process is gone. Reaped children include a fork server's test processes, so the two
- * split a server's cost into its own work and the tests' (fork faults of the child included). */
-export function processCpu(pid: number): { own: number; children: number } | null {
+/** CPU seconds and minor page faults of a process itself and of the children it reaped (with theirs),
+ * from /proc/<pid>/stat; null when the process is gone. Reaped children include a fork server's test
+ * processes, so the two split a server's cost into its own work and the tests' (the child's
+ * copy-on-write faults after the fork included). */
+export function processCpu(pid: number): { own: number; children: number; ownFaults: number; childrenFaults: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -15,7 +16,7 @@ export function processCpu(pid: number): { own: number; children: number } | nul
   }
   // Fields after the command name, which may itself hold spaces and parentheses: f[0] is field 3 (state).
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { own: (f[11] + f[12]) / USER_HZ, children: (f[13] + f[14]) / USER_HZ };
+  return { own: (f[11] + f[12]) / USER_HZ, children: (f[13] + f[14]) / USER_HZ, ownFaults: f[7], childrenFaults: f[8] };
 }
 
 /** The process a sandboxed worker runs the fork server in: the only child of the process the worker
@@ -32,11 +33,13 @@ export function forkServerPid(workerPid: number, sandboxed: boolean): number | n
 }
 
 /** CPU per test of one runner over the passes measured: the bench's Node process, the fork servers'
- * own work, and the processes they reaped, in microseconds. */
+ * own work, and the processes they reaped, in microseconds; and the minor page faults of the last two. */
 export interface CpuPerTest {
   node_us: number;
   server_us: number;
   children_us: number;
+  server_faults: number;
+  children_faults: number;
 }
 
 /** Sums a runner's CPU over passes. A pass during which a server was replaced (its pid gone or changed)
@@ -45,6 +48,8 @@ export class CpuTally {
   private node = 0;
   private own = 0;
   private children = 0;
+  private ownFaults = 0;
+  private childrenFaults = 0;
   private executions = 0;
 
   /** Starts a pass over the servers `pids` (null where unknown); returns the function that ends it. */
@@ -59,6 +64,8 @@ export class CpuTally {
       before.forEach((b, i) => {
         this.own += after[i]!.own - b!.own;
         this.children += after[i]!.children - b!.children;
+        this.ownFaults += after[i]!.ownFaults - b!.ownFaults;
+        this.childrenFaults += after[i]!.childrenFaults - b!.childrenFaults;
       });
       this.executions += executions;
     };
@@ -68,6 +75,10 @@ export class CpuTally {
   perTest(): CpuPerTest | null {
     if (this.executions === 0) return null;
     const us = (seconds: number) => Math.round((1e6 * seconds) / this.executions);
-    return { node_us: us(this.node), server_us: us(this.own), children_us: us(this.children) };
+    const each = (count: number) => Math.round(count / this.executions);
+    return {
+      node_us: us(this.node), server_us: us(this.own), children_us: us(this.children),
+      server_faults: each(this.ownFaults), children_faults: each(this.childrenFaults),
+    };
   }
 }

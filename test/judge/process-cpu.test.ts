@@ -22,8 +22,12 @@ test('forkServerPid finds the sandboxed fork server: PID 1 of its own namespace,
     assert.ok(server !== null);
     assert.deepEqual(nsPids(server).slice(-1), [1]);
     assert.match(readFileSync(`/proc/${server}/comm`, 'utf8'), /^python/);
+    const result = await judge.judge({ program: 'print("ok")\n', style: 'stdin', tests: [{ input: '', output: 'ok' }] });
+    assert.equal(result.tests[0].verdict, 'passed');
     const cpu = processCpu(server)!;
     assert.ok(cpu.own >= 0 && cpu.children >= 0);
+    // The server has run, and forked and reaped the test's child: page faults are counted for both.
+    assert.ok(cpu.ownFaults > 0 && cpu.childrenFaults > 0, JSON.stringify(cpu));
     // Unsandboxed, the worker's process is the server.
     assert.equal(forkServerPid(workerPid, false), workerPid);
   } finally {
