@@ -21,6 +21,11 @@ export class BareForkServers {
       new SandboxWorker([python, '-I', '-S', script, ...DEFAULT_SANDBOX.importPaths]));
   }
 
+  /** The servers' processes (each runs the bare server itself, unsandboxed), for measurements. */
+  get pids(): (number | undefined)[] {
+    return this.servers.map((server) => server.pid);
+  }
+
   async start(): Promise<void> {
     await Promise.all(this.servers.map((server) => server.start()));
   }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLED_DATA_DIR, loadAppsPlus, type Problem } from '../data/index.js';
 import { Judge } from '../judge/judge.js';
+import { CpuTally, forkServerPid, type CpuPerTest } from '../judge/process-cpu.js';
 import type { JudgeTask } from '../judge/types.js';
 import { BareForkServers } from './bare-limit.js';
 import { ReferenceRunner } from './reference-runner.js';
@@ -43,6 +44,11 @@ export interface JudgeBenchResult {
   limit_per_s: number;
   /** ours_per_s / limit_per_s: the share of the bare fork-per-test rate the judge keeps. */
   ratio_to_limit: number;
+  /** CPU per light test in those alternating passes, ours and the limit's: the bench's Node process,
+   * the fork servers' own work and the test processes they reaped, and the minor page faults of the
+   * last two. CPU time moves less with the machine's load than rates do; null where a server was
+   * replaced in every pass. */
+  cpu_per_test: { ours: CpuPerTest | null; limit: CpuPerTest | null };
   ours_with_timeouts_per_s: number;
   baseline_with_timeouts_per_s: number;
   ratio_with_timeouts: number;
@@ -146,19 +152,33 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
     const bare = new BareForkServers(options.python, judge.options.workers);
     let oursLight: ThroughputRow;
     let limitLight: ThroughputRow;
+    const cpu = { ours: new CpuTally(), limit: new CpuTally() };
     try {
       await bare.start();
       const limit = (t: JudgeTask) => bare.run(t);
       const totals = { ours: { executions: 0, seconds: 0 }, limit: { executions: 0, seconds: 0 } };
+      const serverPids = {
+        ours: () => judge.workerPids.map((pid) => (pid === undefined ? null : forkServerPid(pid, judge.options.sandbox.isolation))),
+        limit: () => bare.pids.map((pid) => pid ?? null),
+      };
       for (let round = 0; round < 2; round++) {
         for (const [name, run] of [['ours', ours], ['limit', limit]] as const) {
+          const end = cpu[name].begin(serverPids[name]());
           const done = await pass(lightTasks, run, lanes);
+          end(done.executions);
           totals[name].executions += done.executions;
           totals[name].seconds += done.seconds;
         }
       }
       oursLight = record('light', 'securecoderl judge', totals.ours.executions, totals.ours.seconds);
       limitLight = record('light', 'limit: bare fork server', totals.limit.executions, totals.limit.seconds);
+      for (const [name, tally] of Object.entries(cpu)) {
+        const c = tally.perTest();
+        if (c) {
+          options.log(`  light  a test, ${name.padEnd(5)}: CPU Node ${c.node_us} µs, servers ${c.server_us} µs, their test processes ${c.children_us} µs;`
+            + ` page faults ${c.server_faults} and ${c.children_faults}`);
+        }
+      }
     } finally {
       await bare.close();
     }
@@ -182,6 +202,7 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       ratio_parallel: oursLight.perSecond / baseLightParallel.perSecond,
       limit_per_s: limitLight.perSecond,
       ratio_to_limit: oursLight.perSecond / limitLight.perSecond,
+      cpu_per_test: { ours: cpu.ours.perTest(), limit: cpu.limit.perTest() },
       ours_with_timeouts_per_s: oursFull.perSecond,
       baseline_with_timeouts_per_s: baseFull.perSecond,
       ratio_with_timeouts: oursFull.perSecond / baseFull.perSecond,

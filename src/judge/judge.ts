@@ -53,6 +53,12 @@ export class Judge {
     this.slots = this.workers.map((worker) => ({ worker, claimed: 0, checks: false }));
   }
 
+  /** The processes the workers started (undefined for one not running), for measurements: see
+   * forkServerPid for the fork server's own process. */
+  get workerPids(): (number | undefined)[] {
+    return this.workers.map((worker) => worker.pid);
+  }
+
   /** Times a worker was restarted after dying or overrunning its backstop. */
   get restarts(): number {
     return this.workers.reduce((sum, worker) => sum + worker.restarts, 0);
