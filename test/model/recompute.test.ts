@@ -12,7 +12,7 @@ import { LoraAdapter, LORA_MODULES } from '../../src/model/lora.js';
 import { quantizeCheckpoint } from '../../src/model/quantized.js';
 import { tinyModel, type Checkpoint } from '../../src/model/weights.js';
 import { tokenBatch } from '../../src/train/batch.js';
-import { PolicyGraph, type Params, type StepResult } from '../../src/train/policy.js';
+import { PolicyGraph, type Params, type PolicyGraphOptions, type StepResult } from '../../src/train/policy.js';
 import { VARIANTS } from './variants.js';
 
 const batches = () => [tokenBatch([0, 1, 2].map((b) => ({ tokens: Array.from({ length: 11 + 4 * b }, (_, i) => (i * 41 + b * 13 + 7) % 256), lossStart: 2 })))];
@@ -30,11 +30,11 @@ function compare(a: StepResult, b: StepResult): number {
   return worst;
 }
 
-async function bothWays(ck: Checkpoint, o: { lora?: LoraAdapter; dropout?: boolean; valueHead?: boolean },
+async function bothWays(ck: Checkpoint, o: { lora?: LoraAdapter; dropout?: boolean; valueHead?: boolean; grpo?: PolicyGraphOptions['grpo'] },
   step: (p: PolicyGraph, params: Params) => Promise<StepResult>): Promise<number> {
   const results: StepResult[] = [];
   for (const recompute of [false, true]) {
-    const p = new PolicyGraph(ck, { lora: o.lora?.config, dropout: o.dropout, dropoutSeed: 3, valueHead: o.valueHead, recompute, session: { threads: 1 } });
+    const p = new PolicyGraph(ck, { lora: o.lora?.config, dropout: o.dropout, dropoutSeed: 3, valueHead: o.valueHead, grpo: o.grpo, recompute, session: { threads: 1 } });
     const params: Params = o.lora
       ? { ...o.lora.feeds(), ...(o.valueHead ? { 'v_head.summary.weight': new Float32Array(ck.config.hiddenSize).fill(0.01), 'v_head.summary.bias': Float32Array.of(0.1) } : {}) }
       : Object.fromEntries(p.trainable.map((n) => [n, ck.weights.get(n)!.data]));
@@ -88,6 +88,18 @@ describe('activation recomputation', () => {
       const worst = await bothWays(ck, { lora, valueHead: true }, (p, params) => p.ppoStep(items, params));
       assert.ok(worst < 1e-5, `largest relative difference ${worst}`);
     }
+  });
+
+  it('LoRA GSPO with a KL term (the graph\'s third loss: its own recomputation)', async () => {
+    const ck = tinyModel({ ...VARIANTS.qwen2, intermediateSize: 96 });
+    const items = [0, 1, 2].map((b) => {
+      const tokens = Array.from({ length: 9 + 2 * b }, (_, i) => (i * 31 + b * 17 + 3) % 256);
+      const n = tokens.length - 3;
+      return { tokens, lossStart: 3, oldLogprobs: Array.from({ length: n }, (_, i) => -1.5 - 0.05 * i), refLogprobs: Array.from({ length: n }, (_, i) => -1.6 - 0.04 * i), advantage: b - 1 };
+    });
+    const grpo = { clipLow: 0.2, clipHigh: 0.28, level: 'sequence' as const, lossType: 'grpo' as const, beta: 0.04 };
+    const worst = await bothWays(ck, { lora: adapterFor(ck, 0), grpo }, (p, params) => p.grpoStep(items, params));
+    assert.ok(worst < 1e-5, `largest relative difference ${worst}`);
   });
 
   it('the backward reads only each block\'s input from the forward', () => {
