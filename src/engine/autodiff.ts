@@ -165,7 +165,7 @@ export function recomputed(name: string, inputs: readonly Tensor[], body: (input
   const rule: RegionRule = (_ins, _outs, gOut, needs) => {
     const signal = gOut.find((d) => d !== null)!;
     const from = g.nodes.length;
-    const again = inputs.map((x) => orderedAfter(x, signal));
+    const again = orderedAfter(inputs, signal);
     const replay = body(again);
     const wanted = [...again, ...others].filter((_, i) => needs[i]);
     const seeds = replay.flatMap((t, i) => (gOut[i] ? [[t, gOut[i]!] as const] : []));
@@ -180,15 +180,16 @@ export function recomputed(name: string, inputs: readonly Tensor[], body: (input
 }
 
 /**
- * x itself, computed only once `signal` exists: Where(one element of signal equals itself, x, x). ONNX
+ * Each x itself, computed only once `signal` exists: Where(one element of signal equals itself, x, x). ONNX
  * Runtime runs a node after its inputs, so what reads the result waits for the signal (and is never
  * constant-folded, nor merged with a computation on x itself); the element's value never matters (a NaN
  * picks the same x).
  */
-export function orderedAfter(x: Tensor, signal: Tensor): Tensor {
+export function orderedAfter(xs: readonly Tensor[], signal: Tensor): Tensor[] {
   const z = signal.rank === 0 ? signal
     : op.reshape(op.slice(signal, [...signal.shape.keys()], signal.shape.map(() => 0), signal.shape.map(() => 1)), []);
-  return op.where(op.equal(z, z), x, x);
+  const cond = op.equal(z, z);
+  return xs.map((x) => op.where(cond, x, x));
 }
 
 function total(g: Graph, list: Tensor[] | undefined): Tensor | null {

@@ -136,7 +136,7 @@ function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {
   }
   // Rows of W' a block at a time (the gates first: ORT would constant-fold a slice of a baked weight into a
   // copy), so a wide weight such as the LM head never exists as a whole in float.
-  const [packed, scales] = w.backward().map((t) => orderedAfter(t, d));
+  const [packed, scales] = orderedAfter(w.backward(), d);
   const rows = Math.max(1, Math.floor(NBITS4_BACKWARD_ELEMENTS / weight.inFeatures));
   let dx: Tensor | null = null;
   for (let r0 = 0; r0 < weight.outFeatures; r0 += rows) {
