@@ -39,7 +39,26 @@ import { mixedReward, rewardUnder } from './scheduled-reward.js';
 /** The paper's variants by name: the reward schedule (and, for `continue`, where the policy starts). */
 export type PpoVariant = 'simple' | 'fresh' | 'continue' | 'scheduled' | 'custom';
 
-export interface PpoConfig {
+/** The fields PPO, GRPO and RLOO share that decide checkpoints, memory and cores, not what is learned. */
+export interface RlResourceConfig {
+  saveEvery: number;
+  keepCheckpoints: number;
+  /** Rows per forward pass (memory), not a training hyperparameter: results are the same for any value. */
+  microBatch: number;
+  threads: number;
+  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
+  quantize: QuantizeConfig;
+  /** One physical copy of the base weights (the JS arrays, fed to every session, the sampler's too: decoding
+   * is slower). Default: the sampler's session holds a second, prepacked copy for fast decoding; the
+   * training and log-prob graphs are always fed the JS copy. */
+  lowMemory: boolean;
+  /** Rebuild each block's activations in the backward pass instead of keeping them from the forward: the
+   * same gradients, less peak memory (at DeepSeek-Coder-1.3B's shape, sequence 512: ~2.7 GiB), one more
+   * forward of the blocks per training run. */
+  recompute: boolean;
+}
+
+export interface PpoConfig extends RlResourceConfig {
   run_name: string;
   seed: number;
   variant: PpoVariant;
@@ -81,20 +100,6 @@ export interface PpoConfig {
   kl: { coef: number; estimator: KlKind; adaptive: boolean; target: number; horizon: number; /** stop when the batch's KL exceeds this */ max: number };
   /** Switch point of the `scheduled` variant (episodes). */
   switchEpisode: number;
-  saveEvery: number;
-  keepCheckpoints: number;
-  microBatch: number;
-  threads: number;
-  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
-  quantize: QuantizeConfig;
-  /** One physical copy of the base weights (the JS arrays, fed to every session, the sampler's too: decoding
-   * is slower). Default: the sampler's session holds a second, prepacked copy for fast decoding; the
-   * training and log-prob graphs are always fed the JS copy. */
-  lowMemory: boolean;
-  /** Rebuild each block's activations in the backward pass instead of keeping them from the forward: the
-   * same gradients, less peak memory (at DeepSeek-Coder-1.3B's shape, sequence 512: ~2.6 GiB), one more
-   * forward of the blocks per training run. */
-  recompute: boolean;
 }
 
 export const DEFAULT_PPO_CONFIG: PpoConfig = {

@@ -17,20 +17,20 @@ import { Rng } from '../random.js';
 import { Scorer } from '../reward/scorer.js';
 import type { SecurityShape } from '../reward/security.js';
 import type { KlKind } from './advantages.js';
-import { checkQuantizeConfig, loadBaseModel, type QuantizeConfig } from './base-model.js';
+import { checkQuantizeConfig, loadBaseModel } from './base-model.js';
 import { countedValues, tokenBatch, type TokenBatch } from './batch.js';
 import { restoreCheckpoint, saveCheckpoint, type LogLines, type PolicyState } from './checkpoint.js';
 import { expect, isNonNegativeInt, isPositiveInt } from './config.js';
 import { dataPosition } from './data.js';
 import { PolicyGraph, referenceFeeds, trainedAdapter, trainerSession, type GrpoHeadOptions, type GrpoItem } from './policy.js';
-import { TrainingHalted, type PpoResult } from './ppo.js';
+import { TrainingHalted, type PpoResult, type RlResourceConfig } from './ppo.js';
 import { PromptCodec, type SamplingConfig } from './rollout.js';
 import { Progress, requireFile, startOrResume, StopRequest, type RunFolder, type TrainerKind } from './run.js';
 import type { LrDecay } from './schedule.js';
 import { loadTaskData, type TaskDataConfig } from './task-split.js';
 
 /** The config fields GRPO and RLOO share. */
-export interface RlRunConfig {
+export interface RlRunConfig extends RlResourceConfig {
   run_name: string;
   seed: number;
   /** The base model folder (with tokenizer.json). */
@@ -62,17 +62,6 @@ export interface RlRunConfig {
   weightDecay: number;
   /** Gradient-norm clipping; 0 turns it off. */
   gradClip: number;
-  saveEvery: number;
-  keepCheckpoints: number;
-  /** Rows per forward pass (memory), not a training hyperparameter: results are the same for any value. */
-  microBatch: number;
-  threads: number;
-  /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
-  quantize: QuantizeConfig;
-  /** One physical copy of the base weights, fed to the sampler too (slower decoding); see PpoConfig. */
-  lowMemory: boolean;
-  /** Activation recomputation in the training graph (see PpoConfig). */
-  recompute: boolean;
 }
 
 const oneOf = (v: string, options: readonly string[]) => options.includes(v);

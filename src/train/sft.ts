@@ -63,9 +63,7 @@ export interface SftConfig {
   threads: number;
   /** Frozen base weights stored quantized (int8 / nbits4; embedding and head on request): see docs/model.md. */
   quantize: QuantizeConfig;
-  /** Rebuild each block's activations in the backward pass instead of keeping them from the forward: the
-   * same gradients, less peak memory (at DeepSeek-Coder-1.3B's shape, sequence 512: ~2.6 GiB), one more
-   * forward of the blocks per training run. */
+  /** Activation recomputation in the training graph: the same losses, less memory (see RlResourceConfig). */
   recompute: boolean;
 }
 
