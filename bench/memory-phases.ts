@@ -34,7 +34,7 @@ const ck = randomQuantizedCheckpoint(config, { mode, embedding: true, head: !fla
 report(`${shape} ${mode} built`);
 const arena = value('arena');
 const withArena = (s: SessionOptions): SessionOptions => (arena === undefined ? s : { ...s, memoryArena: arena === 'on' });
-const session = withArena(trainerSession(ck, 2));
+const session = withArena(trainerSession(2));
 const ids = Array.from({ length: seq + 1 }, (_, i) => (i * 7919) % config.vocabSize);
 
 if (phases.includes('sampler') && !speed) {

@@ -19,7 +19,7 @@ import { parseConfig, type ModelConfig } from '../model/config.js';
 import { measureDecodeAtContext } from '../model/bench.js';
 import { LoraAdapter } from '../model/lora.js';
 import { compareModels } from '../model/quant-eval.js';
-import { checkpointBytes, DEFAULT_QUANTIZE, loadQuantizedCheckpoint, randomQuantizedCheckpoint, type QuantizeConfig, type QuantizeMode } from '../model/quantized.js';
+import { checkpointBytes, checkpointParameters, DEFAULT_QUANTIZE, loadQuantizedCheckpoint, randomQuantizedCheckpoint, type QuantizeConfig, type QuantizeMode } from '../model/quantized.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { tinyConfig, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
@@ -126,10 +126,8 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
   }
   const load_s = (performance.now() - t0) / 1000;
   const config = ck.config;
-  let parameters = 0;
-  for (const w of ck.weights.values()) parameters += w.data.length;
-  for (const w of ck.quantized?.values() ?? []) parameters += w.outFeatures * w.inFeatures;
-  const session: SessionOptions = trainerSession(ck, o.threads ?? 0); // the trainers' options (no spinning; no arena past 1 GiB)
+  const parameters = checkpointParameters(ck);
+  const session: SessionOptions = trainerSession(o.threads ?? 0); // the trainers' options
   const rng = new Rng(3);
   const ids = Array.from({ length: seq }, () => rng.int(config.vocabSize));
 
@@ -223,12 +221,10 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   const t0 = performance.now();
   const q: QuantizeConfig = { mode, embedding: o.embedding ?? DEFAULT_QUANTIZE.embedding, head: o.head ?? DEFAULT_QUANTIZE.head };
   const ck = randomQuantizedCheckpoint(config, q, 0, 0.5, { fast: true });
-  let parameters = 0;
-  for (const w of ck.weights.values()) parameters += w.data.length;
-  for (const w of ck.quantized?.values() ?? []) parameters += w.outFeatures * w.inFeatures;
+  const parameters = checkpointParameters(ck);
   const load_s = (performance.now() - t0) / 1000;
   say(`episode ${mode}: ${(parameters / 1e9).toFixed(2)}B parameters, ${(checkpointBytes(ck) / 2 ** 30).toFixed(2)} GiB of weights in JS, built in ${load_s.toFixed(0)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
-  const session = trainerSession(ck, o.threads ?? 0);
+  const session = trainerSession(o.threads ?? 0);
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
   const head = ValueHead.init(config, 2);
   const rng = new Rng(5);

@@ -18,6 +18,7 @@ import type { ModelConfig } from '../model/config.js';
 import { LoraAdapter } from '../model/lora.js';
 import { generate } from '../model/sampler.js';
 import { ValueHead } from '../model/value-head.js';
+import { checkpointParameters } from '../model/quantized.js';
 import { randomWeights, saveCheckpoint, tinyModel, type Checkpoint } from '../model/weights.js';
 import { Rng } from '../random.js';
 import { tokenBatch } from '../train/batch.js';
@@ -169,9 +170,8 @@ export interface LargeEpisodeResult {
  */
 export async function benchLargeEpisode(mode: 'default' | 'low-memory', config: ModelConfig, o: { threads?: number } = {}): Promise<LargeEpisodeResult> {
   const ck: Checkpoint = { config, weights: randomWeights(config, 0) };
-  let parameters = 0;
-  for (const w of ck.weights.values()) parameters += w.data.length;
-  const session = trainerSession(ck, o.threads ?? 0); // the trainer's options (PolicyGraph's gradient runs: no arena at this size)
+  const parameters = checkpointParameters(ck);
+  const session = trainerSession(o.threads ?? 0); // the trainer's options (PolicyGraph's gradient runs: no arena at this size)
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
   const head = ValueHead.init(config, 2);
   const lm = new CausalLM(ck, { adapter, session, baseWeights: mode === 'low-memory' ? 'inputs' : 'initializers' });

@@ -30,7 +30,8 @@ export interface SessionOptions {
   fixedDims?: Readonly<Record<string, number>>;
   /** Declare every intermediate shape in the model and make ORT fail where its inference disagrees. */
   valueInfo?: boolean;
-  /** Initializers of at least this many bytes go to an external data file (needed past 2 GiB). */
+  /** Initializers of at least this many bytes go to an external data file (needed past 2 GiB). Default:
+   * 1 MiB when the graph bakes in more than EXTERNAL_DATA_PAST_BYTES, otherwise none. */
   externalThreshold?: number;
   /** Write ORT's per-node profile (JSON, chrome-trace format) to files starting with this prefix. */
   profile?: string;
@@ -48,6 +49,20 @@ export interface Output { data: TypedArray; dims: readonly number[] }
 
 const cache = new WeakMap<Graph, Map<string, Promise<Executable>>>();
 
+/**
+ * Past this many bytes of initializers, a session takes them as ONNX external data: the protobuf holds
+ * < 2 GiB, and a model serialised with its weights is one more full copy in memory while the session is
+ * created (measured at DeepSeek-Coder-1.3B's shape, nbits4: the sampler's session creation peaked at
+ * 3.27 GiB inline, 2.35 GiB external).
+ */
+export const EXTERNAL_DATA_PAST_BYTES = 256 * 2 ** 20;
+
+function bakedBytes(graph: Graph): number {
+  let bytes = 0;
+  for (const [t, data] of graph.values) if (t.kind === 'initializer') bytes += data.byteLength;
+  return bytes;
+}
+
 /** A compiled (pruned, serialised, loaded) graph for a fixed set of outputs. */
 export class Executable {
   private constructor(
@@ -62,7 +77,8 @@ export class Executable {
 
   static async create(graph: Graph, outputs: readonly string[], opts: SessionOptions = {}): Promise<Executable> {
     const so = sessionOptions(opts);
-    const enc = encodeModel(graph, { outputs, valueInfo: opts.valueInfo, externalThreshold: opts.externalThreshold, externalLocation: 'model.data' });
+    const externalThreshold = opts.externalThreshold ?? (bakedBytes(graph) > EXTERNAL_DATA_PAST_BYTES ? 1 << 20 : undefined);
+    const enc = encodeModel(graph, { outputs, valueInfo: opts.valueInfo, externalThreshold, externalLocation: 'model.data' });
     let session: InferenceSession;
     if (enc.external) {
       // External data is resolved relative to the model file, so both go to a temporary folder.

@@ -9,6 +9,7 @@ import { CausalLM } from './causal-lm.js';
 import type { ModelConfig } from './config.js';
 import { appendDecoder, attentionBias, decoderInputs, LORA_DROPOUT_KEEP } from './decoder.js';
 import { LoraAdapter } from './lora.js';
+import { checkpointParameters } from './quantized.js';
 import { Rng } from '../random.js';
 import { generate } from './sampler.js';
 import { randomWeights, type Checkpoint } from './weights.js';
@@ -71,9 +72,7 @@ export interface LoraStepBenchResult {
 export async function measureLoraStep(config: ModelConfig, o: { seq?: number; r?: number; session?: SessionOptions; seed?: number } = {}): Promise<LoraStepBenchResult> {
   const seq = o.seq ?? 512;
   const ck: Checkpoint = { config, weights: randomWeights(config, o.seed ?? 0) };
-  let parameters = 0;
-  for (const w of ck.weights.values()) parameters += w.data.length;
-  const session: SessionOptions = { externalThreshold: parameters * 4 > 1.5 * 2 ** 30 ? 1 << 20 : undefined, ...o.session };
+  const session: SessionOptions = o.session ?? {};
   const rng = new Rng(3);
   const ids = Array.from({ length: seq }, () => rng.int(config.vocabSize));
 
@@ -110,5 +109,5 @@ export async function measureLoraStep(config: ModelConfig, o: { seq?: number; r?
   clipGradNorm(grads, 1);
   adam.update(grads);
   const loraStepSeconds = (performance.now() - t1) / 1000;
-  return { parameters, seq, forwardTokensPerSecond, loraStepSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { parameters: checkpointParameters(ck), seq, forwardTokensPerSecond, loraStepSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }

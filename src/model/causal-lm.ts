@@ -7,7 +7,7 @@ import { appendDecoder, attentionBias, decoderInputs, leftPad, type DecoderTenso
 import { KVCache } from './kv-cache.js';
 import type { LoraAdapter } from './lora.js';
 import { loadAdapter } from './peft.js';
-import { checkpointBytes, EXTERNAL_DATA_PAST_BYTES, loadQuantizedCheckpoint, quantizedInputFeeds, type QuantizeConfig } from './quantized.js';
+import { loadQuantizedCheckpoint, quantizedInputFeeds, type QuantizeConfig } from './quantized.js';
 import { loadCheckpoint, type Checkpoint } from './weights.js';
 
 export interface CausalLMOptions {
@@ -34,9 +34,7 @@ export class CausalLM {
 
   constructor(readonly checkpoint: Checkpoint, opts: CausalLMOptions = {}) {
     this.config = checkpoint.config;
-    const bytes = checkpointBytes(checkpoint);
-    this.opts = bytes > EXTERNAL_DATA_PAST_BYTES && opts.session?.externalThreshold === undefined && opts.baseWeights !== 'inputs'
-      ? { ...opts, session: { ...opts.session, externalThreshold: 1 << 20 } } : opts;
+    this.opts = opts;
     const g = new Graph({ name: 'causal-lm', contribOps: true });
     this.t = appendDecoder(g, checkpoint, decoderInputs(g, this.config, true), { lora: opts.adapter?.config, weightsAs: opts.baseWeights === 'inputs' ? 'inputs' : 'initializers' });
     // int8 quantized weights are always fed (decoder.ts); float ones when baseWeights is 'inputs'.

@@ -131,14 +131,6 @@ export function checkpointParameters(ck: Checkpoint): number {
   return n;
 }
 
-/**
- * Past this many bytes of weights, sessions that bake them in take them as ONNX external data: the protobuf
- * holds < 2 GiB, and a model serialised with its weights is one more full copy in memory while the session
- * is created (measured at DeepSeek-Coder-1.3B's shape, nbits4: the sampler's session creation peaked at
- * 3.27 GiB inline, 2.35 GiB external).
- */
-export const EXTERNAL_DATA_PAST_BYTES = 256 * 2 ** 20;
-
 /** Bytes of a checkpoint's weights as held in JS (float32 tensors plus quantized copies). */
 export function checkpointBytes(ck: Checkpoint): number {
   let bytes = 0;

@@ -14,7 +14,7 @@
 import { compile, entropy, gradients, Graph, type Executable, type Feed, type SessionOptions, type Tensor } from '../engine/index.js';
 import * as op from '../engine/ops.js';
 import { appendDecoder, decoderInputs, headLogits, headLogProbs, type DecoderTensors } from '../model/decoder.js';
-import { checkpointBytes, checkpointParameters, EXTERNAL_DATA_PAST_BYTES, quantizedInputFeeds } from '../model/quantized.js';
+import { checkpointParameters, quantizedInputFeeds } from '../model/quantized.js';
 import { LoraAdapter, type LoraConfig } from '../model/lora.js';
 import type { Checkpoint } from '../model/weights.js';
 import { chunks, setCounted, tokenBatch, type Sequence, type TokenBatch } from './batch.js';
@@ -70,11 +70,11 @@ export interface GrpoHeadOptions {
 
 /**
  * ONNX Runtime options for a trainer's sessions: `threads` (0 = all cores), worker threads that do not spin
- * between runs (the sampler's JS work shares the cores), and past EXTERNAL_DATA_PAST_BYTES of weights, baked
- * weights as external data. (PolicyGraph turns ORT's memory arena off for its gradient runs at scale.)
+ * between runs (the sampler's JS work shares the cores). (PolicyGraph turns ORT's memory arena off for its
+ * gradient runs at scale; big baked weights go to sessions as external data by default, see compile.)
  */
-export function trainerSession(ck: Checkpoint, threads: number): SessionOptions {
-  return { threads: threads || undefined, spinning: false, ...(checkpointBytes(ck) > EXTERNAL_DATA_PAST_BYTES ? { externalThreshold: 1 << 20 } : {}) };
+export function trainerSession(threads: number): SessionOptions {
+  return { threads: threads || undefined, spinning: false };
 }
 
 /**

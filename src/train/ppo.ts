@@ -184,7 +184,7 @@ export async function ppo(input: { config: PpoConfig; outDir: string } | { resum
   if (reference && reference.config.r !== policyAdapter.config.r) throw new Error(`init adapter r ${policyAdapter.config.r} differs from the reference adapter's r ${reference.config.r}`);
   const refFeeds = referenceFeeds(reference, policyAdapter);
 
-  const session = trainerSession(ck, cfg.threads);
+  const session = trainerSession(cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
   const graph = new PolicyGraph(ck, { lora: policyAdapter.config, valueHead: true, baseWeights: 'inputs', recompute: cfg.recompute, temperature: cfg.sampling.temperature > 0 ? cfg.sampling.temperature : 1,
     clip: cfg.clip, valueClip: cfg.valueClip, valueCoef: cfg.valueCoef, session });

@@ -148,7 +148,7 @@ export function openRlRun<C extends RlRunConfig>(input: { config: C; outDir: str
   // With β > 0 the reference's log-probs come from the same graph fed the reference adapter (or B = 0).
   const refFeeds = cfg.beta === 0 ? null : referenceFeeds(reference, policyAdapter);
 
-  const session = trainerSession(ck, cfg.threads);
+  const session = trainerSession(cfg.threads);
   const lm = new CausalLM(ck, { adapter: policyAdapter, session, baseWeights: cfg.lowMemory ? 'inputs' : 'initializers' });
   const graph = new PolicyGraph(ck, { lora: policyAdapter.config, baseWeights: 'inputs', recompute: cfg.recompute, temperature: cfg.sampling.temperature, session, grpo: o.head(cfg) });
   const paramList = policyAdapter.parameters();
