@@ -10,10 +10,9 @@
 
 import { performance } from 'node:perf_hooks';
 import { releaseSessions, type SessionOptions } from '../src/engine/index.js';
-import { benchShapeConfig } from '../src/bench/quantize-bench.js';
+import { benchRandomCheckpoint, benchShapeConfig } from '../src/bench/quantize-bench.js';
 import { CausalLM } from '../src/model/causal-lm.js';
 import { LoraAdapter } from '../src/model/lora.js';
-import { randomQuantizedCheckpoint } from '../src/model/quantized.js';
 import { tokenBatch } from '../src/train/batch.js';
 import { PolicyGraph, trainerSession } from '../src/train/policy.js';
 
@@ -30,7 +29,7 @@ const gib = (b: number) => (b / 2 ** 30).toFixed(2);
 const report = (phase: string) => process.stdout.write(`${phase.padEnd(28)} RSS ${gib(process.memoryUsage().rss)} GiB, peak ${gib(process.resourceUsage().maxRSS * 1024)} GiB, JS arrays ${gib(process.memoryUsage().arrayBuffers)} GiB\n`);
 
 const config = benchShapeConfig(shape);
-const ck = randomQuantizedCheckpoint(config, { mode, embedding: true, head: !flag('float-head') }, 0, 0.5, { fast: true });
+const ck = benchRandomCheckpoint(config, { mode, embedding: true, head: !flag('float-head') });
 report(`${shape} ${mode} built`);
 const arena = value('arena');
 const withArena = (s: SessionOptions): SessionOptions => (arena === undefined ? s : { ...s, memoryArena: arena === 'on' });

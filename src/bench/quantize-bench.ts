@@ -11,6 +11,8 @@
 // QuantizeConfig, DEFAULT_QUANTIZE).
 
 import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AdamW, clipGradNorm, releaseSessions, type SessionOptions } from '../engine/index.js';
@@ -28,7 +30,8 @@ import { episodeItems, episodeUpdates } from './ppo-episode.js';
 import { PolicyGraph, referenceFeeds, trainerSession } from '../train/policy.js';
 import { generate } from '../model/sampler.js';
 import { ValueHead } from '../model/value-head.js';
-import { buildTinyModel, pretrainTexts, RECIPES } from '../train/presets.js';
+import { buildTinyModel, cacheDir, pretrainTexts, RECIPES } from '../train/presets.js';
+import { quantizedOnDisk, randomQuantizedOnDisk } from '../model/quant-cache.js';
 import { isHeldout } from '../train/pretrain.js';
 import { DEEPSEEK_CODER_1_3B_CONFIG } from './engine.js';
 
@@ -39,8 +42,11 @@ export const QUANT_BENCH_MODES: readonly QuantizeMode[] = ['none', 'int8', 'nbit
 export interface QuantModeFigures {
   mode: QuantizeMode;
   parameters: number;
-  /** Bytes of the weights as held in JS (float32 tensors + quantized copies, backward copies included). */
+  /** Bytes of the weights (float32 tensors + quantized copies), wherever held. */
   weight_bytes: number;
+  /** Of them, held in JS at the end (quantized weights stay in their file until a session that feeds them
+   * reads them: int8's always, nbits4's with --nbits4-fed). */
+  weight_bytes_in_js: number;
   /** Seconds to build the checkpoint (load + quantize, or generate + quantize). */
   load_s: number;
   forward_tokens_per_s: number;
@@ -110,6 +116,25 @@ export function tinyHeldoutWindows(modelDir: string, count: number, len: number)
   });
 }
 
+/** A file under the model cache ($SECURECODERL_CACHE/bench) for this process's quantized benchmark weights,
+ * removed when the process exits. */
+function benchWeightsFile(mode: QuantizeMode): string {
+  const dir = join(cacheDir(), 'bench');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${mode}-${process.pid}.safetensors`);
+  process.on('exit', () => rmSync(path, { force: true }));
+  return path;
+}
+
+/**
+ * Random weights of a benchmark shape (fastRandomTensor's), quantized as `q`. A quantized one is held as a
+ * trainer holds its base (loadBaseModel): the quantized weights stay in a file, written tensor by tensor;
+ * ONNX Runtime reads them for the sessions that bake them in, JS reads the ones it feeds.
+ */
+export function benchRandomCheckpoint(config: ModelConfig, q: QuantizeConfig): Checkpoint {
+  return q.mode === 'none' ? randomQuantizedCheckpoint(config, q, 0, 0.5, { fast: true }) : randomQuantizedOnDisk(config, q, benchWeightsFile(q.mode));
+}
+
 /** One mode, in this process (run it in a fresh process so that peak_rss_bytes is this mode's own). */
 export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMode, o: QuantBenchOptions = {}): Promise<QuantModeFigures> {
   const load_before = loadavg()[0];
@@ -121,8 +146,9 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
   if (shape === 'tiny') {
     tinyDir = (await buildTinyModel('minimal', { quiet: true })).baseDir;
     ck = loadQuantizedCheckpoint(tinyDir, q);
+    if (mode !== 'none') ck = quantizedOnDisk(ck, benchWeightsFile(mode)); // as a trainer holds it
   } else {
-    ck = randomQuantizedCheckpoint(benchShapeConfig(shape), q, 0, 0.5, { fast: true });
+    ck = benchRandomCheckpoint(benchShapeConfig(shape), q);
   }
   const load_s = (performance.now() - t0) / 1000;
   const config = ck.config;
@@ -167,7 +193,7 @@ export async function benchQuantizeMode(shape: QuantBenchShape, mode: QuantizeMo
   const lora_step_s = (performance.now() - t2) / 1000;
   await releaseSessions(policy.graph);
   return {
-    mode, parameters, weight_bytes: checkpointBytes(ck), load_s, forward_tokens_per_s, decode_ms_per_token, lora_step_s,
+    mode, parameters, weight_bytes: checkpointBytes(ck), weight_bytes_in_js: checkpointBytes(ck, { inJs: true }), load_s, forward_tokens_per_s, decode_ms_per_token, lora_step_s,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, peak_rss_before_lora_bytes,
     embedding_quantized: mode !== 'none' && q.embedding, head_quantized: mode !== 'none' && q.head, nbits4_fed: mode === 'nbits4' && o.nbits4Fed === true,
     recompute: o.recompute === true, malloc_mmap_threshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, ...heldout, load_before, load_after: loadavg()[0],
@@ -211,8 +237,8 @@ export interface QuantEpisodeResult {
  * One LoRA PPO episode on a quantized base of `config`'s shape (random weights): sampling (the trainers'
  * CausalLM, paper settings), old log-probs and values, reference log-probs (zero-B adapter), GAE, and
  * `epochs` PPO updates with AdamW — the phases' sessions released in turn, so one phase's copies of the
- * weights are alive at a time, and the 4-bit backward copies built only when the training graph needs them
- * (after sampling). Run it in a fresh process so the peak RSS is its own.
+ * weights are alive at a time; the quantized weights stay in their file until a session reads them. Run it
+ * in a fresh process so the peak RSS is its own.
  */
 export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelConfig, o: { batch?: number; promptTokens?: number; newTokens?: number; epochs?: number; threads?: number; embedding?: boolean; head?: boolean; nbits4Fed?: boolean; recompute?: boolean; log?: (line: string) => void } = {}): Promise<QuantEpisodeResult> {
   const load_before = loadavg()[0];
@@ -220,10 +246,10 @@ export async function benchQuantizedEpisode(mode: QuantizeMode, config: ModelCon
   const say = o.log ?? (() => {});
   const t0 = performance.now();
   const q: QuantizeConfig = { mode, embedding: o.embedding ?? DEFAULT_QUANTIZE.embedding, head: o.head ?? DEFAULT_QUANTIZE.head };
-  const ck = randomQuantizedCheckpoint(config, q, 0, 0.5, { fast: true });
+  const ck = benchRandomCheckpoint(config, q);
   const parameters = checkpointParameters(ck);
   const load_s = (performance.now() - t0) / 1000;
-  say(`episode ${mode}: ${(parameters / 1e9).toFixed(2)}B parameters, ${(checkpointBytes(ck) / 2 ** 30).toFixed(2)} GiB of weights in JS, built in ${load_s.toFixed(0)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
+  say(`episode ${mode}: ${(parameters / 1e9).toFixed(2)}B parameters, ${(checkpointBytes(ck) / 2 ** 30).toFixed(2)} GiB of weights (in the cache file), built in ${load_s.toFixed(0)} s; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
   const session = trainerSession(o.threads ?? 0);
   const adapter = LoraAdapter.init(config, { r: 16, alpha: 32, dropout: 0 }, 1);
   const head = ValueHead.init(config, 2);

@@ -6,6 +6,7 @@ import {
   allocate, arrayFits, canonicalDim, dimFactors, dtypeOfArray, Tensor,
   type ArrayOf, type Dim, type DType, type Shape, type TensorKind, type TypedArray,
 } from './tensor.js';
+import { FileSlice } from './file-slice.js';
 
 /** An ONNX attribute value. Ints and floats are told apart explicitly because JS numbers are not. */
 export type Attr =
@@ -47,6 +48,8 @@ export class Graph {
   readonly inputs: Tensor[] = [];
   /** Initializers and constants: tensors whose data is part of the model. */
   readonly values = new Map<Tensor, TypedArray>();
+  /** Initializers whose data stays in a file (written as ONNX external data that refers to it). */
+  readonly fileValues = new Map<Tensor, FileSlice>();
   readonly outputs = new Map<string, Tensor>();
   private nextId = 0;
   private readonly names = new Set<string>();
@@ -90,6 +93,18 @@ export class Graph {
     if (!arrayFits(data, dtype)) throw new Error(`initializer ${name}: ${dtypeOfArray(data)} data cannot hold ${dtype}`);
     const t = this.newTensor(dtype, shape, 'initializer', null, name);
     this.values.set(t, data);
+    return t;
+  }
+
+  /** A frozen weight whose data is `slice` of a file (raw little-endian `dtype` values); nothing is read
+   * into JS: ONNX Runtime reads the file when a session is created. */
+  fileInitializer(name: string, slice: FileSlice, shape: readonly number[], dtype: DType): Tensor {
+    const n = shape.reduce((p, d) => p * d, 1);
+    if (slice.byteLength !== n * allocate(dtype, 0).BYTES_PER_ELEMENT) {
+      throw new Error(`initializer ${name}: ${slice.byteLength} bytes of ${slice.path} do not hold ${dtype} [${shape.join(', ')}]`);
+    }
+    const t = this.newTensor(dtype, shape, 'initializer', null, name);
+    this.fileValues.set(t, slice);
     return t;
   }
 

@@ -2,6 +2,7 @@
 
 export * from './tensor.js';
 export { Graph, int, float, ints, str, type Attr, type Node, type GraphOptions } from './graph.js';
+export { FileSlice } from './file-slice.js';
 export * from './ops.js';
 export { gradients, defineGrad, recomputed, sumToShape, withCustomGradient, type GradRule, type RegionRule, type GradientOptions } from './autodiff.js';
 export { encodeModel, prune, OPSET, type EncodeOptions, type EncodedModel } from './onnx-proto.js';

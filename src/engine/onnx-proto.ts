@@ -4,6 +4,7 @@
 
 import type { Attr, Graph, Node } from './graph.js';
 import { ONNX_DTYPE, type Tensor, type TypedArray } from './tensor.js';
+import { basename } from 'node:path';
 
 export const OPSET = 18;
 const IR_VERSION = 8; // the IR version that goes with opset 18
@@ -84,7 +85,7 @@ class PB {
 
 const bytesOf = (a: TypedArray): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function tensorProto(name: string, t: { dtype: Tensor['dtype']; dims: readonly number[]; data: TypedArray },
+function tensorProto(name: string, t: { dtype: Tensor['dtype']; dims: readonly number[]; data?: TypedArray; byteLength?: number },
   external?: { location: string; offset: number }): PB {
   const m = new PB();
   for (const d of t.dims) m.int(1, d);
@@ -94,10 +95,10 @@ function tensorProto(name: string, t: { dtype: Tensor['dtype']; dims: readonly n
     const entry = (k: string, v: string) => new PB().string(1, k).string(2, v);
     m.message(13, entry('location', external.location));
     m.message(13, entry('offset', String(external.offset)));
-    m.message(13, entry('length', String(t.data.byteLength)));
+    m.message(13, entry('length', String(t.data?.byteLength ?? t.byteLength)));
     m.int(14, 1); // data_location = EXTERNAL
   } else {
-    m.bytes(9, bytesOf(t.data));
+    m.bytes(9, bytesOf(t.data!));
   }
   return m;
 }
@@ -143,6 +144,9 @@ export interface EncodedModel {
   inputs: Tensor[];
   /** External data blocks (offsets are 4096-aligned) if any initializer went external. */
   external?: { location: string; size: number; blocks: { offset: number; data: Uint8Array }[] };
+  /** Files that file-backed initializers (Graph.fileInitializer) refer to, by `location` (the file's name):
+   * the model file must be written next to them. */
+  linked: { location: string; path: string }[];
 }
 
 /** The nodes, inputs and stored values needed to compute `outputs`, in graph order. */
@@ -158,7 +162,7 @@ export function prune(graph: Graph, outputs: readonly Tensor[]): { nodes: Node[]
   return {
     nodes: graph.nodes.filter((n) => nodes.has(n)),
     inputs: graph.inputs.filter((t) => need.has(t)),
-    values: [...graph.values.keys()].filter((t) => need.has(t)),
+    values: [...graph.values.keys(), ...graph.fileValues.keys()].filter((t) => need.has(t)),
   };
 }
 
@@ -201,9 +205,17 @@ export function encodeModel(graph: Graph, opts: EncodeOptions): EncodedModel {
 
   let external: EncodedModel['external'];
   const threshold = opts.externalThreshold ?? Infinity;
+  const linked = new Map<string, string>(); // path → location
   for (const t of values) {
-    const data = graph.values.get(t)!;
     const dims = t.shape as number[];
+    const slice = graph.fileValues.get(t);
+    if (slice) {
+      let location = linked.get(slice.path);
+      if (location === undefined) { location = basename(slice.path); linked.set(slice.path, location); }
+      g.message(5, tensorProto(t.name, { dtype: t.dtype, dims, byteLength: slice.byteLength }, { location, offset: slice.offset }));
+      continue;
+    }
+    const data = graph.values.get(t)!;
     if (data.byteLength >= threshold) {
       external ??= { location: opts.externalLocation ?? `${graph.name}.data`, size: 0, blocks: [] };
       const offset = Math.ceil(external.size / 4096) * 4096;
@@ -224,5 +236,5 @@ export function encodeModel(graph: Graph, opts: EncodeOptions): EncodedModel {
   model.message(7, g);
   model.message(8, new PB().string(1, '').int(2, OPSET));
   if (contrib) model.message(8, new PB().string(1, 'com.microsoft').int(2, 1));
-  return { bytes: model.finish(), inputs, external };
+  return { bytes: model.finish(), inputs, external, linked: [...linked].map(([path, location]) => ({ location, path })) };
 }

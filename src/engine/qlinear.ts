@@ -23,7 +23,7 @@
 import { orderedAfter, withCustomGradient } from './autodiff.js';
 import { int, str, type Graph } from './graph.js';
 import * as op from './ops.js';
-import { NBITS_BLOCK, type QuantizedWeight } from './quantize.js';
+import { NBITS_BLOCK, type Int8Forward, type NBits4Matrix, type QuantizedWeight } from './quantize.js';
 import type { Feed } from './session.js';
 import type { Tensor } from './tensor.js';
 
@@ -39,25 +39,26 @@ export interface QuantizedTensors {
 }
 
 /** Graph tensor names of a quantized weight called `name` (e.g. `model.layers.0.mlp.up_proj.weight`). */
-export function quantizedNames(name: string, w: QuantizedWeight): { forward: string[]; backward: string[] } {
+export function quantizedNames(name: string, w: Pick<QuantizedWeight, 'mode'>): { forward: string[]; backward: string[] } {
   return w.mode === 'int8'
     ? { forward: [`${name}.int8_qT`, `${name}.int8_scale`], backward: [`${name}.int8_q`] }
     : { forward: [`${name}.q4`, `${name}.q4_scales`], backward: [] };
 }
 
-function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Float32Array | Int8Array | Uint8Array; dims: number[]; dtype: 'float32' | 'int8' | 'uint8' }[] {
-  const blocks = (n: number) => Math.ceil(n / NBITS_BLOCK);
-  if (w.mode === 'int8') {
-    const f = w.forward as { qT: Int8Array; scale: Float32Array };
-    if (which === 'forward') return [{ data: f.qT, dims: [w.inFeatures, w.outFeatures], dtype: 'int8' }, { data: f.scale, dims: [w.outFeatures], dtype: 'float32' }];
-    return [{ data: w.backward().q, dims: [w.outFeatures, w.inFeatures], dtype: 'int8' }];
-  }
-  if (which === 'backward') return [];
-  const m = w.forward as { packed: Uint8Array; scales: Float32Array; rows: number; cols: number };
-  return [
-    { data: m.packed, dims: [m.rows, blocks(m.cols), NBITS_BLOCK / 2], dtype: 'uint8' },
-    { data: m.scales, dims: [m.rows, blocks(m.cols)], dtype: 'float32' },
-  ];
+type QuantDType = 'float32' | 'int8' | 'uint8';
+
+/** The forward arrays' shapes and types (int8: qT, scale; nbits4: packed, scales). */
+function forwardLayout(w: QuantizedWeight): { dims: number[]; dtype: QuantDType }[] {
+  if (w.mode === 'int8') return [{ dims: [w.inFeatures, w.outFeatures], dtype: 'int8' }, { dims: [w.outFeatures], dtype: 'float32' }];
+  const blocks = Math.ceil(w.inFeatures / NBITS_BLOCK);
+  return [{ dims: [w.outFeatures, blocks, NBITS_BLOCK / 2], dtype: 'uint8' }, { dims: [w.outFeatures, blocks], dtype: 'float32' }];
+}
+
+function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Float32Array | Int8Array | Uint8Array; dims: number[]; dtype: QuantDType }[] {
+  if (which === 'backward') return w.mode === 'int8' ? [{ data: w.backward().q, dims: [w.outFeatures, w.inFeatures], dtype: 'int8' }] : [];
+  const f = w.forward;
+  const data = w.mode === 'int8' ? [(f as Int8Forward).qT, (f as Int8Forward).scale] : [(f as NBits4Matrix).packed, (f as NBits4Matrix).scales];
+  return forwardLayout(w).map((a, i) => ({ ...a, data: data[i] }));
 }
 
 /**
@@ -70,9 +71,15 @@ function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Fl
  */
 export function quantizedTensors(g: Graph, name: string, w: QuantizedWeight, as: 'initializers' | 'inputs'): QuantizedTensors {
   const names = quantizedNames(name, w);
-  const make = (which: 'forward' | 'backward') => arraysOf(w, which).map((a, i) => (as === 'inputs'
-    ? g.input(names[which][i], a.dtype, a.dims)
-    : g.initializer(names[which][i], a.data, a.dims, a.dtype)));
+  const make = (which: 'forward' | 'backward') => {
+    // Baked from the file the weight came from, when it did: ORT reads it, JS never holds a copy.
+    if (as === 'initializers' && which === 'forward' && w.source) {
+      return forwardLayout(w).map((a, i) => g.fileInitializer(names.forward[i], w.source![i], a.dims, a.dtype));
+    }
+    return arraysOf(w, which).map((a, i) => (as === 'inputs'
+      ? g.input(names[which][i], a.dtype, a.dims)
+      : g.initializer(names[which][i], a.data, a.dims, a.dtype)));
+  };
   const forward = make('forward');
   const derived = as === 'inputs' && w.mode === 'int8';
   let bwd: readonly Tensor[] | null = null;

@@ -13,6 +13,8 @@
 // exactly the forward's weights. nbits4 has no backward copy: the training graph dequantizes the forward
 // copy, one weight at a time, and multiplies in float32 (qlinear.ts) — the exact gradient of the forward.
 
+import type { FileSlice } from './file-slice.js';
+
 export type QuantMode = 'int8' | 'nbits4';
 export const QUANT_MODES: readonly QuantMode[] = ['int8', 'nbits4'];
 export const NBITS_BLOCK = 32;
@@ -25,19 +27,45 @@ export interface NBits4Matrix { rows: number; cols: number; packed: Uint8Array; 
 /** int8 backward: q [out, in] (the forward's scales are applied to dY). */
 export type QuantBackward = { mode: 'int8'; q: Int8Array };
 
-/** A frozen weight W [out, in] (Hugging Face's linear layout) stored quantized. */
+/** A frozen weight W [out, in] (Hugging Face's linear layout) stored quantized. Its forward arrays are held
+ * in JS, or stay in a file (`fromFile`: a quantized checkpoint's cache) until something reads `forward`;
+ * sessions that bake the weight in read the file themselves (`source`), so they never need the JS copy. */
 export class QuantizedWeight {
   private bwd: QuantBackward | null;
+  private fwd: Int8Forward | NBits4Matrix | null;
 
   private constructor(
     readonly mode: QuantMode,
     readonly outFeatures: number,
     readonly inFeatures: number,
-    /** int8: Int8Forward; nbits4: W [out, in] in blocks along in. */
-    readonly forward: Int8Forward | NBits4Matrix,
+    /** int8: Int8Forward; nbits4: W [out, in] in blocks along in. Null: read from `source` on first use. */
+    forward: Int8Forward | NBits4Matrix | null,
     backward: QuantBackward | null = null,
+    /** Where the forward arrays lie on disk (int8: qT, scale; nbits4: packed, scales), raw little-endian. */
+    readonly source: readonly FileSlice[] | null = null,
   ) {
+    this.fwd = forward;
     this.bwd = backward;
+  }
+
+  /** The forward arrays (read from `source` into JS on first use when the weight came from a file). */
+  get forward(): Int8Forward | NBits4Matrix {
+    this.fwd ??= readForward(this.mode, this.outFeatures, this.inFeatures, this.source!);
+    return this.fwd;
+  }
+
+  /** Whether the forward arrays are in JS. */
+  get loaded(): boolean { return this.fwd !== null; }
+
+  /** A weight whose forward arrays are `slices` of a file (int8: qT [in, out] int8, scale [out] float32;
+   * nbits4: packed [out, blocks, 16] uint8, scales [out, blocks] float32), checked by size only. */
+  static fromFile(mode: QuantMode, out: number, inF: number, slices: readonly FileSlice[], where = 'quantized weight'): QuantizedWeight {
+    const blocks = Math.ceil(inF / NBITS_BLOCK);
+    const want = mode === 'int8' ? [out * inF, out * 4] : [out * blocks * NBITS_BLOCK / 2, out * blocks * 4];
+    if (slices.length !== 2 || slices.some((s, i) => s.byteLength !== want[i])) {
+      throw new Error(`${where}: ${mode} data of ${slices.map((s) => s.byteLength).join(' and ')} bytes does not fit [${out}, ${inF}] (expected ${want.join(' and ')})`);
+    }
+    return new QuantizedWeight(mode, out, inF, null, null, slices);
   }
 
   /** Quantizes W [out, in] (row-major float32). */
@@ -80,13 +108,26 @@ export class QuantizedWeight {
     return dequantizeNBits4(this.forward as NBits4Matrix);
   }
 
-  /** Bytes held in JS (forward copy, and the backward copy once built). */
+  /** Bytes of the forward copy (in JS or in its file) and of the backward copy once built. */
+  get storedBytes(): number {
+    return this.source && !this.fwd ? this.source.reduce((n, s) => n + s.byteLength, 0) + (this.bwd?.q.byteLength ?? 0) : this.bytes;
+  }
+
+  /** Bytes held in JS (forward copy unless it is still on disk, and the backward copy once built). */
   get bytes(): number {
-    const f = this.mode === 'int8' ? (this.forward as Int8Forward).qT.byteLength + (this.forward as Int8Forward).scale.byteLength
-      : (this.forward as NBits4Matrix).packed.byteLength + (this.forward as NBits4Matrix).scales.byteLength;
+    const w = this.fwd;
+    const f = w === null ? 0 : this.mode === 'int8' ? (w as Int8Forward).qT.byteLength + (w as Int8Forward).scale.byteLength
+      : (w as NBits4Matrix).packed.byteLength + (w as NBits4Matrix).scales.byteLength;
     const b = this.bwd ? this.bwd.q.byteLength : 0;
     return f + b;
   }
+}
+
+function readForward(mode: QuantMode, rows: number, cols: number, [a, b]: readonly FileSlice[]): Int8Forward | NBits4Matrix {
+  const bytes = a.read(), scale = b.read();
+  const floats = new Float32Array(scale.buffer, scale.byteOffset, scale.byteLength / 4);
+  return mode === 'int8' ? { qT: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), scale: floats }
+    : { rows, cols, packed: bytes, scales: floats };
 }
 
 function checkNBits4(m: NBits4Matrix, rows: number, cols: number, where: string): void {

@@ -4,7 +4,7 @@
 
 import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Graph } from './graph.js';
 import { defaultDevice, executionProviders, type Device } from './device.js';
@@ -57,6 +57,9 @@ const cache = new WeakMap<Graph, Map<string, Promise<Executable>>>();
  */
 export const EXTERNAL_DATA_PAST_BYTES = 256 * 2 ** 20;
 
+/** Numbers the model files a process writes (their names must not collide in a shared folder). */
+let modelFiles = 0;
+
 function bakedBytes(graph: Graph): number {
   let bytes = 0;
   for (const [t, data] of graph.values) if (t.kind === 'initializer') bytes += data.byteLength;
@@ -78,18 +81,28 @@ export class Executable {
   static async create(graph: Graph, outputs: readonly string[], opts: SessionOptions = {}): Promise<Executable> {
     const so = sessionOptions(opts);
     const externalThreshold = opts.externalThreshold ?? (bakedBytes(graph) > EXTERNAL_DATA_PAST_BYTES ? 1 << 20 : undefined);
-    const enc = encodeModel(graph, { outputs, valueInfo: opts.valueInfo, externalThreshold, externalLocation: 'model.data' });
+    const stem = `securecoderl-${process.pid}-${++modelFiles}`;
+    const enc = encodeModel(graph, { outputs, valueInfo: opts.valueInfo, externalThreshold, externalLocation: `${stem}.data` });
     let session: InferenceSession;
-    if (enc.external) {
-      // External data is resolved relative to the model file, so both go to a temporary folder.
-      const dir = mkdtempSync(join(tmpdir(), 'securecoderl-onnx-'));
+    if (enc.external || enc.linked.length) {
+      // External data is resolved relative to the model file (and ORT refuses paths that lead out of its
+      // folder, links included): with files that initializers refer to in place (Graph.fileInitializer) the
+      // model goes next to them for the moment the session is created, otherwise to a temporary folder.
+      const folders = new Set(enc.linked.map((l) => dirname(l.path)));
+      if (folders.size > 1) throw new Error(`graph ${graph.name}: initializers refer to files in ${folders.size} folders (${[...folders].join(', ')}); a model's external data must sit in one`);
+      for (const t of graph.fileValues.values()) t.check();
+      const dir = folders.size ? [...folders][0] : mkdtempSync(join(tmpdir(), 'securecoderl-onnx-'));
+      const written = [join(dir, `${stem}.onnx`), ...(enc.external ? [join(dir, enc.external.location)] : [])];
       try {
-        writeFileSync(join(dir, 'model.onnx'), enc.bytes);
-        const fd = openSync(join(dir, enc.external.location), 'w');
-        try { for (const b of enc.external.blocks) writeSync(fd, b.data, 0, b.data.length, b.offset); } finally { closeSync(fd); }
-        session = await InferenceSession.create(join(dir, 'model.onnx'), so);
+        writeFileSync(written[0], enc.bytes);
+        if (enc.external) {
+          const fd = openSync(written[1], 'w');
+          try { for (const b of enc.external.blocks) writeSync(fd, b.data, 0, b.data.length, b.offset); } finally { closeSync(fd); }
+        }
+        session = await InferenceSession.create(written[0], so);
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        if (folders.size) for (const f of written) rmSync(f, { force: true });
+        else rmSync(dir, { recursive: true, force: true });
       }
     } else {
       session = await InferenceSession.create(enc.bytes, so);

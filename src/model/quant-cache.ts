@@ -3,15 +3,18 @@
 // (float tensors F32, int8 data I8, 4-bit data U8, scales F32) instead of quantizing again. The key hashes
 // the checkpoint's files (names, sizes, modification times), the quantize config and the cache format, so an
 // edited checkpoint or another mode gets its own file. Only forward copies are stored: int8's backward reads
-// qT transposed in the graph, nbits4's dequantizes the forward copy.
+// qT transposed in the graph, nbits4's dequantizes the forward copy. A checkpoint read from the cache leaves
+// its quantized weights in the file (QuantizedWeight.fromFile): sessions that bake them in have ONNX Runtime
+// read the file, and JS reads a weight only where it is fed.
 
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { QuantizedWeight, quantizedNames, type Int8Forward, type NBits4Matrix, type QuantMode } from '../engine/index.js';
+import { FileSlice, NBITS_BLOCK, QuantizedWeight, quantizedNames, type Int8Forward, type NBits4Matrix, type QuantMode } from '../engine/index.js';
+import type { ModelConfig } from './config.js';
 import { loadConfig } from './config.js';
-import { loadQuantizedCheckpoint, type QuantizeConfig, type QuantizedWeights } from './quantized.js';
+import { openCheckpointTensors, quantizedTensorNames, type QuantizeConfig, type QuantizedWeights } from './quantized.js';
 import { SafetensorsFile, writeSafetensorsRaw, type RawTensorToWrite } from './safetensors.js';
-import { checkpointFiles, expectedTensors, type Checkpoint, type Weights } from './weights.js';
+import { checkpointFiles, expectedTensors, fastRandomTensor, type Checkpoint, type Weights } from './weights.js';
 import { fnv1a64 } from '../random.js';
 
 const FORMAT = 'securecoderl-quantized-checkpoint';
@@ -42,43 +45,107 @@ export function loadQuantizedCached(dir: string, q: QuantizeConfig, cacheDir: st
   if (existsSync(path)) {
     return { checkpoint: readQuantizedCache(path, dir, q), path, hit: true, seconds: (performance.now() - t0) / 1000 };
   }
-  const ck = loadQuantizedCheckpoint(dir, q);
   mkdirSync(cacheDir, { recursive: true });
+  const config = loadConfig(dir);
+  const source = openCheckpointTensors(dir, config);
+  try {
+    writeAtomically(path, config, q, (name) => source.read(name));
+  } finally {
+    source.close();
+  }
+  return { checkpoint: readQuantizedCache(path, dir, q), path, hit: false, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** A source tensor, by name: float32 (quantized as it is written, if the config quantizes it) or a weight
+ * already quantized. Asked for one tensor at a time, in the file's name order. */
+type TensorSource = (name: string, shape: readonly number[]) => Float32Array | QuantizedWeight;
+
+function writeAtomically(path: string, config: ModelConfig, q: QuantizeConfig, source: TensorSource): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeQuantizedCache(tmp, ck);
+    writeQuantizedFile(tmp, config, q, source);
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });
   }
-  return { checkpoint: ck, path, hit: false, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * `ck` (quantized) written to `path` and read back with its quantized weights left in the file: sessions
+ * that bake them in read the file themselves, so JS holds them only where they are fed (int8, or nbits4 fed
+ * to a training graph), loaded on first use. The file must outlive every session built from the result.
+ */
+export function quantizedOnDisk(ck: Checkpoint, path: string): Checkpoint {
+  if (!ck.quantization || !ck.quantized?.size) throw new Error('quantizedOnDisk: the checkpoint is not quantized');
+  writeAtomically(path, ck.config, ck.quantization, (name) => ck.weights.get(name)?.data ?? ck.quantized!.get(name)!);
+  return { ...readQuantizedFile(path, ck.config, ck.quantization), dir: ck.dir };
+}
+
+/**
+ * Seeded random weights of `config` (fastRandomTensor's, the values of randomQuantizedCheckpoint with
+ * `fast`) quantized as `q` straight into the file at `path`, one tensor at a time, and read back as
+ * quantizedOnDisk does: a benchmark-sized model is never whole in memory, even quantized.
+ */
+export function randomQuantizedOnDisk(config: ModelConfig, q: QuantizeConfig, path: string, seed = 0, initScale = 0.5): Checkpoint {
+  if (q.mode === 'none') throw new Error('randomQuantizedOnDisk: mode is none');
+  const index = new Map([...expectedTensors(config).keys()].map((name, k) => [name, k]));
+  writeAtomically(path, config, q, (name, shape) => fastRandomTensor(name, shape, seed * 100003 + index.get(name)!, initScale));
+  return readQuantizedFile(path, config, q);
 }
 
 const raw = (a: Float32Array | Int8Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Writes a quantized checkpoint's tensors (float and quantized) as one safetensors file. */
 export function writeQuantizedCache(path: string, ck: Checkpoint): void {
-  const t = new Map<string, RawTensorToWrite>();
-  for (const [name, w] of ck.weights) t.set(name, { dtype: 'F32', shape: w.shape, bytes: raw(w.data) });
-  for (const [name, w] of ck.quantized ?? []) {
-    const n = quantizedNames(name, w);
-    if (w.mode === 'int8') {
-      const f = w.forward as Int8Forward;
-      t.set(n.forward[0], { dtype: 'I8', shape: [w.inFeatures, w.outFeatures], bytes: raw(f.qT) });
-      t.set(n.forward[1], { dtype: 'F32', shape: [w.outFeatures], bytes: raw(f.scale) });
-    } else {
-      const m = w.forward as NBits4Matrix;
-      t.set(n.forward[0], { dtype: 'U8', shape: [m.packed.length], bytes: m.packed });
-      t.set(n.forward[1], { dtype: 'F32', shape: [m.scales.length], bytes: raw(m.scales) });
-    }
-  }
-  const q = ck.quantization!;
-  writeSafetensorsRaw(path, t, { format: FORMAT, version: String(VERSION), mode: q.mode, embedding: String(q.embedding), head: String(q.head) });
+  writeQuantizedFile(path, ck.config, ck.quantization!, (name) => ck.weights.get(name)?.data ?? ck.quantized!.get(name)!);
 }
 
-/** Reads a cache file written by writeQuantizedCache for DIR's config. */
+/** The cache file of a quantized checkpoint of `config`, each tensor made from `source` only when it is
+ * written (a quantized weight's two arrays from one quantization). */
+function writeQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig, source: TensorSource): void {
+  if (q.mode === 'none') throw new Error('writeQuantizedFile: mode is none');
+  const mode = q.mode;
+  const names = quantizedTensorNames(config, q);
+  const t = new Map<string, RawTensorToWrite>();
+  const open = new Map<string, { w: QuantizedWeight; parts: number }>();
+  const part = (name: string, shape: readonly number[], i: 0 | 1): Uint8Array => {
+    let o = open.get(name);
+    if (!o) {
+      const s = source(name, shape);
+      const w = s instanceof QuantizedWeight ? s : QuantizedWeight.quantize(mode, s, shape[0], shape[1]);
+      if (w.mode !== mode || w.outFeatures !== shape[0] || w.inFeatures !== shape[1]) throw new Error(`${path}: '${name}' is ${w.mode} [${w.outFeatures}, ${w.inFeatures}], expected ${mode} [${shape.join(', ')}]`);
+      o = { w, parts: 0 };
+      open.set(name, o);
+    }
+    if (++o.parts === 2) open.delete(name);
+    const f = o.w.forward;
+    return mode === 'int8' ? raw(i === 0 ? (f as Int8Forward).qT : (f as Int8Forward).scale) : raw(i === 0 ? (f as NBits4Matrix).packed : (f as NBits4Matrix).scales);
+  };
+  for (const [name, shape] of expectedTensors(config)) {
+    if (!names.has(name)) {
+      t.set(name, { dtype: 'F32', shape, bytes: () => raw(source(name, shape) as Float32Array) });
+      continue;
+    }
+    const n = quantizedNames(name, { mode }).forward;
+    const [out, inF] = shape, blocks = Math.ceil(inF / NBITS_BLOCK);
+    if (mode === 'int8') {
+      t.set(n[0], { dtype: 'I8', shape: [inF, out], bytes: () => part(name, shape, 0) });
+      t.set(n[1], { dtype: 'F32', shape: [out], bytes: () => part(name, shape, 1) });
+    } else {
+      t.set(n[0], { dtype: 'U8', shape: [out * blocks * NBITS_BLOCK / 2], bytes: () => part(name, shape, 0) });
+      t.set(n[1], { dtype: 'F32', shape: [out * blocks], bytes: () => part(name, shape, 1) });
+    }
+  }
+  writeSafetensorsRaw(path, t, { format: FORMAT, version: String(VERSION), mode, embedding: String(q.embedding), head: String(q.head) });
+}
+
+/** Reads a cache file written by writeQuantizedCache for DIR's config: the float tensors into JS, the
+ * quantized ones left in the file (QuantizedWeight.fromFile: read on first use, baked by ORT from the file). */
 export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig): Checkpoint {
-  const config = loadConfig(dir);
+  return { ...readQuantizedFile(path, loadConfig(dir), q), dir };
+}
+
+function readQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig): Checkpoint {
   const f = new SafetensorsFile(path);
   try {
     if (f.metadata.format !== FORMAT || f.metadata.version !== String(VERSION) || f.metadata.mode !== q.mode) {
@@ -103,17 +170,15 @@ export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig)
       if (!shape || shape.length !== 2) throw new Error(`${path}: quantized tensor '${base}' is not a matrix of this config`);
       const mode: QuantMode = m[2] === 'int8_qT' ? 'int8' : 'nbits4';
       if (mode !== q.mode) throw new Error(`${path}: tensor '${name}' is ${mode} in a ${q.mode} cache`);
-      let w: QuantizedWeight;
-      if (mode === 'int8') {
-        const b = bytes(`${base}.int8_qT`);
-        w = QuantizedWeight.fromArrays('int8', shape[0], shape[1], { qT: new Int8Array(b.buffer, b.byteOffset, b.byteLength), scale: f32(`${base}.int8_scale`) }, null, `${path}: '${base}'`);
-      } else {
-        const fwd: NBits4Matrix = { rows: shape[0], cols: shape[1], packed: bytes(`${base}.q4`), scales: f32(`${base}.q4_scales`) };
-        w = QuantizedWeight.fromArrays('nbits4', shape[0], shape[1], fwd, null, `${path}: '${base}'`);
-      }
-      quantized.set(base, w);
+      const parts = mode === 'int8' ? [[`${base}.int8_qT`, 'I8'], [`${base}.int8_scale`, 'F32']] : [[`${base}.q4`, 'U8'], [`${base}.q4_scales`, 'F32']];
+      const slice = ([name, dtype]: string[]) => {
+        const t = f.info(name);
+        if (t.dtype !== dtype) throw new Error(`${path}: tensor '${name}' is ${t.dtype}, expected ${dtype}`);
+        return new FileSlice(path, t.begin, t.end - t.begin);
+      };
+      quantized.set(base, QuantizedWeight.fromFile(mode, shape[0], shape[1], parts.map(slice), `${path}: '${base}'`));
     }
-    return { config, weights, quantized, quantization: q, dir };
+    return { config, weights, quantized, quantization: q };
   } finally {
     f.close();
   }

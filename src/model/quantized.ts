@@ -65,19 +65,16 @@ export function quantizeCheckpoint(ck: Checkpoint, q: QuantizeConfig): Checkpoin
   return { ...ck, weights, quantized, quantization: q };
 }
 
-/**
- * Reads DIR's weights (single file or shards; F32/F16/BF16), quantizing each chosen tensor as it is read,
- * so at most one tensor is in float32 beyond the float weights that stay.
- */
-export function loadQuantizedWeights(dir: string, config: ModelConfig, q: QuantizeConfig): { weights: Weights; quantized: QuantizedWeights } {
-  if (q.mode === 'none') throw new Error('loadQuantizedWeights: mode is none');
+/** DIR's checkpoint files (single file or shards; F32/F16/BF16) open for reading tensors of `config` one at a
+ * time, in float32, each checked against the shape the config implies. Close it when done. */
+export function openCheckpointTensors(dir: string, config: ModelConfig): { read(name: string): Float32Array; close(): void } {
   const files = checkpointFiles(dir);
-  const names = quantizedTensorNames(config, q);
-  const weights: Weights = new Map();
-  const quantized: QuantizedWeights = new Map();
+  const expected = expectedTensors(config);
   const open = new Map<string, SafetensorsFile>();
-  try {
-    for (const [name, shape] of expectedTensors(config)) {
+  return {
+    read(name: string): Float32Array {
+      const shape = expected.get(name);
+      if (!shape) throw new Error(`${dir}: '${name}' is not a tensor of this config`);
       const path = files.get(name);
       if (!path) throw new Error(`${dir}: checkpoint lacks tensor '${name}' that the config needs`);
       let f = open.get(path);
@@ -86,12 +83,30 @@ export function loadQuantizedWeights(dir: string, config: ModelConfig, q: Quanti
       if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
         throw new Error(`${path}: tensor '${name}' has shape [${info.shape.join(', ')}], the config implies [${shape.join(', ')}]`);
       }
-      const data = f.readFloat32(name);
+      return f.readFloat32(name);
+    },
+    close(): void { for (const f of open.values()) f.close(); },
+  };
+}
+
+/**
+ * Reads DIR's weights, quantizing each chosen tensor as it is read, so at most one tensor is in float32
+ * beyond the float weights that stay.
+ */
+export function loadQuantizedWeights(dir: string, config: ModelConfig, q: QuantizeConfig): { weights: Weights; quantized: QuantizedWeights } {
+  if (q.mode === 'none') throw new Error('loadQuantizedWeights: mode is none');
+  const names = quantizedTensorNames(config, q);
+  const weights: Weights = new Map();
+  const quantized: QuantizedWeights = new Map();
+  const source = openCheckpointTensors(dir, config);
+  try {
+    for (const [name, shape] of expectedTensors(config)) {
+      const data = source.read(name);
       if (names.has(name)) quantized.set(name, QuantizedWeight.quantize(q.mode as QuantMode, data, shape[0], shape[1]));
       else weights.set(name, { shape, data });
     }
   } finally {
-    for (const f of open.values()) f.close();
+    source.close();
   }
   return { weights, quantized };
 }
@@ -131,11 +146,12 @@ export function checkpointParameters(ck: Checkpoint): number {
   return n;
 }
 
-/** Bytes of a checkpoint's weights as held in JS (float32 tensors plus quantized copies). */
-export function checkpointBytes(ck: Checkpoint): number {
+/** Bytes of a checkpoint's weights (float32 tensors plus quantized copies); `inJs`: only those held in JS,
+ * not quantized weights still in their file (QuantizedWeight.fromFile). */
+export function checkpointBytes(ck: Checkpoint, o: { inJs?: boolean } = {}): number {
   let bytes = 0;
   for (const w of ck.weights.values()) bytes += w.data.byteLength;
-  for (const w of ck.quantized?.values() ?? []) bytes += w.bytes;
+  for (const w of ck.quantized?.values() ?? []) bytes += o.inJs ? w.bytes : w.storedBytes;
   return bytes;
 }
 

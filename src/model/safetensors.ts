@@ -234,14 +234,20 @@ function writeAll(fd: number, b: Uint8Array): void {
 export interface RawTensorToWrite {
   dtype: 'F32' | 'I8' | 'U8';
   shape: readonly number[];
-  bytes: Uint8Array;
+  /** The bytes, or a function that makes them when the tensor is written (tensors are written in name order). */
+  bytes: Uint8Array | (() => Uint8Array);
 }
 
-/** Writes a safetensors file of raw tensors (name order), checking each one's byte count. */
+/** Writes raw tensors (quantized data), each checked against its dtype and shape. */
 export function writeSafetensorsRaw(path: string, tensors: ReadonlyMap<string, RawTensorToWrite>, metadata: Readonly<Record<string, string>> = {}): void {
   writeEntries(path, [...tensors.entries()].map(([name, t]) => {
-    const bytes = t.shape.reduce((p, d) => p * d, 1) * BYTES[t.dtype];
-    if (bytes !== t.bytes.length) throw new Error(`safetensors: tensor '${name}' (${t.dtype} [${t.shape.join(', ')}]) has ${t.bytes.length} bytes, expected ${bytes}`);
-    return [name, { dtype: t.dtype, shape: t.shape, byteLength: bytes, bytes: () => t.bytes }];
+    const byteLength = t.shape.reduce((p, d) => p * d, 1) * BYTES[t.dtype];
+    const bytes = () => {
+      const b = typeof t.bytes === 'function' ? t.bytes() : t.bytes;
+      if (b.length !== byteLength) throw new Error(`safetensors: tensor '${name}' (${t.dtype} [${t.shape.join(', ')}]) has ${b.length} bytes, expected ${byteLength}`);
+      return b;
+    };
+    if (typeof t.bytes !== 'function') bytes();
+    return [name, { dtype: t.dtype, shape: t.shape, byteLength, bytes }];
   }), metadata);
 }

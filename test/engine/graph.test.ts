@@ -2,9 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  Graph, canonicalDim, compile, dimDivide, dimProduct, encodeModel, run,
+  FileSlice, Graph, canonicalDim, compile, dimDivide, dimProduct, encodeModel, run,
 } from '../../src/engine/index.js';
 import * as op from '../../src/engine/ops.js';
 
@@ -157,6 +160,41 @@ describe('running graphs', () => {
     assert.ok(exe.modelBytes < 1000, `model proto should not embed W (${exe.modelBytes} bytes)`);
     const out = await exe.run({});
     assert.equal((out.y.data as Float32Array)[2999], 5998);
+  });
+
+  it('bakes initializers from a file in place, beside external data, and leaves nothing behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-init-'));
+    try {
+      const W = Float32Array.from({ length: 6 }, (_, i) => i + 1);
+      const file = join(dir, 'w.bin');
+      const bytes = new Uint8Array(13 + 24 + 8); // W at an odd offset, then one int64
+      bytes.set(new Uint8Array(W.buffer), 13);
+      new DataView(bytes.buffer).setBigInt64(37, 7n, true);
+      writeFileSync(file, bytes);
+      const g = new Graph({ name: 'file' });
+      const x = g.input('x', 'float32', [1, 2]);
+      const w = g.fileInitializer('W', new FileSlice(file, 13, 24), [2, 3], 'float32');
+      const big = g.initializer('big', new Float32Array(3000).fill(0.5), [3000]);
+      const k = g.fileInitializer('k', new FileSlice(file, 37, 8), [], 'int64');
+      g.output('y', op.add(op.matmul(x, w), op.sum(big, [0])));
+      g.output('k', k);
+      const exe = await compile(g, ['y', 'k'], { externalThreshold: 1000 });
+      const out = await exe.run({ x: { data: f32(1, 10), dims: [1, 2] } });
+      assert.deepEqual([...(out.y.data as Float32Array)], [41 + 1500, 52 + 1500, 63 + 1500]);
+      assert.equal((out.k.data as BigInt64Array)[0], 7n);
+      assert.deepEqual(readdirSync(dir), ['w.bin'], 'the model and its data file were removed');
+      assert.throws(() => g.fileInitializer('bad', new FileSlice(file, 0, 10), [3], 'float32'), /10 bytes of .* do not hold float32 \[3\]/);
+      const other = mkdtempSync(join(tmpdir(), 'file-init-other-'));
+      try {
+        writeFileSync(join(other, 'v.bin'), new Uint8Array(4));
+        g.output('z', op.add(k, op.cast(g.fileInitializer('v', new FileSlice(join(other, 'v.bin'), 0, 4), [], 'float32'), 'int64')));
+        await assert.rejects(compile(g, ['z', 'y']), /refer to files in 2 folders/);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('feeds subarray views without copying the whole buffer (a time-major KV cache prefix)', async () => {

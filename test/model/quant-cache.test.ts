@@ -1,13 +1,15 @@
 // The disk cache of quantized checkpoints: a miss quantizes and writes, a hit reads the same weights back
-// (forward copies only: no mode stores a backward copy), another mode or an edited checkpoint gets another file, and
-// a damaged or foreign file is refused with its path named.
+// (forward copies only: no mode stores a backward copy), both leaving the quantized weights in the file until
+// JS needs them; another mode or an edited checkpoint gets another file, and a damaged or foreign file is
+// refused with its path named.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { loadQuantizedCached, quantizedCachePath } from '../../src/model/quant-cache.js';
+import { checkpointBytes, loadQuantizedCheckpoint } from '../../src/model/quantized.js';
 import { createTinyModel, saveCheckpoint } from '../../src/model/weights.js';
 import { tempDir } from './helpers.js';
 import { VARIANTS } from './variants.js';
@@ -29,13 +31,22 @@ describe('quantized checkpoint cache', () => {
       assert.equal(b.path, a.path);
       assert.deepEqual([...b.checkpoint.weights.keys()].sort(), [...a.checkpoint.weights.keys()].sort());
       for (const [name, w] of a.checkpoint.weights) assert.deepEqual([...b.checkpoint.weights.get(name)!.data], [...w.data], name);
-      for (const [name, w] of a.checkpoint.quantized!) {
-        const r = b.checkpoint.quantized!.get(name)!;
-        assert.deepEqual([...r.dequantize()], [...w.dequantize()], name);
+      // Both loads leave the quantized weights in the file; the model built in memory is the reference.
+      const inMemory = loadQuantizedCheckpoint(hf, q);
+      assert.ok(checkpointBytes(inMemory, { inJs: true }) === checkpointBytes(inMemory));
+      for (const ck of [a.checkpoint, b.checkpoint]) {
+        assert.ok([...ck.quantized!.values()].every((w) => !w.loaded && w.source !== null), 'quantized weights read into JS');
+        assert.equal(checkpointBytes(ck, { inJs: true }), [...ck.weights.values()].reduce((n, w) => n + w.data.byteLength, 0));
+        assert.equal(checkpointBytes(ck), checkpointBytes(inMemory));
       }
+      const [ref] = await new CausalLM(inMemory, { session: { threads: 1 } }).logits([[3, 1, 4, 1, 5]]);
       const [x] = await new CausalLM(a.checkpoint, { session: { threads: 1 } }).logits([[3, 1, 4, 1, 5]]);
       const [y] = await new CausalLM(b.checkpoint, { session: { threads: 1 } }).logits([[3, 1, 4, 1, 5]]);
-      assert.deepEqual([...y], [...x]);
+      assert.deepEqual([...x], [...ref]);
+      assert.deepEqual([...y], [...ref]);
+      // The sampler bakes nbits4 weights from the file itself; int8 weights are fed, so they were read.
+      assert.ok([...b.checkpoint.quantized!.values()].every((w) => w.loaded === (mode === 'int8')), 'which weights JS read');
+      for (const [name, w] of inMemory.quantized!) assert.deepEqual([...b.checkpoint.quantized!.get(name)!.dequantize()], [...w.dequantize()], name);
     });
   }
 
@@ -55,5 +66,17 @@ describe('quantized checkpoint cache', () => {
     mkdirSync(cache, { recursive: true });
     writeFileSync(p2, 'not safetensors');
     assert.throws(() => loadQuantizedCached(hf, q, cache), new RegExp(p2.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+
+  it('a cache file deleted or cut short under a loaded model: the next session names it', async () => {
+    const dir = tempDir('qcache-gone');
+    const hf = join(dir, 'hf'), cache = join(dir, 'cache');
+    createTinyModel(hf, VARIANTS.llama);
+    const q = { mode: 'nbits4' as const, embedding: true, head: true };
+    const { checkpoint, path } = loadQuantizedCached(hf, q, cache);
+    truncateSync(path, Math.floor(statSync(path).size / 2)); // every tensor's range past the middle is cut
+    await assert.rejects(new CausalLM(checkpoint, { session: { threads: 1 } }).logits([[1, 2]]), /weights file .* is \d+ bytes, shorter than the range/);
+    rmSync(path);
+    await assert.rejects(new CausalLM(checkpoint, { session: { threads: 1 } }).logits([[1, 2]]), /weights file .* cannot be read .* moved or deleted/);
   });
 });

@@ -7,12 +7,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LoraAdapter, LORA_MODULES } from '../../src/model/lora.js';
-import { dequantizeCheckpoint, quantizeCheckpoint } from '../../src/model/quantized.js';
+import { dequantizeCheckpoint, quantizeCheckpoint, randomQuantizedCheckpoint } from '../../src/model/quantized.js';
+import { quantizedOnDisk, randomQuantizedOnDisk } from '../../src/model/quant-cache.js';
 import { tinyModel } from '../../src/model/weights.js';
 import { tokenBatch } from '../../src/train/batch.js';
 import { PolicyGraph } from '../../src/train/policy.js';
 import { releaseSessions } from '../../src/engine/index.js';
 import { VARIANTS } from './variants.js';
+import { tempDir } from './helpers.js';
+import { join } from 'node:path';
 
 function cosine(a: Float64Array, b: Float64Array): number {
   let ab = 0, aa = 0, bb = 0;
@@ -88,5 +91,36 @@ describe('LoRA through a quantized base', () => {
       await releaseSessions(baked.graph);
       await releaseSessions(fed.graph);
     }
+  });
+
+  it('weights left in a file (a cache hit, or written tensor by tensor) train exactly as weights held in JS, baked or fed', async () => {
+    const dir = tempDir('quant-file-train');
+    const base = tinyModel({ ...VARIANTS.llama, intermediateSize: 128, seed: 23 });
+    for (const mode of ['int8', 'nbits4'] as const) {
+      const q = { mode, embedding: true, head: true };
+      const inJs = quantizeCheckpoint(base, q);
+      const onDisk = quantizedOnDisk(inJs, join(dir, `${mode}.safetensors`));
+      const adapter = LoraAdapter.init(base.config, { r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'down_proj'] }, 6);
+      for (const p of adapter.pairs.values()) p.B.forEach((_, i, a) => { a[i] = 0.05 * Math.sin(0.2 * i); });
+      const batches = [tokenBatch([{ tokens: Array.from({ length: 13 }, (_, i) => (i * 31 + 9) % 256), lossStart: 1 }])];
+      for (const nbits4As of ['initializers', 'inputs'] as const) {
+        const a = new PolicyGraph(inJs, { lora: adapter.config, nbits4As, session: { threads: 1 } });
+        const b = new PolicyGraph(onDisk, { lora: adapter.config, nbits4As, session: { threads: 1 } });
+        const ra = await a.sftStep(batches, adapter.feeds()), rb = await b.sftStep(batches, adapter.feeds());
+        assert.equal(rb.stats.loss, ra.stats.loss, `${mode} ${nbits4As}: loss`);
+        for (const p of adapter.parameters()) assert.deepEqual([...rb.grads.get(p.name)!], [...ra.grads.get(p.name)!], `${mode} ${nbits4As}: ${p.name}`);
+        // JS reads a weight from the file only to feed it: int8 always, nbits4 when fed
+        assert.equal([...onDisk.quantized!.values()].every((w) => w.loaded), mode === 'int8' || nbits4As === 'inputs', `${mode} ${nbits4As}: weights read into JS`);
+        await releaseSessions(a.graph);
+        await releaseSessions(b.graph);
+      }
+    }
+    // A benchmark shape's random weights written straight to a file hold what randomQuantizedCheckpoint builds in memory.
+    const q = { mode: 'nbits4' as const, embedding: true, head: false };
+    const streamed = randomQuantizedOnDisk(base.config, q, join(dir, 'random.safetensors'), 4);
+    const built = randomQuantizedCheckpoint(base.config, q, 4, 0.5, { fast: true });
+    assert.deepEqual([...streamed.quantized!.keys()].sort(), [...built.quantized!.keys()].sort());
+    for (const [name, w] of built.quantized!) assert.deepEqual([...streamed.quantized!.get(name)!.dequantize()], [...w.dequantize()], name);
+    for (const [name, w] of built.weights) assert.deepEqual([...streamed.weights.get(name)!.data], [...w.data], name);
   });
 });
