@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { oneOf, parse, UsageError } from './args.js';
 import { reproduce } from '../train/reproduce.js';
 import { reproduceSecurity } from '../train/reproduce-security.js';
 import { reproduceTrainers } from '../train/reproduce-trainers.js';
 
-export const usage = `usage: securecoderl reproduce --preset tiny|minimal|toy|security-tiny [--out DIR] [--episodes N | --steps N] [--quiet]
+export const usage = `usage: securecoderl reproduce --preset tiny|minimal|toy|security-tiny [--out DIR] [--episodes N | --steps N]
+       [--model DIR [--skip-mix-sft]] [--quiet]
 
 tiny, minimal: the paper's Table 3 in miniature: from the preset's SFT model, PPO simple (binary reward),
 fresh (partial), continue (partial, from simple's final adapter) and scheduled (binary → partial at half
@@ -21,7 +24,9 @@ Writes DIR/table.md, DIR/table.json, DIR/runs/<run>/ and DIR/report/.
   --preset P     tiny (APPS+, the paper's data), minimal (MBPP, minutes), toy or security-tiny [tiny]
   --out DIR      [runs/reproduce-<preset>]
   --episodes N   tiny, minimal, security-tiny: episodes per PPO run [the preset's]
-  --steps N      toy: steps per trainer [the presets': 40]`;
+  --steps N      toy: steps per trainer [the presets': 40]
+  --model DIR    security-tiny: the SFT model folder to start from [the tiny preset's]
+  --skip-mix-sft security-tiny: no SFT on the APPS+/CyberSecEval mix; the arms start from the model as it is`;
 
 const positive = (flag: string, v: unknown): number | undefined => {
   if (v === undefined) return undefined;
@@ -31,8 +36,14 @@ const positive = (flag: string, v: unknown): number | undefined => {
 };
 
 export async function run(argv: string[]): Promise<number> {
-  const v = parse(argv, { preset: { type: 'string' }, out: { type: 'string' }, episodes: { type: 'string' }, steps: { type: 'string' }, quiet: { type: 'boolean' } });
+  const v = parse(argv, {
+    preset: { type: 'string' }, out: { type: 'string' }, episodes: { type: 'string' }, steps: { type: 'string' }, quiet: { type: 'boolean' },
+    model: { type: 'string' }, 'skip-mix-sft': { type: 'boolean' },
+  });
   const preset = oneOf('preset', v.preset, ['tiny', 'minimal', 'toy', 'security-tiny'] as const, 'tiny');
+  if (preset !== 'security-tiny' && (v.model !== undefined || v['skip-mix-sft'])) throw new UsageError(`--model and --skip-mix-sft are for security-tiny; ${preset} starts from its preset's model`);
+  const model = v.model as string | undefined;
+  if (model !== undefined && !existsSync(join(model, 'config.json'))) throw new UsageError(`--model ${model}: no config.json there (expected a model folder: config.json, weights, tokenizer)`);
   const episodes = positive('episodes', v.episodes), steps = positive('steps', v.steps);
   const outDir = (v.out as string | undefined) ?? `runs/reproduce-${preset}`;
   if (preset === 'toy') {
@@ -43,7 +54,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (steps !== undefined) throw new UsageError(`--steps is for toy; ${preset} takes --episodes`);
   if (preset === 'security-tiny') {
-    const r = await reproduceSecurity({ outDir, quiet: v.quiet === true, settings: episodes ? { episodes } : {} });
+    const r = await reproduceSecurity({
+      outDir, quiet: v.quiet === true, model: model === undefined ? undefined : { sftDir: model, key: resolve(model) },
+      settings: { ...(episodes ? { episodes } : {}), ...(v['skip-mix-sft'] ? { sftApps: 0, sftCse: 0 } : {}) },
+    });
     process.stdout.write(`${r.markdown}\n(${(r.seconds / 60).toFixed(1)} min)\n`);
     return 0;
   }

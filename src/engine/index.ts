@@ -18,4 +18,4 @@ export {
   type DecoderBenchConfig, type DecoderBenchVariant, type DecoderStepTiming,
 } from './bench.js';
 export { QuantizedWeight, QUANT_MODES, NBITS_BLOCK, halfCeil, dequantizeNBits4, type QuantMode, type Int8Forward, type NBits4Matrix, type QuantBackward } from './quantize.js';
-export { quantizedLinear, quantizedGather, quantizedTensors, quantizedFeeds, quantizedNames, dequantizeNBits4Graph, type QuantizedTensors } from './qlinear.js';
+export { quantizedLinear, quantizedGather, quantizedHeadLogProbs, blockedHead, quantizedTensors, quantizedFeeds, quantizedNames, dequantizeNBits4Graph, type QuantizedTensors } from './qlinear.js';

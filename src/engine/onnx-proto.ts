@@ -66,7 +66,7 @@ class PB {
     this.tag(field, WIRE_LEN);
     this.varint(m.length);
     this.flush();
-    this.parts.push(...m.parts);
+    for (const part of m.parts) this.parts.push(part); // (a spread overflows the stack past ~10^5 parts)
     this.done += m.done;
     return this;
   }

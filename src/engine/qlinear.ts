@@ -101,8 +101,9 @@ export function quantizedFeeds(name: string, w: QuantizedWeight): Record<string,
 
 const useKernel = (x: Tensor): boolean => x.dtype === 'float32' && x.graph.contribOps;
 
-/** nbits4's backward dequantizes at most this many weights at a time (16 MiB of float32): measured at the
- * DeepSeek-Coder-1.3B shape, the whole 4-bit LM head dequantized at once added 0.5 GiB to a LoRA step's peak. */
+/** nbits4's backward, and a fed weight's forward, dequantize at most this many weights at a time (16 MiB of
+ * float32): measured at the DeepSeek-Coder-1.3B shape, the whole 4-bit LM head dequantized at once added
+ * 0.5 GiB to a LoRA step's peak. */
 const NBITS4_BACKWARD_ELEMENTS = 1 << 22;
 
 /**
@@ -129,8 +130,100 @@ function forwardProduct(x: Tensor, w: QuantizedTensors): Tensor {
     return op.matmul(x, op.mul(op.cast(qT, x.dtype), op.cast(scale, x.dtype)));
   }
   const [packed, scales] = w.forward;
-  if (useKernel(x)) return matMulNBits(x, packed, scales, weight.inFeatures, weight.outFeatures);
-  return op.matmul(x, dequantizeNBits4Graph(packed, scales, weight.inFeatures, x.dtype as 'float32' | 'float64'), { transB: true });
+  if (!useKernel(x)) return op.matmul(x, dequantizeNBits4Graph(packed, scales, weight.inFeatures, x.dtype as 'float32' | 'float64'), { transB: true });
+  if (packed.kind !== 'input') return matMulNBits(x, packed, scales, weight.inFeatures, weight.outFeatures);
+  // Fed, MatMulNBits cannot prepack B: it dequantizes the whole of it to float for each product (the LM
+  // head at the 1.3B shape: a 264 MB transient that ORT's arena then keeps). Rows of B a block at a time.
+  const blocks = rowBlocks(weight.outFeatures, weight.inFeatures);
+  if (blocks.length === 1) return matMulNBits(x, packed, scales, weight.inFeatures, weight.outFeatures);
+  // The slices start from a zero that only exists once x does: slices of graph inputs could otherwise all
+  // run first, a copy of every fed weight alive at once.
+  const [zero] = orderedAfter([x.graph.constant([0], 'int64')], x);
+  return op.concat(blocks.map(([r0, r1]) => {
+    const cut = (t: Tensor) => rowsFrom(t, op.add(zero, r0), r0, r1);
+    return matMulNBits(x, cut(packed), cut(scales), weight.inFeatures, r1 - r0);
+  }), -1);
+}
+
+/** Row blocks [r0, r1) of a weight with `inFeatures` columns, each at most NBITS4_BACKWARD_ELEMENTS weights
+ * (or `rows` rows). */
+function rowBlocks(outFeatures: number, inFeatures: number, rows = Math.max(1, Math.floor(NBITS4_BACKWARD_ELEMENTS / inFeatures))): [number, number][] {
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < outFeatures; r0 += rows) out.push([r0, Math.min(outFeatures, r0 + rows)]);
+  return out;
+}
+
+/** Whether `quantizedHeadLogProbs` takes this head a block of vocabulary rows at a time (a fed 4-bit head
+ * wider than one block: the products are then the same per logit whatever the blocks). */
+export function blockedHead(w: QuantizedTensors, rows?: number): boolean {
+  return w.weight.mode === 'nbits4' && w.forward[0].kind === 'input' && rowBlocks(w.weight.outFeatures, w.weight.inFeatures, rows).length > 1;
+}
+
+/**
+ * log p(target) per position under a fed 4-bit LM head W' [vocab, dim] applied to h [..., dim], targets
+ * [...] int64 → [...], without a [..., vocab] tensor: the forward takes each block of vocabulary rows'
+ * logits to its log-sum-exp and the target's logit, the backward (once the output's gradient exists)
+ * builds each block's logits again and adds (softmax − onehot)·(−d) times the block's dequantized rows.
+ * The same function and gradient as log-softmax of the head's logits, which at DeepSeek-Coder-1.3B's
+ * shape kept several [512, 32256] float tensors alive at the start of the backward pass. `rows`: rows per
+ * block (default: NBITS4_BACKWARD_ELEMENTS weights' worth).
+ */
+export function quantizedHeadLogProbs(h: Tensor, w: QuantizedTensors, targets: Tensor, o: { rows?: number } = {}): Tensor {
+  if (!blockedHead(w, o.rows)) throw new Error(`quantizedHeadLogProbs: the head ${w.forward[0].name} is not a fed 4-bit weight wider than one block`);
+  const { weight } = w;
+  const K = weight.inFeatures;
+  const [packed, scales] = w.forward;
+  const g = h.graph;
+  const blocks = rowBlocks(weight.outFeatures, K, o.rows);
+  const t = op.unsqueeze(targets, [-1]); // [..., 1]
+  // Per block: the target's index inside it (0 when outside) and 1/0 for inside/outside (made in the forward).
+  let where: { index: Tensor; inside: Tensor }[] = [];
+  // A block's rows of the packed data and scales, sliced from a start that exists only after `zero` does.
+  const cut = (zero: Tensor, [r0, r1]: [number, number]) => {
+    const start = op.add(zero, r0);
+    return [rowsFrom(packed, start, r0, r1), rowsFrom(scales, start, r0, r1)] as const;
+  };
+  let lse: Tensor;
+  return withCustomGradient('quantizedHeadLogProbs', [h, scales], () => {
+    where = blocks.map(([r0, r1]) => {
+      const local = op.sub(t, r0);
+      const inside = op.mul(op.cast(op.greater(local, -1), 'float32'), op.cast(op.less(local, r1 - r0), 'float32'));
+      return { index: op.mul(local, op.cast(inside, 'int64')), inside };
+    });
+    const [zero] = orderedAfter([g.constant([0], 'int64')], h);
+    const sums: Tensor[] = [];
+    let target: Tensor | null = null;
+    blocks.forEach((b, k) => {
+      const [pk, sk] = cut(zero, b);
+      const z = matMulNBits(h, pk, sk, K, b[1] - b[0]); // [..., rows]
+      sums.push(op.logSumExp(z, [-1], true));
+      const pick = op.mul(op.gatherElements(z, where[k].index, -1), where[k].inside);
+      target = target ? op.add(target, pick) : pick;
+    });
+    lse = op.logSumExp(op.concat(sums, -1), [-1], true); // [..., 1]
+    return [op.squeeze(op.sub(target!, lse), [-1])];
+  }, (_in, _out, [d], needs) => {
+    if (needs[1]) throw new Error(`quantizedHeadLogProbs: no gradient for the frozen quantized weight ${packed.name}`);
+    if (!needs[0]) return [null, null];
+    const [hd, zero] = orderedAfter([h, g.constant([0], 'int64')], d!);
+    const nd = op.unsqueeze(op.neg(d!), [-1]); // [..., 1]
+    let dh: Tensor | null = null;
+    blocks.forEach((b, k) => {
+      const [pk, sk] = cut(zero, b);
+      const p = op.exp(op.sub(matMulNBits(hd, pk, sk, K, b[1] - b[0]), lse)); // the block's softmax
+      const G = op.scatterElements(p, where[k].index, op.neg(where[k].inside), -1, 'add'); // − onehot
+      const part = op.matmul(op.mul(G, nd), dequantizeNBits4Graph(pk, sk, K, 'float32')); // [..., rows] · [rows, K]
+      dh = dh ? op.add(dh, part) : part;
+    });
+    return [dh, null];
+  })[0];
+}
+
+/** Rows r0..r1 (exclusive) of t, the start read from `start` (an int64 [1] tensor worth r0 at run time). */
+function rowsFrom(t: Tensor, start: Tensor, r0: number, r1: number): Tensor {
+  const g = t.graph;
+  return g.addNode('Slice', [t, start, g.constant([r1], 'int64'), g.constant([0], 'int64')], {},
+    [{ dtype: t.dtype, shape: [r1 - r0, ...t.shape.slice(1)] }])[0];
 }
 
 function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {

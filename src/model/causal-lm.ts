@@ -1,7 +1,7 @@
 // A loaded model ready for inference: the decoder graph (with cache inputs) compiled into ONNX Runtime
 // sessions, full-sequence logits, and prefill / one-token decode steps against a JS-owned KV cache.
 
-import { compile, Graph, type Executable, type Feed, type SessionOptions } from '../engine/index.js';
+import { compile, Graph, type Executable, type Feed, type Output, type SessionOptions } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { appendDecoder, attentionBias, decoderInputs, leftPad, type DecoderTensors } from './decoder.js';
 import { KVCache } from './kv-cache.js';
@@ -9,6 +9,10 @@ import type { LoraAdapter } from './lora.js';
 import { loadAdapter } from './peft.js';
 import { loadQuantizedCheckpoint, quantizedInputFeeds, type QuantizeConfig } from './quantized.js';
 import { loadCheckpoint, type Checkpoint } from './weights.js';
+
+/** A prefill runs at most this many positions per session run. Measured at the DeepSeek-Coder-1.3B shape
+ * (nbits4, batch 1, 512 tokens): see docs/model.md. */
+export const PREFILL_CHUNK = 128;
 
 export interface CausalLMOptions {
   /** A LoRA adapter applied unmerged (its A/B arrays are fed each run, so training updates show at once). */
@@ -112,7 +116,20 @@ export class CausalLM {
     const p = leftPad(rows);
     cache.reserve(p.seq);
     for (let b = 0; b < p.batch; b++) cache.nextPosition[b] = p.seq - p.pad[b];
-    return this.run(cache, p.ids, p.positions, p.seq, p.valid);
+    // In chunks of PREFILL_CHUNK positions (each attends to the cache so far): a long prompt's activations
+    // and new rows are one chunk's at a time.
+    let logits: Float32Array | null = null;
+    for (let at = 0; at < p.seq; at += PREFILL_CHUNK) {
+      const n = Math.min(PREFILL_CHUNK, p.seq - at);
+      const cut = <T extends BigInt64Array | Uint8Array>(a: T): T => {
+        if (n === p.seq) return a;
+        const out = new (a.constructor as { new (n: number): T })(p.batch * n);
+        for (let b = 0; b < p.batch; b++) out.set(a.subarray(b * p.seq + at, b * p.seq + at + n) as never, b * n);
+        return out;
+      };
+      logits = await this.run(cache, cut(p.ids), cut(p.positions), n, cut(p.valid));
+    }
+    return logits!;
   }
 
   /** Appends one token per row and returns the next logits [batch, vocab]. */
@@ -139,11 +156,14 @@ export class CausalLM {
       ...past,
       ...this.loraFeeds(),
     };
-    const out = await exe.run(feeds);
-    const L = this.config.numLayers;
+    const fresh = cache.newRows(seq);
+    const dims = [B, this.config.numKvHeads, seq, this.config.headDim];
+    const into: Record<string, Output> = {};
+    fresh.k.forEach((data, i) => { into[`new_k.${i}`] = { data, dims }; });
+    fresh.v.forEach((data, i) => { into[`new_v.${i}`] = { data, dims }; });
+    const out = await exe.run(feeds, into);
     const at = cache.length;
-    cache.append(Array.from({ length: L }, (_, i) => out[`new_k.${i}`].data as Float32Array),
-      Array.from({ length: L }, (_, i) => out[`new_v.${i}`].data as Float32Array), seq);
+    cache.append(fresh.k, fresh.v, seq);
     for (let b = 0; b < B; b++) cache.valid.set(newValid.subarray(b * seq, (b + 1) * seq), b * cache.capacity + at);
     return out.logits_last.data as Float32Array;
   }

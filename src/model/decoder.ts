@@ -12,7 +12,7 @@
 // its new rows [batch, kv_heads, seq, head_dim], which JS writes into the buffer.
 
 import {
-  attention, dropoutMask, Graph, recomputed, headTokenLogProbs, linear, quantizedGather, quantizedLinear, quantizedTensors, rmsNorm, rotary, silu, swiglu, tokenLogProbs,
+  attention, blockedHead, dropoutMask, Graph, recomputed, headTokenLogProbs, linear, quantizedGather, quantizedHeadLogProbs, quantizedLinear, quantizedTensors, rmsNorm, rotary, silu, swiglu, tokenLogProbs,
   type QuantizedTensors, type Tensor,
 } from '../engine/index.js';
 import * as op from '../engine/ops.js';
@@ -252,10 +252,12 @@ export function headLogits(t: DecoderTensors, h: Tensor): Tensor {
 
 /**
  * Log-probs of `targets` under the head applied to h: the fused head + log-softmax region for a float head
- * (no [.., vocab] gradient pass); the quantized product then `tokenLogProbs` for a quantized one.
+ * (no [.., vocab] gradient pass); for a fed 4-bit head wider than one block, `quantizedHeadLogProbs` (no
+ * [.., vocab] tensor at all); otherwise the quantized product then `tokenLogProbs`.
  */
 export function headLogProbs(t: DecoderTensors, h: Tensor, targets: Tensor): Tensor {
-  return t.headQuantized ? tokenLogProbs(quantizedLinear(h, t.headQuantized), targets) : headTokenLogProbs(h, t.head!, targets);
+  if (!t.headQuantized) return headTokenLogProbs(h, t.head!, targets);
+  return blockedHead(t.headQuantized) ? quantizedHeadLogProbs(h, t.headQuantized, targets) : tokenLogProbs(quantizedLinear(h, t.headQuantized), targets);
 }
 
 /** RoPE of x [batch, seq, heads, head_dim] as [batch, heads, seq, head_dim], by the engine's `rotary`. */

@@ -61,6 +61,23 @@ export class KVCache {
     return { feeds, rows };
   }
 
+  private rowsK: Float32Array[] = [];
+  private rowsV: Float32Array[] = [];
+
+  /**
+   * Buffers for a step's new rows, [batch, kv, seq, hd] per layer, reused from step to step: the session
+   * writes its new_k / new_v outputs there (no array per output per step for the garbage collector) and
+   * `append` copies them into place.
+   */
+  newRows(seq: number): { k: Float32Array[]; v: Float32Array[] } {
+    const n = this.batch * this.config.numKvHeads * seq * this.config.headDim;
+    if ((this.rowsK[0]?.length ?? 0) < n) {
+      this.rowsK = this.k.map(() => new Float32Array(n));
+      this.rowsV = this.k.map(() => new Float32Array(n));
+    }
+    return { k: this.rowsK.map((a) => a.subarray(0, n)), v: this.rowsV.map((a) => a.subarray(0, n)) };
+  }
+
   /** Writes a step's new rows (outputs [batch, kv, seq, hd] per layer) at rows length..length+seq-1. */
   append(newK: readonly Float32Array[], newV: readonly Float32Array[], seq: number): void {
     const { numKvHeads: KV, headDim: hd } = this.config;

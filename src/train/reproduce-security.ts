@@ -126,7 +126,8 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
   const runDir = (name: string) => join(o.outDir, 'runs', name);
 
   // SFT on the mix (the model every arm starts from and the table's SFT row), unless switched off.
-  let start = tiny.sftDir, sftNote = 'SFT = the tiny model (APPS+ only)';
+  const given = o.model ? `the model in ${o.model.sftDir}` : 'the tiny model (APPS+)';
+  let start = tiny.sftDir, sftNote = `SFT = ${given}${o.model ? '' : ' only'}`;
   if (s.sftApps + s.sftCse > 0) {
     const cseTrain = loadDataset('cyberseceval-train');
     if (cseTrain.errors.length) throw new Error(`cyberseceval-train: ${cseTrain.errors.length} bad record(s), first: ${cseTrain.errors[0]}`);
@@ -136,7 +137,7 @@ export async function reproduceSecurity(o: { outDir: string; quiet?: boolean; lo
     const r = await sft(cfg, { outDir: runDir('sft'), quiet: o.quiet, problems: set.problems });
     log(`SFT on the mix in ${r.seconds.toFixed(0)} s: validation loss ${r.bestValLoss?.toFixed(3) ?? 'n/a'}`);
     start = r.finalDir;
-    sftNote = `SFT = the tiny model (APPS+) then ${s.sftEpochs} epochs of full fine-tuning on ${set.apps} APPS+ training problems and ${set.cyberseceval} cyberseceval-train prompts answered with the parseable window of the code they were written from`;
+    sftNote = `SFT = ${given} then ${s.sftEpochs} epochs of full fine-tuning on ${set.apps} APPS+ training problems and ${set.cyberseceval} cyberseceval-train prompts answered with the parseable window of the code they were written from`;
   }
   const configs = SECURITY_ARMS.map((arm) => securityArmConfig(arm, start, s));
   const cfg0 = configs[0];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as op from '../../src/engine/ops.js';
 import {
-  checkGradients, gradients, Graph, halfCeil, linear, quantizedFeeds, quantizedGather, quantizedLinear, quantizedTensors, QuantizedWeight, run,
+  blockedHead, checkGradients, gradients, Graph, halfCeil, linear, quantizedFeeds, quantizedGather, quantizedHeadLogProbs, quantizedLinear, quantizedTensors, QuantizedWeight, run, tokenLogProbs,
   type Feed, type QuantMode,
 } from '../../src/engine/index.js';
 import { rng } from './helpers.js';
@@ -202,6 +202,47 @@ describe('quantized kernels against float64 products with the dequantized weight
       const res = await run(g, ['dx'], { x: new Float32Array(2 * k), dy, ...(as === 'inputs' ? quantizedFeeds('w', q) : {}) }, { threads: 1 });
       assert.ok(relErr(res.dx.data as Float32Array, want) < 1e-6, `${as}: ${relErr(res.dx.data as Float32Array, want)}`);
     }
+  });
+
+  it('a fed nbits4 weight wider than one block: the forward in row pieces is x·W\'ᵀ (float compute)', async () => {
+    const r = rng(14);
+    const n = 2100, k = 2048;
+    const q = QuantizedWeight.quantize('nbits4', randn(r, n * k, 0.05), n, k);
+    const x = randn(r, 2 * k);
+    const want = matmulT(x, q.dequantize(), 2, k, n);
+    const g = new Graph({ name: 'q-wide-forward', contribOps: true });
+    g.output('y', quantizedLinear(g.input('x', 'float32', [2, k]), quantizedTensors(g, 'w', q, 'inputs')));
+    assert.equal(g.nodes.filter((nd) => nd.op === 'MatMulNBits').length, 2, 'the fed forward was not split');
+    const res = await run(g, ['y'], { x, ...quantizedFeeds('w', q) }, { threads: 1 });
+    assert.ok(relErr(res.y.data as Float32Array, want) < 1e-5, `${relErr(res.y.data as Float32Array, want)}`);
+  });
+
+  it('quantizedHeadLogProbs (vocabulary blocks, no [.., vocab] tensor) gives the head\'s log-softmax at the targets and its gradient', async () => {
+    const r = rng(15);
+    const V = 300, k = 64, B = 2, S = 5; // blocks of 64 rows: 5, the last one 44
+    const q = QuantizedWeight.quantize('nbits4', randn(r, V * k, 0.3), V, k);
+    const h = randn(r, B * S * k);
+    const t = BigInt64Array.from([0, 63, 64, 127, 128, 255, 256, 299, 17, 200], BigInt); // block edges included
+    const d = randn(r, B * S);
+    const g = new Graph({ name: 'q-head', contribOps: true });
+    const H = g.input('h', 'float32', [B, S, k]), T = g.input('t', 'int64', [B, S]), D = g.input('d', 'float32', [B, S]);
+    const w = quantizedTensors(g, 'w', q, 'inputs');
+    assert.equal(blockedHead(w), false, 'one default block holds 65,536 rows of 64');
+    const from = g.nodes.length;
+    const blocked = quantizedHeadLogProbs(H, w, T, { rows: 64 });
+    g.output('blocked', blocked);
+    g.output('d_blocked', gradients(blocked, [H], { seed: D })[0]);
+    const wide = g.nodes.slice(from).filter((nd) => nd.outputs.some((o) => o.shape.at(-1) === V));
+    assert.deepEqual(wide.map((nd) => nd.op), [], 'vocabulary-wide tensors in the blocked form');
+    const ref = tokenLogProbs(quantizedLinear(H, w), T);
+    g.output('ref', ref);
+    g.output('d_ref', gradients(ref, [H], { seed: D })[0]);
+    const res = await run(g, ['ref', 'blocked', 'd_ref', 'd_blocked'], { h, t, d, ...quantizedFeeds('w', q) }, { threads: 1 });
+    const [a, b] = [res.ref.data as Float32Array, res.blocked.data as Float32Array];
+    assert.ok(relErr(b, Float64Array.from(a)) < 1e-5, `log-probs ${relErr(b, Float64Array.from(a))}`);
+    const [da, db] = [res.d_ref.data as Float32Array, res.d_blocked.data as Float32Array];
+    assert.ok(relErr(db, Float64Array.from(da)) < 1e-5, `gradient ${relErr(db, Float64Array.from(da))}`);
+    assert.throws(() => quantizedHeadLogProbs(H, quantizedTensors(g, 'w2', q, 'initializers'), T, { rows: 64 }), /not a fed 4-bit weight wider than one block/);
   });
 
   it('quantizedGather gives the dequantized rows', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { CausalLM } from '../../src/model/causal-lm.js';
+import { CausalLM, PREFILL_CHUNK } from '../../src/model/causal-lm.js';
 import { inverseFrequencies } from '../../src/model/rope.js';
 import { createTinyModel, tinyConfig, tinyModel } from '../../src/model/weights.js';
 import { relErr, tempDir } from './helpers.js';
@@ -40,6 +40,28 @@ describe('decoder', () => {
       }
     });
   }
+
+  it('a prefill longer than a chunk (one row padded through the whole first chunk) equals the full forward pass', async () => {
+    const ck = tinyModel(VARIANTS.qwen2);
+    const lm = new CausalLM(ck, { session: { threads: 1 } });
+    const V = ck.config.vocabSize;
+    const long = Array.from({ length: 2 * PREFILL_CHUNK + 37 }, (_, i) => (i * 31 + 7) % V);
+    const short = long.slice(0, PREFILL_CHUNK - 50).map((t) => (t + 3) % V); // its padding fills chunk 1
+    const rows = [long, short];
+    const full = await lm.logits(rows.map((r) => [...r, 11, 12]));
+    const cache = lm.newCache(2, long.length + 2);
+    let last = await lm.prefill(cache, rows);
+    let worst = 0;
+    for (let t = 0; t <= 2; t++) {
+      for (let b = 0; b < 2; b++) {
+        const pos = rows[b].length - 1 + t;
+        worst = Math.max(worst, relErr(last.subarray(b * V, (b + 1) * V), full[b].subarray(pos * V, (pos + 1) * V)));
+      }
+      if (t < 2) last = await lm.step(cache, [11 + t, 11 + t]);
+    }
+    assert.equal(cache.length, long.length + 2);
+    assert.ok(worst < 1e-5, `worst relative error ${worst}`);
+  });
 
   it('llama3 and linear RoPE scaling change the inverse frequencies as Hugging Face does', () => {
     const plain = inverseFrequencies(tinyConfig({ ropeTheta: 500000, headDim: 16, numHeads: 4 }));

@@ -1,9 +1,9 @@
-// The security reproduction without its run: the tables from hand-made breakdowns (rates worked out by
-// hand, intervals that hold them, paired differences), the mixed training data PPO reads, the arms'
-// configs, and the command's argument errors.
+// The security reproduction: the tables from hand-made breakdowns (rates worked out by hand, intervals
+// that hold them, paired differences), the mixed training data PPO reads, the arms' configs, the command's
+// argument errors, and one small run from a given model (the test fixture's, one PPO step per arm).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -19,7 +19,8 @@ import { loadTrainData } from '../../src/train/data.js';
 import { securitySftProblems } from '../../src/train/security-sft.js';
 import { mergeConfig } from '../../src/train/config.js';
 import { DEFAULT_PPO_CONFIG, parsePpoConfig } from '../../src/train/ppo.js';
-import { SECURITY_ARMS, SECURITY_TINY, securityArmConfig, securityTrainData, trainingSignal } from '../../src/train/reproduce-security.js';
+import { reproduceSecurity, SECURITY_ARMS, SECURITY_TINY, securityArmConfig, securityTrainData, trainingSignal } from '../../src/train/reproduce-security.js';
+import { tinyModelDir } from './fixtures.js';
 import { findingCweCounts, isInsecure, securityComparisons, securityCweRows, securityMarkdown, securityRows, type SecurityEvaluated } from '../../src/train/security-table.js';
 
 const HIGH: Finding = { rule: 'S602', banditId: 'B602', severity: 'HIGH', confidence: 'HIGH', cwe: 78, line: 1, column: 1, message: 'shell' };
@@ -203,5 +204,22 @@ describe('reproduce --preset security-tiny: argument errors', () => {
     await assert.rejects(reproduceCli(['--preset', 'security-tiny', '--steps', '3']), (e: Error) => e instanceof UsageError && /--steps is for toy; security-tiny takes --episodes/.test(e.message));
     await assert.rejects(reproduceCli(['--preset', 'security-tiny', '--episodes', '0']), (e: Error) => e instanceof UsageError && /--episodes: expected a positive integer, got "0"/.test(e.message));
     await assert.rejects(reproduceCli(['--preset', 'security']), (e: Error) => e instanceof UsageError && /--preset: expected one of tiny, minimal, toy, security-tiny, got "security"/.test(e.message));
+    await assert.rejects(reproduceCli(['--preset', 'tiny', '--model', '.']), (e: Error) => e instanceof UsageError && /--model and --skip-mix-sft are for security-tiny; tiny starts from its preset's model/.test(e.message));
+    const empty = mkdtempSync(join(tmpdir(), 'no-model-'));
+    await assert.rejects(reproduceCli(['--preset', 'security-tiny', '--model', empty]), (e: Error) => e instanceof UsageError && e.message.includes(`--model ${empty}: no config.json there`));
+  });
+
+  it('runs from a given model without the mix SFT: three arms trained, four models evaluated, the model named in the note', async () => {
+    const model = tinyModelDir({ hidden: 32 });
+    const outDir = mkdtempSync(join(tmpdir(), 'security-repro-'));
+    const r = await reproduceSecurity({
+      outDir, quiet: true, model: { sftDir: model, key: model },
+      settings: { episodes: 8, cseTrain: 8, appsTrain: 8, cseEval: 3, appsEval: 3, sftApps: 0, sftCse: 0 },
+    });
+    assert.ok(!existsSync(join(outDir, 'runs', 'sft')), 'the mix SFT ran');
+    for (const arm of SECURITY_ARMS) assert.ok(existsSync(join(outDir, 'runs', arm.name)), `arm ${arm.name}`);
+    assert.match(r.markdown, new RegExp(`SFT = the model in ${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[;.]`));
+    for (const name of ['SFT', 'PPO-none', 'PPO-linear', 'PPO-graded']) assert.ok(r.markdown.includes(name), name);
+    assert.equal((r.table.heldOut as { cyberseceval: string[] }).cyberseceval.length, 3);
   });
 });
