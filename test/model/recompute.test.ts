@@ -125,7 +125,7 @@ describe('activation recomputation', () => {
     assert.ok(rebuilt <= layers + 8, `with recomputation the backward reads ${rebuilt} forward activations`);
   });
 
-  it('a recomputed region of custom-gradient parts: float64 gradients equal the plain graph\'s', async () => {
+  it('a recomputed region of custom-gradient parts: float64 gradients equal the plain graph\'s, weight gradients first', async () => {
     const build = (recompute: boolean) => {
       const g = new Graph({ name: 'r' });
       const x = g.input('x', 'float64', [2, 'n', 4]);
@@ -145,7 +145,22 @@ describe('activation recomputation', () => {
       w2: { data: Float64Array.from({ length: 4 }, (_, i) => 1 + 0.1 * i), dims: [4] },
     };
     const outs = ['loss', 'd0', 'd1', 'd2'];
-    const [a, b] = [await run(build(false), outs, feeds), await run(build(true), outs, feeds)];
+    // Each region's weight gradients come before its input's: every region's part of dW1 is an ancestor of
+    // dX (otherwise ORT defers the weight products, keeping their operands alive through later regions).
+    const rg = build(true);
+    const ancestors = new Set<Tensor>();
+    const stack = [rg.outputs.get('d0')!];
+    while (stack.length) {
+      const t = stack.pop()!;
+      if (ancestors.has(t)) continue;
+      ancestors.add(t);
+      if (t.producer) stack.push(...t.producer.inputs);
+    }
+    const dw1 = rg.outputs.get('d1')!;
+    const parts = dw1.producer?.op === 'Sum' ? dw1.producer.inputs : [dw1];
+    assert.equal(parts.length, 3, 'one part of dW1 per region');
+    assert.ok(parts.every((t) => ancestors.has(t)), 'a region\'s weight gradient is not computed before its input gradient');
+    const [a, b] = [await run(build(false), outs, feeds), await run(rg, outs, feeds)];
     for (const k of outs) {
       const da = a[k].data as Float64Array, db = b[k].data as Float64Array;
       for (let i = 0; i < da.length; i++) assert.ok(Math.abs(da[i] - db[i]) <= 1e-12 * Math.max(1, Math.abs(da[i])), `${k}[${i}]: ${da[i]} vs ${db[i]}`);
