@@ -11,7 +11,7 @@
 // QuantizeConfig, DEFAULT_QUANTIZE).
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -116,13 +116,26 @@ export function tinyHeldoutWindows(modelDir: string, count: number, len: number)
   });
 }
 
-/** A file under the model cache ($SECURECODERL_CACHE/bench) for this process's quantized benchmark weights,
- * removed when the process exits. */
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Files under the model cache ($SECURECODERL_CACHE/bench) for this process's quantized benchmark weights,
+ * one per checkpoint, removed when the process exits. */
+const benchFiles: string[] = [];
+
 function benchWeightsFile(mode: QuantizeMode): string {
   const dir = join(cacheDir(), 'bench');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${mode}-${process.pid}.safetensors`);
-  process.on('exit', () => rmSync(path, { force: true }));
+  const path = join(dir, `${mode}-${process.pid}-${benchFiles.length}.safetensors`);
+  if (benchFiles.length === 0) {
+    process.on('exit', () => { for (const f of benchFiles) rmSync(f, { force: true }); });
+    for (const f of readdirSync(dir)) { // left by a bench that was killed
+      const pid = Number(/^\w+-(\d+)-\d+\.safetensors$/.exec(f)?.[1]);
+      if (pid && !processAlive(pid)) rmSync(join(dir, f), { force: true });
+    }
+  }
+  benchFiles.push(path);
   return path;
 }
 
