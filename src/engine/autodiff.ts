@@ -177,7 +177,7 @@ export function recomputed(name: string, inputs: readonly Tensor[], body: (input
     const nIn = again.filter((_, i) => needs[i]).length;
     const weightGrads = grads.slice(nIn);
     if (nIn > 0 && weightGrads.length > 0) {
-      const first = (t: Tensor) => op.cast(op.reshape(op.slice(t, [...t.shape.keys()], t.shape.map(() => 0), t.shape.map(() => 1)), []), grads[0].dtype);
+      const first = (t: Tensor) => op.cast(firstElement(t), grads[0].dtype);
       const gated = orderedAfter(grads.slice(0, nIn), weightGrads.map(first).reduce((a, b) => op.add(a, b)));
       grads.splice(0, nIn, ...gated);
     }
@@ -197,10 +197,14 @@ export function recomputed(name: string, inputs: readonly Tensor[], body: (input
  * picks the same x).
  */
 export function orderedAfter(xs: readonly Tensor[], signal: Tensor): Tensor[] {
-  const z = signal.rank === 0 ? signal
-    : op.reshape(op.slice(signal, [...signal.shape.keys()], signal.shape.map(() => 0), signal.shape.map(() => 1)), []);
+  const z = firstElement(signal);
   const cond = op.equal(z, z);
   return xs.map((x) => op.where(cond, x, x));
+}
+
+/** t's first element, as a scalar. */
+function firstElement(t: Tensor): Tensor {
+  return t.rank === 0 ? t : op.reshape(op.slice(t, [...t.shape.keys()], t.shape.map(() => 0), t.shape.map(() => 1)), []);
 }
 
 function total(g: Graph, list: Tensor[] | undefined): Tensor | null {

@@ -144,9 +144,9 @@ export interface EncodedModel {
   inputs: Tensor[];
   /** External data blocks (offsets are 4096-aligned) if any initializer went external. */
   external?: { location: string; size: number; blocks: { offset: number; data: Uint8Array }[] };
-  /** Files that file-backed initializers (Graph.fileInitializer) refer to, by `location` (the file's name):
-   * the model file must be written next to them. */
-  linked: { location: string; path: string }[];
+  /** Files that file-backed initializers (Graph.fileInitializer) refer to, by `location` (the file's name),
+   * with the end of the furthest range read: the model file must be written next to them. */
+  linked: { location: string; path: string; end: number }[];
 }
 
 /** The nodes, inputs and stored values needed to compute `outputs`, in graph order. */
@@ -205,14 +205,15 @@ export function encodeModel(graph: Graph, opts: EncodeOptions): EncodedModel {
 
   let external: EncodedModel['external'];
   const threshold = opts.externalThreshold ?? Infinity;
-  const linked = new Map<string, string>(); // path → location
+  const linked = new Map<string, EncodedModel['linked'][number]>(); // by path
   for (const t of values) {
     const dims = t.shape as number[];
     const slice = graph.fileValues.get(t);
     if (slice) {
-      let location = linked.get(slice.path);
-      if (location === undefined) { location = basename(slice.path); linked.set(slice.path, location); }
-      g.message(5, tensorProto(t.name, { dtype: t.dtype, dims, byteLength: slice.byteLength }, { location, offset: slice.offset }));
+      let file = linked.get(slice.path);
+      if (!file) { file = { location: basename(slice.path), path: slice.path, end: 0 }; linked.set(slice.path, file); }
+      file.end = Math.max(file.end, slice.offset + slice.byteLength);
+      g.message(5, tensorProto(t.name, { dtype: t.dtype, dims, byteLength: slice.byteLength }, { location: file.location, offset: slice.offset }));
       continue;
     }
     const data = graph.values.get(t)!;
@@ -236,5 +237,5 @@ export function encodeModel(graph: Graph, opts: EncodeOptions): EncodedModel {
   model.message(7, g);
   model.message(8, new PB().string(1, '').int(2, OPSET));
   if (contrib) model.message(8, new PB().string(1, 'com.microsoft').int(2, 1));
-  return { bytes: model.finish(), inputs, external, linked: [...linked].map(([path, location]) => ({ location, path })) };
+  return { bytes: model.finish(), inputs, external, linked: [...linked.values()] };
 }

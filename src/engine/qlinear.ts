@@ -23,7 +23,7 @@
 import { orderedAfter, withCustomGradient } from './autodiff.js';
 import { int, str, type Graph } from './graph.js';
 import * as op from './ops.js';
-import { NBITS_BLOCK, type Int8Forward, type NBits4Matrix, type QuantizedWeight } from './quantize.js';
+import { NBITS_BLOCK, type QuantizedWeight } from './quantize.js';
 import type { Feed } from './session.js';
 import type { Tensor } from './tensor.js';
 
@@ -56,8 +56,7 @@ function forwardLayout(w: QuantizedWeight): { dims: number[]; dtype: QuantDType 
 
 function arraysOf(w: QuantizedWeight, which: 'forward' | 'backward'): { data: Float32Array | Int8Array | Uint8Array; dims: number[]; dtype: QuantDType }[] {
   if (which === 'backward') return w.mode === 'int8' ? [{ data: w.backward().q, dims: [w.outFeatures, w.inFeatures], dtype: 'int8' }] : [];
-  const f = w.forward;
-  const data = w.mode === 'int8' ? [(f as Int8Forward).qT, (f as Int8Forward).scale] : [(f as NBits4Matrix).packed, (f as NBits4Matrix).scales];
+  const data = w.forwardArrays();
   return forwardLayout(w).map((a, i) => ({ ...a, data: data[i] }));
 }
 
@@ -139,9 +138,9 @@ function forwardProduct(x: Tensor, w: QuantizedTensors): Tensor {
   // The slices start from a zero that only exists once x does: slices of graph inputs could otherwise all
   // run first, a copy of every fed weight alive at once.
   const [zero] = orderedAfter([x.graph.constant([0], 'int64')], x);
-  return op.concat(blocks.map(([r0, r1]) => {
-    const cut = (t: Tensor) => rowsFrom(t, op.add(zero, r0), r0, r1);
-    return matMulNBits(x, cut(packed), cut(scales), weight.inFeatures, r1 - r0);
+  return op.concat(blocks.map((b) => {
+    const [pk, sk] = blockRows(packed, scales, zero, b);
+    return matMulNBits(x, pk, sk, weight.inFeatures, b[1] - b[0]);
   }), -1);
 }
 
@@ -178,11 +177,6 @@ export function quantizedHeadLogProbs(h: Tensor, w: QuantizedTensors, targets: T
   const t = op.unsqueeze(targets, [-1]); // [..., 1]
   // Per block: the target's index inside it (0 when outside) and 1/0 for inside/outside (made in the forward).
   let where: { index: Tensor; inside: Tensor }[] = [];
-  // A block's rows of the packed data and scales, sliced from a start that exists only after `zero` does.
-  const cut = (zero: Tensor, [r0, r1]: [number, number]) => {
-    const start = op.add(zero, r0);
-    return [rowsFrom(packed, start, r0, r1), rowsFrom(scales, start, r0, r1)] as const;
-  };
   let lse: Tensor;
   return withCustomGradient('quantizedHeadLogProbs', [h, scales], () => {
     where = blocks.map(([r0, r1]) => {
@@ -194,7 +188,7 @@ export function quantizedHeadLogProbs(h: Tensor, w: QuantizedTensors, targets: T
     const sums: Tensor[] = [];
     let target: Tensor | null = null;
     blocks.forEach((b, k) => {
-      const [pk, sk] = cut(zero, b);
+      const [pk, sk] = blockRows(packed, scales, zero, b);
       const z = matMulNBits(h, pk, sk, K, b[1] - b[0]); // [..., rows]
       sums.push(op.logSumExp(z, [-1], true));
       const pick = op.mul(op.gatherElements(z, where[k].index, -1), where[k].inside);
@@ -209,7 +203,7 @@ export function quantizedHeadLogProbs(h: Tensor, w: QuantizedTensors, targets: T
     const nd = op.unsqueeze(op.neg(d!), [-1]); // [..., 1]
     let dh: Tensor | null = null;
     blocks.forEach((b, k) => {
-      const [pk, sk] = cut(zero, b);
+      const [pk, sk] = blockRows(packed, scales, zero, b);
       const p = op.exp(op.sub(matMulNBits(hd, pk, sk, K, b[1] - b[0]), lse)); // the block's softmax
       const G = op.scatterElements(p, where[k].index, op.neg(where[k].inside), -1, 'add'); // − onehot
       const part = op.matmul(op.mul(G, nd), dequantizeNBits4Graph(pk, sk, K, 'float32')); // [..., rows] · [rows, K]
@@ -219,11 +213,15 @@ export function quantizedHeadLogProbs(h: Tensor, w: QuantizedTensors, targets: T
   })[0];
 }
 
-/** Rows r0..r1 (exclusive) of t, the start read from `start` (an int64 [1] tensor worth r0 at run time). */
-function rowsFrom(t: Tensor, start: Tensor, r0: number, r1: number): Tensor {
-  const g = t.graph;
-  return g.addNode('Slice', [t, start, g.constant([r1], 'int64'), g.constant([0], 'int64')], {},
+/** Rows r0..r1 (exclusive) of a 4-bit weight's packed data and scales, sliced from a start computed at run
+ * time from `zero` (an int64 [1] zero that exists only once its signal does; see orderedAfter), so ORT
+ * neither slices ahead of the product nor folds a slice of a baked weight into a copy. */
+function blockRows(packed: Tensor, scales: Tensor, zero: Tensor, [r0, r1]: [number, number]): [Tensor, Tensor] {
+  const g = packed.graph;
+  const start = op.add(zero, r0);
+  const rows = (t: Tensor) => g.addNode('Slice', [t, start, g.constant([r1], 'int64'), g.constant([0], 'int64')], {},
     [{ dtype: t.dtype, shape: [r1 - r0, ...t.shape.slice(1)] }])[0];
+  return [rows(packed), rows(scales)];
 }
 
 function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {
@@ -237,10 +235,8 @@ function backwardProduct(d: Tensor, w: QuantizedTensors): Tensor {
   // Rows of W' a block at a time (the gates first: ORT would constant-fold a slice of a baked weight into a
   // copy), so a wide weight such as the LM head never exists as a whole in float.
   const [packed, scales] = orderedAfter(w.backward(), d);
-  const rows = Math.max(1, Math.floor(NBITS4_BACKWARD_ELEMENTS / weight.inFeatures));
   let dx: Tensor | null = null;
-  for (let r0 = 0; r0 < weight.outFeatures; r0 += rows) {
-    const r1 = Math.min(weight.outFeatures, r0 + rows);
+  for (const [r0, r1] of rowBlocks(weight.outFeatures, weight.inFeatures)) {
     const part = (t: Tensor, axis: number) => (r1 - r0 === weight.outFeatures ? t : op.slice(t, [axis], [r0], [r1]));
     const Wc = dequantizeNBits4Graph(part(packed, 0), part(scales, 0), weight.inFeatures, d.dtype as 'float32' | 'float64');
     const product = op.matmul(part(d, d.rank - 1), Wc); // [.., rows] · [rows, in]

@@ -54,6 +54,12 @@ export class QuantizedWeight {
     return this.fwd;
   }
 
+  /** The forward arrays in their stored order (int8: qT, scale; nbits4: packed, scales). */
+  forwardArrays(): [Int8Array | Uint8Array, Float32Array] {
+    const f = this.forward;
+    return this.mode === 'int8' ? [(f as Int8Forward).qT, (f as Int8Forward).scale] : [(f as NBits4Matrix).packed, (f as NBits4Matrix).scales];
+  }
+
   /** Whether the forward arrays are in JS. */
   get loaded(): boolean { return this.fwd !== null; }
 
@@ -115,9 +121,7 @@ export class QuantizedWeight {
 
   /** Bytes held in JS (forward copy unless it is still on disk, and the backward copy once built). */
   get bytes(): number {
-    const w = this.fwd;
-    const f = w === null ? 0 : this.mode === 'int8' ? (w as Int8Forward).qT.byteLength + (w as Int8Forward).scale.byteLength
-      : (w as NBits4Matrix).packed.byteLength + (w as NBits4Matrix).scales.byteLength;
+    const f = this.fwd === null ? 0 : this.forwardArrays().reduce((n, a) => n + a.byteLength, 0);
     const b = this.bwd ? this.bwd.q.byteLength : 0;
     return f + b;
   }

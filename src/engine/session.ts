@@ -9,6 +9,7 @@ import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Graph } from './graph.js';
 import { defaultDevice, executionProviders, type Device } from './device.js';
 import { encodeModel } from './onnx-proto.js';
+import { FileSlice } from './file-slice.js';
 import { arrayFits, dtypeOfArray, type Tensor, type TypedArray } from './tensor.js';
 
 export interface SessionOptions {
@@ -90,7 +91,7 @@ export class Executable {
       // model goes next to them for the moment the session is created, otherwise to a temporary folder.
       const folders = new Set(enc.linked.map((l) => dirname(l.path)));
       if (folders.size > 1) throw new Error(`graph ${graph.name}: initializers refer to files in ${folders.size} folders (${[...folders].join(', ')}); a model's external data must sit in one`);
-      for (const t of graph.fileValues.values()) t.check();
+      for (const l of enc.linked) new FileSlice(l.path, 0, l.end).check(); // one look at each file
       const dir = folders.size ? [...folders][0] : mkdtempSync(join(tmpdir(), 'securecoderl-onnx-'));
       const written = [join(dir, `${stem}.onnx`), ...(enc.external ? [join(dir, enc.external.location)] : [])];
       try {

@@ -9,7 +9,7 @@
 
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FileSlice, NBITS_BLOCK, QuantizedWeight, quantizedNames, type Int8Forward, type NBits4Matrix, type QuantMode } from '../engine/index.js';
+import { FileSlice, NBITS_BLOCK, QuantizedWeight, quantizedNames, type QuantMode } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { loadConfig } from './config.js';
 import { openCheckpointTensors, quantizedTensorNames, type QuantizeConfig, type QuantizedWeights } from './quantized.js';
@@ -95,11 +95,6 @@ export function randomQuantizedOnDisk(config: ModelConfig, q: QuantizeConfig, pa
 
 const raw = (a: Float32Array | Int8Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** Writes a quantized checkpoint's tensors (float and quantized) as one safetensors file. */
-export function writeQuantizedCache(path: string, ck: Checkpoint): void {
-  writeQuantizedFile(path, ck.config, ck.quantization!, (name) => ck.weights.get(name)?.data ?? ck.quantized!.get(name)!);
-}
-
 /** The cache file of a quantized checkpoint of `config`, each tensor made from `source` only when it is
  * written (a quantized weight's two arrays from one quantization). */
 function writeQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig, source: TensorSource): void {
@@ -118,8 +113,7 @@ function writeQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig
       open.set(name, o);
     }
     if (++o.parts === 2) open.delete(name);
-    const f = o.w.forward;
-    return mode === 'int8' ? raw(i === 0 ? (f as Int8Forward).qT : (f as Int8Forward).scale) : raw(i === 0 ? (f as NBits4Matrix).packed : (f as NBits4Matrix).scales);
+    return raw(o.w.forwardArrays()[i]);
   };
   for (const [name, shape] of expectedTensors(config)) {
     if (!names.has(name)) {
@@ -139,7 +133,7 @@ function writeQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig
   writeSafetensorsRaw(path, t, { format: FORMAT, version: String(VERSION), mode, embedding: String(q.embedding), head: String(q.head) });
 }
 
-/** Reads a cache file written by writeQuantizedCache for DIR's config: the float tensors into JS, the
+/** Reads a cache file written by loadQuantizedCached for DIR's config: the float tensors into JS, the
  * quantized ones left in the file (QuantizedWeight.fromFile: read on first use, baked by ORT from the file). */
 export function readQuantizedCache(path: string, dir: string, q: QuantizeConfig): Checkpoint {
   return { ...readQuantizedFile(path, loadConfig(dir), q), dir };
@@ -153,11 +147,9 @@ function readQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig)
     }
     const weights: Weights = new Map();
     const quantized: QuantizedWeights = new Map();
-    const bytes = (name: string) => f.readRaw(name);
-    const f32 = (name: string) => { const b = bytes(name); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); };
-    const seen = new Set<string>();
+    const f32 = (name: string) => { const b = f.readRaw(name); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); };
+    const expected = expectedTensors(config);
     for (const [name, info] of f.tensors) {
-      if (seen.has(name)) continue;
       const m = /^(.*)\.(int8_qT|q4)$/.exec(name);
       if (!m) {
         if (/\.(int8_scale|q4_scales)$/.test(name)) continue;
@@ -166,17 +158,18 @@ function readQuantizedFile(path: string, config: ModelConfig, q: QuantizeConfig)
         continue;
       }
       const base = m[1];
-      const shape = expectedTensors(config).get(base);
+      const shape = expected.get(base);
       if (!shape || shape.length !== 2) throw new Error(`${path}: quantized tensor '${base}' is not a matrix of this config`);
       const mode: QuantMode = m[2] === 'int8_qT' ? 'int8' : 'nbits4';
       if (mode !== q.mode) throw new Error(`${path}: tensor '${name}' is ${mode} in a ${q.mode} cache`);
-      const parts = mode === 'int8' ? [[`${base}.int8_qT`, 'I8'], [`${base}.int8_scale`, 'F32']] : [[`${base}.q4`, 'U8'], [`${base}.q4_scales`, 'F32']];
-      const slice = ([name, dtype]: string[]) => {
+      const dtypes = mode === 'int8' ? ['I8', 'F32'] : ['U8', 'F32'];
+      const slice = (name: string, i: number) => {
         const t = f.info(name);
+        const dtype = dtypes[i];
         if (t.dtype !== dtype) throw new Error(`${path}: tensor '${name}' is ${t.dtype}, expected ${dtype}`);
         return new FileSlice(path, t.begin, t.end - t.begin);
       };
-      quantized.set(base, QuantizedWeight.fromFile(mode, shape[0], shape[1], parts.map(slice), `${path}: '${base}'`));
+      quantized.set(base, QuantizedWeight.fromFile(mode, shape[0], shape[1], quantizedNames(base, { mode }).forward.map(slice), `${path}: '${base}'`));
     }
     return { config, weights, quantized, quantization: q };
   } finally {
