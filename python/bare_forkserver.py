@@ -3,18 +3,25 @@
 # compiled program on the input and exits, and reads the child's stdout to the end. No sandbox, no
 # rlimits, no stderr capture, no clean-up of leftovers, no comparison. Never use it to run untrusted code.
 #
+# Programs run as in the judge (scrl_program_env): the same warm modules, namespaces and APPS+ entry
+# call, so that both run the same code on every test and print the same output.
+#
 # It speaks the judge's framing (a 4-byte big-endian length, then JSON) on stdin/stdout:
 # job {program, style, fn_name, inputs} -> {outputs: [stdout of each test]}. Call-style tests print the
 # JSON of the function's result, as the bench's python-per-test baseline does.
 
+import gc
 import json
 import os
 import struct
 import sys
-import gc
 
-# Warm the modules light programs import, as the judge's fork server does.
-import bisect, collections, copy, functools, heapq, itertools, math, re, string  # noqa: E401,F401
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+try:
+    from scrl_program_env import CALL_NAMESPACE, STDIN_NAMESPACE, calls_entry
+finally:
+    sys.path.remove(HERE)
 
 
 def read_exact(fd, n):
@@ -35,16 +42,18 @@ def write_frame(obj):
         view = view[os.write(1, view):]
 
 
-def child(job, code, test_input, stdin_fd, out_w):
+def child(job, code, call_entry, test_input, stdin_fd, out_w):
     status = 1
     try:
         os.dup2(stdin_fd, 0)
         os.dup2(out_w, 1)
-        namespace = {'__name__': '__main__' if job['style'] == 'stdin' else '__program__'}
+        namespace = STDIN_NAMESPACE if job['style'] == 'stdin' else CALL_NAMESPACE
         exec(code, namespace)
         if job['style'] == 'call':
             fn = namespace.get(job['fn_name']) or getattr(namespace['Solution'](), job['fn_name'])
             print(json.dumps(fn(*test_input)))
+        elif call_entry:
+            namespace[job['fn_name']]()
         status = 0
     except SystemExit as e:
         status = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
@@ -57,7 +66,7 @@ def child(job, code, test_input, stdin_fd, out_w):
             os._exit(status)
 
 
-def run_test(job, code, test_input):
+def run_test(job, code, call_entry, test_input):
     stdin_fd = os.memfd_create('stdin')
     if isinstance(test_input, str):
         os.write(stdin_fd, test_input.encode('utf-8'))
@@ -66,7 +75,7 @@ def run_test(job, code, test_input):
     pid = os.fork()
     if pid == 0:
         os.close(out_r)
-        child(job, code, test_input, stdin_fd, out_w)
+        child(job, code, call_entry, test_input, stdin_fd, out_w)
     os.close(stdin_fd)
     os.close(out_w)
     chunks = []
@@ -97,7 +106,8 @@ def main():
         job = json.loads(read_exact(0, struct.unpack('>I', head)[0]))
         try:
             code = compile(job['program'], '<program>', 'exec')
-            outputs = [run_test(job, code, test_input) for test_input in job['inputs']]
+            call_entry = calls_entry(job, job['program'])
+            outputs = [run_test(job, code, call_entry, test_input) for test_input in job['inputs']]
         except SyntaxError:
             outputs = []
         write_frame({'outputs': outputs, 'id': job.get('id')})

@@ -17,6 +17,7 @@
 #
 # The modules, one concept each (all in this folder, which the sandbox sees read-only at /judge):
 #   forkserver.py     this file: the protocol with the Node judge and the job loop
+#   scrl_program_env.py what programs see: warm modules, namespaces, the APPS+ entry convention
 #   scrl_runner.py    one test's life: the program's child, its limits, output, reaping, clean-up
 #   scrl_checktest.py the server's side of a check test: checker and program's child, the verdict
 #   scrl_checker.py   the checker process that runs a check test's code
@@ -27,7 +28,6 @@
 import gc
 import json
 import os
-import re
 import signal
 import struct
 import sys
@@ -38,6 +38,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 try:
+    from scrl_program_env import calls_entry
     from scrl_runner import (IN_SANDBOX, LIBC, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, install_stdio, read_exact,
                              run_test, wipe, write_all)
 finally:
@@ -80,18 +81,6 @@ def write_frame(obj):
     body = json.dumps(obj, ensure_ascii=False).encode('utf-8', 'surrogatepass')
     data = struct.pack('>I', len(body)) + body
     write_all(PROTO_OUT, data)
-
-
-def program_calls(program, name):
-    """True if the module calls `name` anywhere outside the body of `def name` itself."""
-    import ast      # (rarely needed: see calls_entry)
-    tree = ast.parse(program)
-    inside = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            inside.update(id(n) for n in ast.walk(node))
-    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
-               and id(node) not in inside for node in ast.walk(tree))
 
 
 # ---------------------------------------------------------------- jobs
@@ -148,21 +137,6 @@ def run_job(job):
         while unread > 0:       # a job that ended early still consumes its check frames
             wipe(read_secret_frame())
             unread -= 1
-
-
-def calls_entry(job, program):
-    """APPS+ stdin convention: call the stub's zero-argument function after the program is defined,
-    unless the program calls it itself. The text is checked first; the AST only when the name is
-    mentioned more than once (walking it cost more than running a light test)."""
-    fn_name = job.get('fn_name')
-    if job['style'] != 'stdin' or not fn_name:
-        return False
-    name = re.escape(fn_name)
-    if not re.search(r'^def\s+%s\s*\(\s*\)' % name, program, re.M):
-        return False
-    if len(re.findall(r'\b%s\s*\(' % name, program)) <= 1:
-        return True
-    return not program_calls(program, fn_name)
 
 
 def harden():

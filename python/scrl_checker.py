@@ -19,7 +19,8 @@ import types
 from scrl_codec import (CHECK_MODULE, MISSING, MODULE_ALIASES, PURE_LIBRARY_MODULES, Codec, Gone, WireError,
                         module_allowed)
 from scrl_proxies import Channel, Remote, object_ops
-from scrl_runner import CALL_PRELUDE, wipe, write_all
+from scrl_program_env import CALL_PRELUDE
+from scrl_runner import wipe, write_all
 
 VERDICT_FD = 3               # in the checker
 VERDICT_MAGIC = b'SCRL-CHECK-VERDICT/1 '

@@ -23,7 +23,7 @@ import sys
 import time
 import types
 
-from scrl_runner import PROGRAM_NAME
+from scrl_program_env import PROGRAM_NAME
 
 WIRE_DEPTH = 200             # nesting of one value
 CHECK_MODULE = '__check__'   # __name__ of the checker's namespace: classes and functions the test defines

@@ -15,7 +15,8 @@ import sys
 import traceback
 
 from scrl_codec import MISSING, Codec, Gone, Reference, WireError, builtin_base, is_mutable, update_in_place
-from scrl_runner import CALL_PRELUDE, read_exact, write_all
+from scrl_program_env import CALL_PRELUDE
+from scrl_runner import read_exact, write_all
 
 WIRE_CAP = 16 << 20          # bytes in one message; a bigger answer from the program is `output_limit`
 RPC_DEPTH = 50               # requests nested inside requests (callbacks)

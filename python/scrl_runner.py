@@ -3,10 +3,9 @@
 # caps, stops it at the wall-clock backstop, reaps it and whatever it left behind, and reports what
 # happened (verdicts are decided outside the sandbox, by the Node judge).
 #
-# Also here, because every part of the fork server uses them: the names call-style programs get
-# pre-imported, the descriptor helpers, and `LIBC` for the prctl calls.
+# Also here, because every part of the fork server uses them: the descriptor helpers, and `LIBC` for
+# the prctl calls.
 
-import builtins
 import ctypes
 import fcntl
 import io
@@ -19,31 +18,10 @@ import signal
 import sys
 import time
 
-# Modules that competitive and LeetCode-style programs import; loading them once in the server means
-# each forked child starts with them warm instead of paying the import on every test.
-import bisect, collections, copy, decimal, fractions, functools, heapq, itertools  # noqa: E401,F401
-import operator, random, re, statistics, string, typing  # noqa: E401,F401
-
-# LeetCode-style call problems assume these names are already imported (as its judge does). Not
-# math's names: `from math import *` would shadow the builtin three-argument pow.
-CALL_PRELUDE = {}
-for module in (typing, collections, heapq, bisect, itertools, functools):
-    CALL_PRELUDE.update({name: getattr(module, name) for name in dir(module) if not name.startswith('_')})
-CALL_PRELUDE.update({m.__name__: m for m in (collections, heapq, bisect, itertools, functools, math,
-                                              string, re, operator, random, copy)})
+from scrl_program_env import CALL_NAMESPACE, STDIN_NAMESPACE
 
 RESULT_FD = 3                       # the child's channel for harness messages (return values, MemoryError)
 READ_CHUNK = 65536
-# __name__ of call-style programs and of the program's side of check tests: not '__main__', so a
-# program's `if __name__ == "__main__":` block (which usually reads stdin) does not run, as in
-# HumanEval's and APPS's own harnesses. stdin programs keep '__main__'.
-PROGRAM_NAME = '__program__'
-
-# The namespaces programs run in, built once here and never changed by the server: each child runs its
-# program in its own copy-on-write copy instead of building one (copying the prelude's ~250 names into a
-# fresh dict cost a call-style test about a hundred page faults).
-STDIN_NAMESPACE = {'__name__': '__main__', '__builtins__': builtins}
-CALL_NAMESPACE = {'__name__': PROGRAM_NAME, '__builtins__': builtins, **CALL_PRELUDE}
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36

@@ -9,6 +9,8 @@ import { SandboxWorker } from '../judge/worker.js';
  * none of the judge's safety or verdict work (fork per test, exec of the compiled program, read its
  * stdout, wait; no sandbox, no rlimits, no clean-up, no comparison), as many processes as the judge
  * has workers, fed the same tasks with the same framing and the same two jobs in flight per process.
+ * Programs run as in the judge (the same warm modules, namespaces and APPS+ entry call:
+ * `python/scrl_program_env.py`), so both run the same code; `outputs` lets the bench check that.
  * It runs programs unsandboxed: only for the bench's bundled reference programs.
  */
 export class BareForkServers {
@@ -33,11 +35,16 @@ export class BareForkServers {
   /** Runs every test of a task on the server with the fewest jobs in flight; returns the number of
    * executions. */
   async run(task: JudgeTask): Promise<number> {
+    return (await this.outputs(task)).length;
+  }
+
+  /** Runs every test of a task; returns each test's stdout (call style: the JSON of the return value). */
+  async outputs(task: JudgeTask): Promise<string[]> {
     const server = this.servers.reduce((best, s) => (s.inFlight < best.inFlight ? s : best), this.servers[this.next++ % this.servers.length]);
     const job = { program: task.program, style: task.style, fn_name: task.fnName ?? null, inputs: task.tests.map((t) => t.input) };
     const reply = await server.request([stringify(job) ?? ''], 60_000) as { outputs?: unknown[] };
     if (!Array.isArray(reply.outputs)) throw new Error(`bench judge: the bare fork server answered ${JSON.stringify(reply).slice(0, 200)}`);
-    return reply.outputs.length;
+    return reply.outputs.map(String);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { BUNDLED_DATA_DIR, loadAppsPlus, type Problem } from '../data/index.js';
 import { Judge } from '../judge/judge.js';
 import { CpuTally, forkServerPid, type CpuPerTest } from '../judge/process-cpu.js';
-import type { JudgeTask } from '../judge/types.js';
+import { outputsMatch, valuesEqual } from '../judge/compare.js';
+import type { JudgeTask, TestCase } from '../judge/types.js';
 import { BareForkServers } from './bare-limit.js';
 import { ReferenceRunner } from './reference-runner.js';
 
@@ -44,6 +45,10 @@ export interface JudgeBenchResult {
   limit_per_s: number;
   /** ours_per_s / limit_per_s: the share of the bare fork-per-test rate the judge keeps. */
   ratio_to_limit: number;
+  /** Tests of the light reference solutions (all passed by the judge) whose output from the limit does
+   * not match the expected one: the limit must run the same code, so only a program whose output the
+   * two read differently (a call-style program that also prints) belongs here. */
+  limit_wrong_tests: number;
   /** CPU per light test in those alternating passes, ours and the limit's: the bench's Node process,
    * the fork servers' own work and the test processes they reaped, and the minor page faults of the
    * last two. CPU time moves less with the machine's load than rates do; null where a server was
@@ -63,6 +68,17 @@ const LIGHT_CPU_SECONDS = 0.005;
 
 function taskOf(problem: Problem, program: string): JudgeTask {
   return { program, style: problem.style, fnName: problem.fnName, tests: problem.tests };
+}
+
+/** Whether the limit's output of a test (call style: the JSON of the return value) is the expected one. */
+function limitOutputMatches(task: JudgeTask, test: TestCase, output: string | undefined): boolean {
+  if (output === undefined) return false;
+  if (task.style === 'stdin') return outputsMatch(output, String(test.output ?? ''), 'default');
+  try {
+    return valuesEqual(JSON.parse(output), test.output);
+  } catch {
+    return false;
+  }
 }
 
 function wrongProgram(problem: Problem): string {
@@ -151,10 +167,18 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
     // Ours and the limit in alternating passes (ours, limit, ours, limit), each runner's passes summed.
     const bare = new BareForkServers(options.python, judge.options.workers);
     let oursLight: ThroughputRow;
+    let limitWrongTests = 0;
     let limitLight: ThroughputRow;
     const cpu = { ours: new CpuTally(), limit: new CpuTally() };
     try {
       await bare.start();
+      // The limit runs the reference solutions the judge passed (also its warm-up): a test it gets wrong
+      // ran other code than in the judge (before the shared program environment, it skipped the APPS+
+      // entry call of most stdin programs, which then only defined functions).
+      const references = lightTasks.slice(0, light.length);
+      const outputs = await Promise.all(references.map((t) => bare.outputs(t)));
+      limitWrongTests = references.reduce((sum, task, i) => sum + task.tests.filter((test, j) => !limitOutputMatches(task, test, outputs[i][j])).length, 0);
+      options.log(`  light  limit: ${limitWrongTests} of ${countTests(references)} reference tests with an output other than the expected`);
       const limit = (t: JudgeTask) => bare.run(t);
       const totals = { ours: { executions: 0, seconds: 0 }, limit: { executions: 0, seconds: 0 } };
       const serverPids = {
@@ -202,6 +226,7 @@ export async function benchJudge(options: JudgeBenchOptions): Promise<JudgeBench
       ratio_parallel: oursLight.perSecond / baseLightParallel.perSecond,
       limit_per_s: limitLight.perSecond,
       ratio_to_limit: oursLight.perSecond / limitLight.perSecond,
+      limit_wrong_tests: limitWrongTests,
       cpu_per_test: { ours: cpu.ours.perTest(), limit: cpu.limit.perTest() },
       ours_with_timeouts_per_s: oursFull.perSecond,
       baseline_with_timeouts_per_s: baseFull.perSecond,

@@ -42,6 +42,16 @@ test('the APPS+ stdin convention: the entry function is called once, by us only 
   assert.deepEqual(await verdicts({ program: body }), ['no_output'], 'without fn_name nothing calls it');
 });
 
+test('random: every test starts from the same generator state, in every worker; random.seed() still reseeds', async () => {
+  const stdouts = (program: string) => judge.judge({ program, style: 'stdin', tests: Array(4).fill({ input: '', output: '' }) })
+    .then((r) => r.tests.map((t) => t.stdout));
+  const draws = await stdouts('import random\nprint(random.random(), random.randint(0, 10 ** 9))\n');
+  assert.equal(new Set(draws).size, 1, `the same draws in every test (two workers): ${draws.join(' | ')}`);
+  assert.match(draws[0], /^0\.\d+ \d+\n$/);
+  assert.deepEqual(await stdouts('from random import random\nprint(random())\n'), Array(4).fill(`${draws[0].split(' ')[0]}\n`));
+  assert.equal(new Set(await stdouts('import random\nrandom.seed()\nprint(random.random())\n')).size, 4, 'random.seed() draws a seed from the system');
+});
+
 test('call style: function, Solution method, exceptions, None, wrapped results', async () => {
   const call = (program: string, tests: JudgeTask['tests'], extra: Partial<JudgeTask> = {}) =>
     judge.judge({ program, style: 'call', fnName: 'f', tests, ...extra }).then((r) => r.tests.map((t) => t.verdict));
