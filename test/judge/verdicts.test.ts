@@ -42,6 +42,23 @@ test('the APPS+ stdin convention: the entry function is called once, by us only 
   assert.deepEqual(await verdicts({ program: body }), ['no_output'], 'without fn_name nothing calls it');
 });
 
+test('nothing a test writes to /tmp or /dev/shm is there for the next test of the job', async () => {
+  const program = [
+    'import os',
+    'print(sorted(os.listdir("/tmp")), sorted(os.listdir("/dev/shm")))',
+    'mode = input()',
+    'if mode == "file": open("/tmp/a", "w").write("x")',
+    'if mode == "tree": os.makedirs("/tmp/d/e"); open("/tmp/d/e/f", "w").write("x")',
+    'if mode == "shm": open("/dev/shm/s", "w").write("x")',
+    'if mode == "rename": open("/tmp/x", "w").write("x"); os.rename("/tmp/x", "/tmp/y")',
+    'if mode == "link": os.symlink("/nowhere", "/tmp/l")',
+    'if mode == "stopped": open("/tmp/s", "w").write("x"); print("y" * 100000)',
+  ].join('\n');
+  const modes = ['file', 'tree', 'shm', 'rename', 'link', 'stopped', 'none'];
+  const result = await judge.judge({ program: `${program}\n`, style: 'stdin', tests: modes.map((mode) => ({ input: `${mode}\n`, output: '[] []\n' })) });
+  assert.deepEqual(result.tests.map((t) => t.stdout.split('\n')[0]), modes.map(() => '[] []'));
+});
+
 test('random: every test starts from the same generator state, in every worker; random.seed() still reseeds', async () => {
   const stdouts = (program: string) => judge.judge({ program, style: 'stdin', tests: Array(4).fill({ input: '', output: '' }) })
     .then((r) => r.tests.map((t) => t.stdout));
