@@ -322,12 +322,17 @@ def append_capped(buf, chunk, cap):
     return False
 
 
+SIGKILL, SIGXCPU = int(signal.SIGKILL), int(signal.SIGXCPU)
+
+
 def run_test(job, code, call_entry, test_input, limits):
+    # Written for the fewest objects touched between the fork and the next one: every page the server
+    # writes while a child shares it is copied (plain locals, no per-test dicts or sets).
     started = time.monotonic()
     pid, out_r, err_r, res_r = start_child(job, code, call_entry, test_input, limits)
     pidfd = os.pidfd_open(pid)
-    streams = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
-    caps = {out_r: limits['output_bytes'], err_r: limits['stderr_bytes'], res_r: limits['output_bytes']}
+    out, err, res = bytearray(), bytearray(), bytearray()
+    out_cap, err_cap = limits['output_bytes'], limits['stderr_bytes']
     poller = select.poll()
     # The writes watch after the pidfd: a poll that finds the child gone then sees every entry it made.
     for fd in (pidfd, out_r, err_r, res_r, WRITES_WATCH):
@@ -336,7 +341,7 @@ def run_test(job, code, call_entry, test_input, limits):
     wall_deadline = started + limits['wall_s']
     outcome = None          # 'timeout' | 'output_limit' when we stop the program ourselves
     exited = False
-    ended = set()           # streams at end of file
+    open_streams = [out_r, err_r, res_r]    # those not at end of file
     wrote = WRITES_WATCH < 0    # something may have been created in the writable places
     while not exited:
         remaining = wall_deadline - time.monotonic()
@@ -354,14 +359,15 @@ def run_test(job, code, call_entry, test_input, limits):
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
                 poller.unregister(fd)
-                ended.add(fd)
-                continue
-            if append_capped(streams[fd], chunk, caps[fd]) and fd != err_r:
+                open_streams.remove(fd)
+            elif fd == err_r:
+                append_capped(err, chunk, err_cap)
+            elif append_capped(out if fd == out_r else res, chunk, out_cap):
                 outcome = 'output_limit'
                 exited = True
     if outcome is not None:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, SIGKILL)
         except ProcessLookupError:
             pass
     _, wait_status, usage = os.wait4(pid, 0)
@@ -371,38 +377,30 @@ def run_test(job, code, call_entry, test_input, limits):
         if IN_SANDBOX:
             clear_writable_dirs()
     # Every writer is gone now: what is still buffered in the pipes is the rest of the output.
-    for fd, buf in streams.items():
-        while fd not in ended and len(buf) < caps[fd]:
+    for fd in open_streams:
+        buf, cap = (err, err_cap) if fd == err_r else (out if fd == out_r else res, out_cap)
+        while len(buf) < cap:
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
                 break
-            buf += chunk[:caps[fd] - len(buf)]
+            buf += chunk[:cap - len(buf)]
     for fd in (pidfd, out_r, err_r, res_r):
         os.close(fd)
     cpu = usage.ru_utime + usage.ru_stime
+    code = os.waitstatus_to_exitcode(wait_status)     # -N: killed by signal N
+    # SIGXCPU is the soft CPU limit; SIGKILL past the limit is the hard one (the program ignored SIGXCPU).
+    if outcome is None and (code == -SIGXCPU or code == -SIGKILL and cpu >= limits['cpu_s']):
+        outcome = 'timeout'
     result = {
-        'exit_code': os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else None,
-        'signal': os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None,
-        'stdout': streams[out_r].decode('utf-8', 'replace'),
-        'stderr': streams[err_r].decode('utf-8', 'replace'),
+        'exit_code': code if code >= 0 else None,
+        'signal': -code if code < 0 else None,
+        'stdout': out.decode('utf-8', 'replace'),
+        'stderr': err.decode('utf-8', 'replace'),
         'cpu_s': round(cpu, 4),
         'wall_s': round(wall, 4),
         'max_rss_kb': usage.ru_maxrss,
         'limit': outcome,
     }
-    # SIGXCPU is the soft CPU limit; SIGKILL past the limit is the hard one (the program ignored SIGXCPU).
-    if outcome is None and (result['signal'] == signal.SIGXCPU
-                            or result['signal'] == signal.SIGKILL and cpu >= limits['cpu_s']):
-        result['limit'] = 'timeout'
-    for line in streams[res_r].decode('utf-8', 'replace').splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict):
-            if 'return' in message and 'return' not in result:
-                result['return'] = message['return']
-            if message.get('memory_error'):
-                result['memory_error'] = True
+    if res:     # the child's own messages on RESULT_FD (a call's return value, MemoryError): read by the judge
+        result['harness'] = res.decode('utf-8', 'replace')
     return result
-

@@ -34,6 +34,10 @@ export interface ServerRun {
   limit: 'timeout' | 'output_limit' | null;
   memory_error?: boolean;
   return?: unknown;
+  /** What the test's process wrote on its harness channel, one JSON object a line (`{"return": …}`,
+   * `{"memory_error": true}`); the server passes it on unparsed and `run` reads it into `return` and
+   * `memory_error`. */
+  harness?: string;
   /** Check tests: the checker's verdict. `outcome`: `passed`, `failed` (an assertion of the test),
    * `error` (another exception in the test code), `program_error` (the program raised out of a call),
    * `program_gone` (its process ended or broke the protocol), `output_limit` (an answer over the
@@ -48,6 +52,24 @@ export interface ServerReply {
 }
 
 export class WorkerDiedError extends Error {}
+
+/** Reads a run's harness lines into `return` (the first one) and `memory_error`; a line that is not a
+ * JSON object is skipped (the program shares the channel's descriptor, so it is no proof of anything:
+ * verdicts never rest on it alone). */
+function readHarness(run: ServerRun): void {
+  for (const line of (run.harness ?? '').split('\n')) {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) continue;
+    if ('return' in message && !('return' in run)) run.return = (message as { return: unknown }).return;
+    if ((message as { memory_error?: unknown }).memory_error) run.memory_error = true;
+  }
+  delete run.harness;
+}
 
 /** The direct children of a process, from /proc (empty when it has none or is gone). */
 function childPids(pid: number): number[] {
@@ -132,7 +154,11 @@ export class SandboxWorker {
    * restarted and every job queued on it fails with WorkerDiedError. `checkFrames`: the code of the
    * job's check tests, one frame each, sent right after the job. */
   async run(job: ServerJob, backstopMs: number, checkFrames: string[] = []): Promise<ServerReply> {
-    return this.request([stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames], backstopMs) as Promise<ServerReply>;
+    const reply = await this.request([stringify({ ...job, id: this.nextId++ }) ?? '', ...checkFrames], backstopMs) as ServerReply;
+    for (const run of reply.results ?? []) {
+      if (run.harness !== undefined) readHarness(run);
+    }
+    return reply;
   }
 
   /** Sends frames (JSON texts) and resolves with the server's next reply frame, parsed, under the same
