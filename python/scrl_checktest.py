@@ -22,7 +22,7 @@ def start_checker(spec_buf, nonce, limits):
     program's, and the program's child (forked after) none of its descriptors: its end of their
     channel, its output pipe and the verdict pipe. Returns the checker's pid, the server's ends of
     the verdict and output pipes, and the program's ends of the channel (read, write)."""
-    pairs = rlimits(limits)
+    flat_limits = rlimits(limits)
     to_program_r, to_program_w = os.pipe()
     to_checker_r, to_checker_w = os.pipe()
     verdict_r, verdict_w = os.pipe()
@@ -40,7 +40,7 @@ def start_checker(spec_buf, nonce, limits):
                 os.set_inheritable(fd, False)
             # SIGINT would be a KeyboardInterrupt that a test's bare `except:` swallows.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            set_limits(pairs)
+            set_limits(flat_limits)
         except BaseException:
             os._exit(120)
         run_checker(spec_buf, nonce)
