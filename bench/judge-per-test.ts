@@ -55,7 +55,11 @@ const ours = serverDir === undefined ? forkServerFiles() : {
     .map((name) => ({ name, text: readFileSync(join(serverDir, name)) })),
 };
 const packageDir = forkServerFiles().dir;
-const bare = { dir: packageDir, modules: [{ name: 'forkserver.py', text: readFileSync(join(packageDir, 'bare_forkserver.py')) }] };
+// The bare server as the sandbox's forkserver.py, with the program environment it shares with ours.
+const bare = { dir: packageDir, modules: [
+  { name: 'forkserver.py', text: readFileSync(join(packageDir, 'bare_forkserver.py')) },
+  { name: 'scrl_program_env.py', text: readFileSync(join(packageDir, 'scrl_program_env.py')) },
+] };
 const servers = { ours, bare };
 const rows: { kind: string; server: string; cpu_ms: number; faults: number }[] = [];
 for (const [kind, job] of Object.entries(JOBS_BY_KIND)) {

@@ -58,6 +58,7 @@ export class WorkerDiedError extends Error {}
  * verdicts never rest on it alone). */
 function readHarness(run: ServerRun): void {
   for (const line of (run.harness ?? '').split('\n')) {
+    if (line === '') continue;      // (the last line's end; a throwing JSON.parse costs microseconds)
     let message: unknown;
     try {
       message = JSON.parse(line);
