@@ -112,11 +112,13 @@ def install_stdio():
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'w', closefd=False)), encoding='utf-8')
     sys.stderr = io.TextIOWrapper(io.FileIO(2, 'w', closefd=False), encoding='utf-8',
                                   errors='backslashreplace', write_through=True)
-    global STDERR
+    global STDERR, STDERR_BUFFERED
     STDERR = sys.stderr
+    STDERR_BUFFERED = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, 'w', closefd=False)), encoding='utf-8',
+                                       errors='backslashreplace')
 
 
-STDERR = None   # install_stdio's stderr
+STDERR = STDERR_BUFFERED = None     # install_stdio's stderr, and a buffered one over the same descriptor
 
 
 def report(message):
@@ -159,7 +161,17 @@ def run_child(job, code, call_entry, test_input, serve=None):
             # shows it. Printed by the interpreter's own display, as the traceback module prints it
             # (chains, groups, notes alike) at a third of the cost of a crashing test.
             e.__traceback__ = e.__traceback__.tb_next
-            sys.__excepthook__(type(e), e, e.__traceback__)
+            if sys.stderr is STDERR:
+                # Into a buffer and then written at once: the display writes piece by piece (nine
+                # writes for a one-line traceback, each one a wake-up of the server).
+                sys.stderr = STDERR_BUFFERED
+                try:
+                    sys.__excepthook__(type(e), e, e.__traceback__)
+                finally:
+                    sys.stderr = STDERR
+                    STDERR_BUFFERED.flush()
+            else:
+                sys.__excepthook__(type(e), e, e.__traceback__)
         except BaseException:
             pass
         status = 1

@@ -90,6 +90,12 @@ test('stdout and stderr are captured; CPU time is reported', async () => {
   assert.equal(t.stdout, 'out\n');
   assert.equal(t.stderr, 'err\n');
   assert.ok(t.cpuSeconds > 0 && t.cpuSeconds < 1);
+  // An uncaught exception's traceback as `python program.py` prints it, after what the program wrote.
+  const crash = await judge.judge({ program: 'import sys\nprint("before", file=sys.stderr)\ndef f():\n    raise ValueError("late")\nf()\n', style: 'stdin', tests: [{ input: '', output: '' }] });
+  assert.equal(crash.tests[0].stderr, 'before\nTraceback (most recent call last):\n  File "<program>", line 5, in <module>\n'
+    + '  File "<program>", line 4, in f\nValueError: late\n');
+  const replaced = await judge.judge({ program: 'import io, sys\nsys.stderr = io.StringIO()\nraise ValueError("kept")\n', style: 'stdin', tests: [{ input: '', output: '' }] });
+  assert.equal(replaced.tests[0].stderr, '', 'a program\'s own sys.stderr gets its traceback');
 });
 
 test('the comparison mode is chosen per run and per problem', async () => {
