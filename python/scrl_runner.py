@@ -4,7 +4,7 @@
 # happened (verdicts are decided outside the sandbox, by the Node judge).
 #
 # Also here, because every part of the fork server uses them: the descriptor helpers, and `LIBC` for
-# the prctl calls.
+# the prctl and inotify calls.
 
 import ctypes
 import fcntl

@@ -42,6 +42,13 @@ test('the APPS+ stdin convention: the entry function is called once, by us only 
   assert.deepEqual(await verdicts({ program: body }), ['no_output'], 'without fn_name nothing calls it');
 });
 
+test('a test\'s process holds only its stdin, stdout, stderr and harness descriptors (none of the server\'s)', async () => {
+  const program = 'import os\nfds = os.listdir("/proc/self/fd")\nprint(sorted(int(fd) for fd in fds)[:-1], os.readlink("/proc/self/fd/3")[:5])\n';
+  const result = await judge.judge({ program, style: 'stdin', tests: [{ input: '', output: '' }, { input: '', output: '' }] });
+  // The last descriptor listed is the one listdir itself opened.
+  assert.deepEqual(result.tests.map((t) => t.stdout), Array(2).fill('[0, 1, 2, 3] pipe:\n'));
+});
+
 test('nothing a test writes to /tmp or /dev/shm is there for the next test of the job', async () => {
   const program = [
     'import os',
