@@ -75,11 +75,8 @@ def main():
         os.dup2(devnull, fd)
     if bare_server:
         os.dup2(devnull, 2)
-        source = open(os.path.join(server_dir, 'bare_forkserver.py')).read().replace('\nmain()', '\n')
-        source = source.replace('os.path.dirname(os.path.abspath(__file__))', repr(os.path.abspath(server_dir)))
-        bare = {'__name__': 'bare_forkserver'}
-        exec(compile(source, 'bare_forkserver.py', 'exec'), bare)
-        run = lambda: bare['run_test'](job, code, False, test_input)  # noqa: E731
+        import bare_forkserver
+        run = lambda: bare_forkserver.run_test(job, code, False, test_input)  # noqa: E731
     else:
         import scrl_runner
         scrl_runner.install_stdio()

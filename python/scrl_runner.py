@@ -243,7 +243,7 @@ def start_child(job, code, call_entry, test_input, limits, extra_fds=None, serve
 
 IN_SANDBOX = os.getpid() == 1      # PID 1 of bubblewrap's PID namespace: everything else here is a test's
 WRITABLE_DIRS = ('/tmp', '/dev/shm')
-
+SIGKILL, SIGXCPU = int(signal.SIGKILL), int(signal.SIGXCPU)
 
 IN_MOVED_TO, IN_CREATE = 0x80, 0x100
 
@@ -270,7 +270,7 @@ WRITES_WATCH = watch_writable_dirs() if IN_SANDBOX else -1
 def clear_writable_dirs():
     """Empty the sandbox's writable places so nothing carries over from one run to the next."""
     try:
-        while os.read(WRITES_WATCH, 65536):     # (the events only said that something was created)
+        while WRITES_WATCH >= 0 and os.read(WRITES_WATCH, 65536):   # (the events only said that something was made)
             pass
     except OSError:
         pass
@@ -291,12 +291,16 @@ def clear_writable_dirs():
                 pass
 
 
+def children_list_path():
+    return '/proc/self/task/%d/children' % os.getpid()
+
+
 def open_children_list():
     """Our children as /proc lists them (zombies included), to be read with pread from offset 0: an
     empty read says we have no child at all, without the exception that `waitpid` raises for that
     (its objects cost the server ~6 page faults a test). -1 where /proc has no such list."""
     try:
-        return os.open('/proc/self/task/%d/children' % os.getpid(), os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(children_list_path(), os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return -1
 
@@ -306,7 +310,7 @@ CHILDREN_LIST = open_children_list() if IN_SANDBOX else -1
 
 def our_children():
     try:
-        with open('/proc/self/task/%d/children' % os.getpid()) as f:
+        with open(children_list_path()) as f:
             return [int(pid) for pid in f.read().split()]
     except OSError:
         return []
@@ -333,10 +337,10 @@ def kill_leftovers():
     while True:
         try:
             if IN_SANDBOX:
-                os.kill(-1, signal.SIGKILL)
+                os.kill(-1, SIGKILL)
             else:
                 for pid in our_children():
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, SIGKILL)
         except ProcessLookupError:
             pass
         # Unsandboxed, a blocking wait could hang on a grandchild that is not reparented to us yet.
@@ -358,8 +362,6 @@ def append_capped(buf, chunk, cap):
     buf += chunk
     return False
 
-
-SIGKILL, SIGXCPU = int(signal.SIGKILL), int(signal.SIGXCPU)
 
 
 def run_test(job, code, call_entry, test_input, limits):
