@@ -17,10 +17,11 @@ export class BareForkServers {
   private readonly servers: SandboxWorker[];
   private next = 0;
 
+  /** `-B`: the server imports its program environment from the package's python/ folder, and writes nothing there. */
   constructor(python: string, processes: number) {
     const script = join(forkServerFiles().dir, 'bare_forkserver.py');
     this.servers = Array.from({ length: processes }, () =>
-      new SandboxWorker([python, '-I', '-S', script, ...DEFAULT_SANDBOX.importPaths]));
+      new SandboxWorker([python, '-I', '-S', '-B', script, ...DEFAULT_SANDBOX.importPaths]));
   }
 
   /** The servers' processes (each runs the bare server itself, unsandboxed), for measurements. */

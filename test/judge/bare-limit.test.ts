@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BareForkServers } from '../../src/bench/bare-limit.js';
+import { forkServerFiles } from '../../src/judge/sandbox.js';
 
 // The bench's limit must run a program as the judge does (scrl_program_env), or it measures other work.
 test('the bench\'s bare fork server runs programs as the judge does: APPS+ entry call, call prelude, fixed random state', async () => {
+  const started = Date.now() - 1000;
   const bare = new BareForkServers('/usr/bin/python3', 1);
   await bare.start();
   try {
@@ -18,4 +22,8 @@ test('the bench\'s bare fork server runs programs as the judge does: APPS+ entry
   } finally {
     await bare.close();
   }
+  // It imports from the package's python/ folder and writes nothing there (no bytecode cache).
+  const cache = join(forkServerFiles().dir, '__pycache__');
+  const written = (() => { try { return readdirSync(cache).filter((f) => statSync(join(cache, f)).mtimeMs >= started); } catch { return []; } })();
+  assert.deepEqual(written, []);
 });
