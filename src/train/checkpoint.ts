@@ -39,7 +39,8 @@ export function saveCheckpoint(folder: RunFolder, step: number, parts: PolicySta
 
 /**
  * For a resumed run: restores the newest checkpoint into `parts` and returns its state.json (null when
- * there is none: the run starts over), and cuts metrics.jsonl and samples.jsonl back to its step.
+ * there is none: the run starts over), and cuts metrics.jsonl and samples.jsonl back to its step, that
+ * step's lines written from the checkpoint.
  */
 export function restoreCheckpoint<S extends object>(folder: RunFolder, parts: PolicyState, model: ModelConfig): ({ step: number; log: LogLines } & S) | null {
   const ckpt = folder.latestCheckpoint();
@@ -52,8 +53,10 @@ export function restoreCheckpoint<S extends object>(folder: RunFolder, parts: Po
   }
   parts.adam.loadState(new Uint8Array(readFileSync(join(ckpt.dir, 'optimizer.safetensors'))));
   const state = readJson<{ step: number; log: LogLines } & S>(join(ckpt.dir, 'state.json'));
-  folder.truncateTo(state.step);
-  // Killed after the checkpoint but before its step's lines were appended: append them from it.
-  if ((folder.metrics().at(-1)?.step ?? 0) < state.step) { folder.appendMetrics(state.log.metrics); folder.appendSamples(state.log.samples); }
+  // The checkpoint's own step's lines come from the checkpoint: a kill after it may have left none of
+  // them, or only some (the metrics line, then part of the samples, are appended one record at a time).
+  folder.truncateTo(state.step - 1);
+  folder.appendMetrics(state.log.metrics);
+  folder.appendSamples(state.log.samples);
   return state;
 }
